@@ -1,0 +1,80 @@
+/**
+ * The error model shared by server, agent and clients (PROTOCOL.md §2).
+ * Every code has exactly one HTTP status: a code without one fails to compile.
+ */
+export const ErrorCode = {
+  BadRequest: 'bad_request',
+  InvalidJson: 'invalid_json',
+  ValidationFailed: 'validation_failed',
+  InvalidName: 'invalid_name',
+  Unauthorized: 'unauthorized',
+  Forbidden: 'forbidden',
+  NotFound: 'not_found',
+  SpriteNotFound: 'sprite_not_found',
+  OrganizationNotFound: 'organization_not_found',
+  NameTaken: 'name_taken',
+  Conflict: 'conflict',
+  PayloadTooLarge: 'payload_too_large',
+  UnsupportedMediaType: 'unsupported_media_type',
+  MethodNotAllowed: 'method_not_allowed',
+  SpriteNotReady: 'sprite_not_ready',
+  CapacityExhausted: 'capacity_exhausted',
+  InternalError: 'internal_error',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  bad_request: 400,
+  invalid_json: 400,
+  validation_failed: 400,
+  invalid_name: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  sprite_not_found: 404,
+  organization_not_found: 404,
+  name_taken: 400,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  method_not_allowed: 405,
+  sprite_not_ready: 503,
+  capacity_exhausted: 503,
+  internal_error: 500,
+};
+
+/** The JSON body of every error response (PROTOCOL.md §2.1); all fields optional on the wire. */
+export interface APIErrorBody {
+  error: string;
+  message: string;
+  limit?: number;
+  window_seconds?: number;
+  retry_after_seconds?: number;
+  current_count?: number;
+  upgrade_available?: boolean;
+  upgrade_url?: string;
+  /** Server extension: the request id to quote when reporting a 500. */
+  request_id?: string;
+  /** Server extension: which input was wrong, for validation errors. */
+  field?: string;
+}
+
+/** A typed error that knows its wire code; the API's error handler turns it into an APIErrorBody. */
+export class SpriteError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Partial<APIErrorBody>;
+
+  constructor(code: ErrorCode, message: string, options: { details?: Partial<APIErrorBody>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SpriteError';
+    this.code = code;
+    this.status = STATUS_BY_CODE[code];
+    this.details = options.details ?? {};
+  }
+
+  toBody(): APIErrorBody {
+    return { ...this.details, error: this.code, message: this.message };
+  }
+}

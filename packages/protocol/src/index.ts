@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './sprites.js';
+export * from './names.js';
+export * from './version.js';
+export * from './exec.js';

@@ -1,0 +1,176 @@
+/*
+ * sprites-helper: the few host operations Node cannot do itself.
+ *
+ *   sprites-helper idmap SRC DST HOST_ID COUNT
+ *       Attach an idmapped clone of the mount at SRC onto DST, mapping ids 0..COUNT-1 as
+ *       seen through DST onto HOST_ID..HOST_ID+COUNT-1. util-linux 2.38 cannot do this
+ *       (no X-mount.idmap), and the OCI runtimes in Debian 12 do not map mounts either.
+ *
+ *   sprites-helper listen SOCKET -- PROGRAM ARGS...
+ *       Bind and listen on a unix socket at SOCKET, then exec PROGRAM with the listening
+ *       socket as fd 3. The daemon hands the agent its socket this way, so the socket file
+ *       lives in a host directory the sprite can neither see nor replace.
+ *
+ *   sprites-helper hide-unified -- PROGRAM ARGS...
+ *       Enter a private mount namespace, detach /sys/fs/cgroup/unified there, exec PROGRAM.
+ *       crun 1.8 refuses hybrid cgroup hosts while that hierarchy is visible.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+struct mount_attr_v0 {
+  uint64_t attr_set;
+  uint64_t attr_clr;
+  uint64_t propagation;
+  uint64_t userns_fd;
+};
+
+static int fail(const char *what) {
+  fprintf(stderr, "sprites-helper: %s: %s\n", what, strerror(errno));
+  return 1;
+}
+
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, text, strlen(text));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* A user namespace whose only purpose is to carry the mapping; its holder process exits. */
+static int make_userns(unsigned long host_id, unsigned long count) {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    char c;
+    close(ready[1]);
+    if (unshare(CLONE_NEWUSER) < 0) _exit(1);
+    /* Wait until the parent has opened our namespace, then leave. */
+    if (read(ready[0], &c, 1) < 0) _exit(1);
+    _exit(0);
+  }
+  close(ready[0]);
+  char path[64], map[96];
+  int fd = -1;
+  snprintf(map, sizeof map, "0 %lu %lu\n", host_id, count);
+  /* The child may not have unshared yet; retry until its namespace differs from ours. */
+  for (int i = 0; i < 1000; i++) {
+    struct stat mine, theirs;
+    snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+    if (stat("/proc/self/ns/user", &mine) == 0 && stat(path, &theirs) == 0 && mine.st_ino != theirs.st_ino) break;
+    usleep(200);
+  }
+  snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
+  if (write_file(path, map) < 0) goto out;
+  snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
+  if (write_file(path, map) < 0) goto out;
+  snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+out:;
+  int saved = errno;
+  (void)!write(ready[1], "x", 1);
+  close(ready[1]);
+  waitpid(pid, NULL, 0);
+  errno = saved;
+  return fd;
+}
+
+static int cmd_idmap(int argc, char **argv) {
+  if (argc != 6) {
+    fprintf(stderr, "usage: sprites-helper idmap SRC DST HOST_ID COUNT\n");
+    return 2;
+  }
+  unsigned long host_id = strtoul(argv[4], NULL, 10), count = strtoul(argv[5], NULL, 10);
+  if (count == 0) { fprintf(stderr, "sprites-helper: COUNT must be positive\n"); return 2; }
+  int userns = make_userns(host_id, count);
+  if (userns < 0) return fail("user namespace for the mapping");
+  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, argv[2], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree < 0) return fail("open_tree");
+  struct mount_attr_v0 attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+  if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) return fail("mount_setattr(MOUNT_ATTR_IDMAP)");
+  if (syscall(SYS_move_mount, tree, "", AT_FDCWD, argv[3], MOVE_MOUNT_F_EMPTY_PATH) < 0) return fail("move_mount");
+  return 0;
+}
+
+static int cmd_listen(int argc, char **argv) {
+  if (argc < 5 || strcmp(argv[3], "--") != 0) {
+    fprintf(stderr, "usage: sprites-helper listen SOCKET -- PROGRAM ARGS...\n");
+    return 2;
+  }
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(argv[2]) >= sizeof addr.sun_path) { fprintf(stderr, "sprites-helper: socket path too long\n"); return 2; }
+  strcpy(addr.sun_path, argv[2]);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return fail("socket");
+  unlink(argv[2]);
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) return fail("bind");
+  if (chmod(argv[2], 0600) < 0) return fail("chmod socket");
+  if (listen(fd, 128) < 0) return fail("listen");
+  if (fd != 3) {
+    if (dup2(fd, 3) < 0) return fail("dup2");
+    close(fd);
+  }
+  execvp(argv[4], argv + 4);
+  return fail(argv[4]);
+}
+
+static int cmd_hide_unified(int argc, char **argv) {
+  if (argc < 4 || strcmp(argv[2], "--") != 0) {
+    fprintf(stderr, "usage: sprites-helper hide-unified -- PROGRAM ARGS...\n");
+    return 2;
+  }
+  if (unshare(CLONE_NEWNS) < 0) return fail("unshare(CLONE_NEWNS)");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return fail("make / private");
+  if (umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) return fail("umount unified");
+  execvp(argv[3], argv + 3);
+  return fail(argv[3]);
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "idmap") == 0) return cmd_idmap(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "listen") == 0) return cmd_listen(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "hide-unified") == 0) return cmd_hide_unified(argc, argv);
+  fprintf(stderr, "usage: sprites-helper idmap|listen|hide-unified ...\n");
+  return 2;
+}

@@ -1,0 +1,67 @@
+import { SPRITE_VERSION, SPRITE_VERSION_HEADER } from '@sprites/protocol';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { DaemonConfig } from '../config.js';
+import type { SpriteLifecycle } from '../lifecycle/index.js';
+import type { Logger } from '../log.js';
+import type { Registry } from '../registry/index.js';
+import { authenticate } from './auth.js';
+import type { ApiDeps } from './deps.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { organizationRoutes } from './routes/organizations.js';
+import { spriteRoutes } from './routes/sprites.js';
+
+export interface BuildAppOptions {
+  config: DaemonConfig;
+  registry: Registry;
+  lifecycle: SpriteLifecycle;
+  log: Logger;
+  bodyLimitBytes?: number;
+}
+
+/** The public HTTP API as a Fastify instance (not yet listening). */
+export function buildApp(opts: BuildAppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.log.child({ room: 'api' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
+    requestIdHeader: false,
+    // Types are checked, never coerced: "2048" is not a number.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    routerOptions: { maxParamLength: 256 },
+  });
+  const deps: ApiDeps = {
+    config: opts.config,
+    registry: opts.registry,
+    lifecycle: opts.lifecycle,
+    log: opts.log,
+    authenticate: (request) => authenticate(opts.registry, request),
+  };
+
+  // Clients send Content-Type: application/json on body-less requests; treat empty as no body.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      const err = new Error(`request body is not valid JSON: ${(e as Error).message}`) as Error & { statusCode: number; code: string };
+      err.statusCode = 400;
+      err.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
+      done(err, undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header(SPRITE_VERSION_HEADER, SPRITE_VERSION);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) }, 'request');
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+
+  spriteRoutes(app, deps);
+  organizationRoutes(app, deps);
+  return app;
+}

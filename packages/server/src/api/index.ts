@@ -1,0 +1,1 @@
+export { buildApp, type BuildAppOptions } from './app.js';

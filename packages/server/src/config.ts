@@ -1,0 +1,124 @@
+import { parseArgs } from 'node:util';
+
+/** Everything a daemon needs to know about its host and its defaults. */
+export interface DaemonConfig {
+  dataDir: string;
+  listenHost: string;
+  listenPort: number;
+  /** Short id carried by every host-global name (netns, veth, nft table, cgroups, containers). */
+  instanceId: string;
+  /** Host-wide cache of built base images, shared by every daemon on the host. */
+  imageCacheDir: string;
+  /** Host-wide directory of numbered claims (network slots, uid ranges). */
+  claimsDir: string;
+  runtime: 'crun' | 'runc';
+  networkPool: string;
+  poolSizeBytes: number;
+  poolDevice?: string;
+  stopSpritesOnExit: boolean;
+  /** Public base URL of sprite URLs; `{name}` and `{org}` are substituted. */
+  spriteUrlTemplate: string;
+  defaults: { ramMb: number; cpus: number; storageGb: number; region: string };
+  limits: { maxRamMb: number; maxCpus: number; maxStorageGb: number; pidsPerSprite: number; maxSprites: number };
+  logLevel: string;
+}
+
+export const HELP = `spritesd: the Sprites host daemon
+
+Usage: spritesd [options]
+
+Options:
+  --data-dir DIR        where the registry, storage pool and admin token live
+                        (env SPRITES_DATA_DIR, default /var/lib/sprites)
+  --listen HOST:PORT    address of the HTTP API (env SPRITES_LISTEN, default 127.0.0.1:7070;
+                        port 0 picks a free port)
+  --instance ID         1-6 lowercase letters or digits naming this daemon's host resources
+                        (env SPRITES_INSTANCE, default "main")
+  --runtime NAME        OCI runtime: crun or runc (env SPRITES_RUNTIME, default crun)
+  --network-pool CIDR   addresses for sprites, one /30 each (env SPRITES_NETWORK_POOL,
+                        default 10.213.0.0/16)
+  --pool-size SIZE      size of the sparse btrfs pool file on first start, e.g. 64G
+                        (env SPRITES_POOL_SIZE, default 64G)
+  --pool-device DEV     use a block device for the pool instead of a loop file
+  --image-cache DIR     host-wide base image cache (env SPRITES_IMAGE_CACHE,
+                        default /var/cache/sprites/images)
+  --stop-sprites        stop running sprites when the daemon exits (their disks are kept);
+                        without it they keep running and the next start re-adopts them
+  --help                show this help
+
+On first start the daemon creates the data dir, the storage pool, the base image, the
+organization "default" and an admin token in DATA_DIR/admin.token.
+`;
+
+export class ConfigError extends Error {}
+
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(text.trim());
+  if (!m) throw new ConfigError(`size "${text}" is not a size such as 64G or 512M`);
+  const units: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+  return Math.round(Number(m[1]) * (units[(m[2] ?? '').toUpperCase()] ?? 1));
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(text.trim());
+  if (!m) throw new ConfigError(`listen address "${text}" must be HOST:PORT, e.g. 127.0.0.1:7070`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`port ${port} is out of range`);
+  return { host: (m[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
+}
+
+/** Reads flags, then environment, then embedded defaults. Throws ConfigError with what to fix. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): DaemonConfig | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'data-dir': { type: 'string' },
+      listen: { type: 'string' },
+      instance: { type: 'string' },
+      runtime: { type: 'string' },
+      'network-pool': { type: 'string' },
+      'pool-size': { type: 'string' },
+      'pool-device': { type: 'string' },
+      'image-cache': { type: 'string' },
+      'stop-sprites': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const listen = parseListen(values.listen ?? env.SPRITES_LISTEN ?? '127.0.0.1:7070');
+  const instanceId = values.instance ?? env.SPRITES_INSTANCE ?? 'main';
+  if (!/^[a-z0-9]{1,6}$/.test(instanceId)) {
+    throw new ConfigError(`instance id "${instanceId}" must be 1-6 lowercase letters or digits (it goes into 15-byte interface names)`);
+  }
+  const runtime = values.runtime ?? env.SPRITES_RUNTIME ?? 'crun';
+  if (runtime !== 'crun' && runtime !== 'runc') throw new ConfigError(`runtime "${runtime}" must be crun or runc`);
+  return {
+    dataDir: values['data-dir'] ?? env.SPRITES_DATA_DIR ?? '/var/lib/sprites',
+    listenHost: listen.host,
+    listenPort: listen.port,
+    instanceId,
+    imageCacheDir: values['image-cache'] ?? env.SPRITES_IMAGE_CACHE ?? '/var/cache/sprites/images',
+    claimsDir: env.SPRITES_CLAIMS_DIR ?? '/run/sprites/claims',
+    runtime,
+    networkPool: values['network-pool'] ?? env.SPRITES_NETWORK_POOL ?? '10.213.0.0/16',
+    poolSizeBytes: parseSize(values['pool-size'] ?? env.SPRITES_POOL_SIZE ?? '64G'),
+    poolDevice: values['pool-device'] ?? env.SPRITES_POOL_DEVICE,
+    stopSpritesOnExit: values['stop-sprites'] ?? env.SPRITES_STOP_SPRITES === '1',
+    spriteUrlTemplate: env.SPRITES_URL_TEMPLATE ?? `http://{name}.sprites.localhost:${listen.port}`,
+    defaults: {
+      ramMb: Number(env.SPRITES_DEFAULT_RAM_MB ?? 2048),
+      cpus: Number(env.SPRITES_DEFAULT_CPUS ?? 2),
+      storageGb: Number(env.SPRITES_DEFAULT_STORAGE_GB ?? 20),
+      region: env.SPRITES_REGION ?? 'local',
+    },
+    limits: {
+      maxRamMb: Number(env.SPRITES_MAX_RAM_MB ?? 16384),
+      maxCpus: Number(env.SPRITES_MAX_CPUS ?? 8),
+      maxStorageGb: Number(env.SPRITES_MAX_STORAGE_GB ?? 1024),
+      pidsPerSprite: Number(env.SPRITES_PIDS_PER_SPRITE ?? 2048),
+      maxSprites: Number(env.SPRITES_MAX_SPRITES ?? 4096),
+    },
+    logLevel: env.SPRITES_LOG_LEVEL ?? 'info',
+  };
+}

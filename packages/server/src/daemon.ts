@@ -1,0 +1,119 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './api/index.js';
+import { createUpgradeHandler } from './forward/index.js';
+import type { DaemonConfig } from './config.js';
+import { HostClaims, KeyedMutex, ownHardNofile } from './host/index.js';
+import { prepareAgentRuntime, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
+import type { Logger } from './log.js';
+import { enableForwarding, NftTable, parsePool, SlotFactory, slotCount, spriteResolvConf } from './network/index.js';
+import { hashToken, openRegistry, repositories, type Registry } from './registry/index.js';
+import { loadRuntime } from './runtime/index.js';
+import { BtrfsDriver, DEFAULT_IMAGE_RECIPE, ImageCache } from './storage/index.js';
+
+export interface RunningDaemon {
+  url: string;
+  adminTokenPath: string;
+  /** Stops serving; with stopSprites the running sprites are stopped (disks kept). */
+  close(stopSprites: boolean): Promise<void>;
+}
+
+const DEFAULT_ORG = 'default';
+
+/** The composition root: builds each room once, wires them, owns startup order and shutdown. */
+export async function startDaemon(config: DaemonConfig, log: Logger): Promise<RunningDaemon> {
+  const t0 = Date.now();
+  await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
+  await chmod(config.dataDir, 0o711);
+  const pool = parsePool(config.networkPool);
+
+  const storage = new BtrfsDriver({
+    imageFile: join(config.dataDir, 'storage', 'pool.img'),
+    device: config.poolDevice,
+    mountPoint: join(config.dataDir, 'storage', 'pool'),
+    sizeBytes: config.poolSizeBytes,
+  });
+  await mkdir(join(config.dataDir, 'storage'), { recursive: true, mode: 0o700 });
+  if (await storage.mount()) log.info({ room: 'storage' }, `storage pool mounted at ${join(config.dataDir, 'storage', 'pool')}`);
+
+  const images = new ImageCache(config.imageCacheDir);
+  const image = await images.ensure(DEFAULT_IMAGE_RECIPE, (line) => log.info({ room: 'storage' }, line));
+  await storage.importImage(image.key, image.rootfs, (line) => log.info({ room: 'storage' }, line));
+
+  const registry = repositories(await openRegistry(join(config.dataDir, 'registry.sqlite')));
+  const adminTokenPath = await ensureOrgAndAdminToken(registry, config.dataDir, log);
+
+  const runtime = await loadRuntime(config.runtime);
+  const nft = new NftTable(config.instanceId, pool.cidr);
+  await enableForwarding();
+  await nft.install();
+
+  const paths = new SpritePaths(config.dataDir, config.instanceId);
+  await mkdir(paths.runRoot, { recursive: true, mode: 0o711 });
+  const lifecycle = new SpriteLifecycle({
+    config,
+    registry,
+    storage,
+    runtime,
+    slots: new SlotFactory(config.instanceId, pool),
+    netClaims: new HostClaims(config.claimsDir, `net-${pool.cidr.replace(/[./]/g, '_')}`, config.instanceId, slotCount(pool)),
+    idClaims: new HostClaims(config.claimsDir, `ids-${ID_RANGE_BASE}-${ID_RANGE_SIZE}`, config.instanceId, config.limits.maxSprites),
+    agent: await prepareAgentRuntime(config.dataDir),
+    resolvConf: await spriteResolvConf(),
+    nofile: await ownHardNofile(),
+    paths,
+    log: log.child({ room: 'lifecycle' }),
+    locks: new KeyedMutex(),
+    imageKey: image.key,
+  });
+  const summary = await lifecycle.adoptAndReclaim();
+  log.info({ event: 'startup.reclaim', ...summary }, `startup: re-adopted ${summary.adopted} running sprite(s), reclaimed ${JSON.stringify(summary.reclaimed)}`);
+  if (summary.errors.length > 0) log.warn({ errors: summary.errors }, 'some leftovers could not be reclaimed');
+
+  const app: FastifyInstance = buildApp({ config, registry, lifecycle, log });
+  app.server.on('upgrade', createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }) }));
+  const address = await app.listen({ host: config.listenHost, port: config.listenPort });
+  log.info({ event: 'daemon.ready', url: address, runtime: runtime.info(), durationMs: Date.now() - t0 }, `spritesd listening on ${address} (runtime ${runtime.info().name} ${runtime.info().version})`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: address,
+    adminTokenPath,
+    close(stopSprites: boolean) {
+      closing ??= (async () => {
+        await app.close();
+        await lifecycle.shutdown(stopSprites, async () => {
+          await nft.remove();
+          await registry.db.destroy();
+          await storage.unmount();
+        });
+        await registry.db.destroy().catch(() => undefined);
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * First start: the `default` organization and an admin token in DATA_DIR/admin.token (0600).
+ * A lost token file is replaced by a new admin token; the old one stops working.
+ */
+async function ensureOrgAndAdminToken(registry: Registry, dataDir: string, log: Logger): Promise<string> {
+  const org = (await registry.orgs.bySlug(DEFAULT_ORG)) ?? (await registry.orgs.create(DEFAULT_ORG));
+  const tokenPath = join(dataDir, 'admin.token');
+  const existing = (await readFile(tokenPath, 'utf8').catch(() => '')).trim();
+  if (existing) {
+    const grant = await registry.tokens.resolve(existing);
+    if (grant?.isAdmin) return tokenPath;
+  }
+  await registry.db.deleteFrom('tokens').where('is_admin', '=', 1).execute();
+  const token = await registry.tokens.mint(org.id, 'admin token', true);
+  await writeFile(tokenPath, `${token}\n`, { mode: 0o600 });
+  await chmod(tokenPath, 0o600);
+  log.info(
+    { tokenPath, tokenHash: hashToken(token).slice(0, 12) },
+    `admin token written to ${tokenPath}: use it as "Authorization: Bearer $(cat ${tokenPath})"; it acts for organization "${DEFAULT_ORG}" and can create organizations and tokens`,
+  );
+  return tokenPath;
+}

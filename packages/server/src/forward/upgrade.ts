@@ -1,0 +1,79 @@
+import type { IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ErrorCode, nameProblem, SPRITE_VERSION, SPRITE_VERSION_HEADER, SpriteError, type APIErrorBody } from '@sprites/protocol';
+import { authenticateHeader } from '../api/auth.js';
+import type { SpriteLifecycle } from '../lifecycle/index.js';
+import type { Logger } from '../log.js';
+import type { Registry } from '../registry/index.js';
+
+/** Per-sprite WebSocket endpoints the agent serves; the daemon authenticates, wakes and forwards. */
+const FORWARDED = /^\/v1\/sprites\/([^/]+)\/(exec)(?:\/[^/]+)?$/;
+
+/** Headers that must not reach the (untrusted) sprite. */
+const PRIVATE_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
+
+/** Answers a failed upgrade with a JSON APIError body (kept < 1 KiB: gorilla keeps only that much). */
+function reject(socket: Duplex, status: number, body: APIErrorBody): void {
+  const text = JSON.stringify({ ...body, message: body.message.slice(0, 800) });
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n${SPRITE_VERSION_HEADER}: ${SPRITE_VERSION}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  );
+}
+
+export interface UpgradeDeps {
+  registry: Registry;
+  lifecycle: SpriteLifecycle;
+  log: Logger;
+}
+
+/**
+ * Handles an HTTP upgrade on the public server: checks the token and the sprite, makes sure
+ * the sprite runs, then splices the client's connection onto the agent's socket byte for
+ * byte. The agent does the WebSocket handshake itself; TCP backpressure flows end to end.
+ */
+export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    socket.on('error', () => undefined);
+    void forward(deps, req, socket, head).catch((e: unknown) => {
+      if (e instanceof SpriteError) return reject(socket, e.status, e.toBody());
+      deps.log.error({ err: e, url: req.url }, 'upgrade forwarding failed');
+      reject(socket, 502, { error: ErrorCode.InternalError, message: 'could not reach the sprite; retry in a moment' });
+    });
+  };
+}
+
+async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const url = req.url ?? '/';
+  const path = url.split('?')[0] ?? '/';
+  const match = FORWARDED.exec(path);
+  if (!match) throw new SpriteError(ErrorCode.NotFound, `no WebSocket endpoint at ${path}`);
+  const caller = await authenticateHeader(deps.registry, req.headers.authorization);
+  const name = decodeURIComponent(match[1] ?? '');
+  const sprite = nameProblem(name) === null ? await deps.registry.sprites.byName(caller.org.id, name) : null;
+  if (!sprite) throw new SpriteError(ErrorCode.SpriteNotFound, `sprite not found: ${name}`);
+  await deps.lifecycle.ensureRunning(sprite.id);
+  if (socket.destroyed) return;
+
+  const agent = connect(deps.lifecycle.agentSocket(sprite.id));
+  await new Promise<void>((resolve, reject) => {
+    agent.once('connect', resolve);
+    agent.once('error', reject);
+  });
+  const lines = [`${req.method ?? 'GET'} ${url} HTTP/1.1`];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const key = req.rawHeaders[i] ?? '';
+    if (PRIVATE_HEADERS.has(key.toLowerCase())) continue;
+    lines.push(`${key}: ${req.rawHeaders[i + 1] ?? ''}`);
+  }
+  agent.write(`${lines.join('\r\n')}\r\n\r\n`);
+  if (head.length > 0) agent.write(head);
+  agent.on('error', () => socket.destroy());
+  socket.on('error', () => agent.destroy());
+  agent.pipe(socket);
+  socket.pipe(agent);
+  socket.on('close', () => agent.destroy());
+  agent.on('close', () => socket.destroy());
+}

@@ -1,0 +1,8 @@
+export { run, CommandError, type RunOptions, type RunResult } from './run.js';
+export { UndoStack, runAll, errorText } from './undo.js';
+export { helperPath } from './helper.js';
+export { HostClaims } from './claims.js';
+export { KeyedMutex } from './mutex.js';
+export { mountsUnder, isMountPoint, unmount } from './mounts.js';
+
+export { ownHardNofile } from './limits.js';

@@ -1,0 +1,121 @@
+import { readdir, rm } from 'node:fs/promises';
+import { errorText, mountsUnder, unmount } from '../host/index.js';
+import { listChildCgroups, removeCgroupTree } from '../runtime/index.js';
+import type { LifecycleContext } from './context.js';
+import { releaseRun } from './stop.js';
+
+export interface ReclaimSummary {
+  adopted: number;
+  stoppedStale: number;
+  reclaimed: Record<string, number>;
+  errors: string[];
+}
+
+/**
+ * Live restore and crash recovery, run once at startup before the API opens.
+ * 1. Re-adopt every sprite whose container still runs with its network and root filesystem.
+ * 2. Release whatever else this instance left on the host, in order: containers, mounts,
+ *    network, cgroups, claims, run dirs, orphan volumes. Each step is best effort.
+ */
+export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSummary> {
+  const summary: ReclaimSummary = { adopted: 0, stoppedStale: 0, reclaimed: {}, errors: [] };
+  const count = (what: string) => (summary.reclaimed[what] = (summary.reclaimed[what] ?? 0) + 1);
+  const attempt = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (e) {
+      summary.errors.push(`${what}: ${errorText(e)}`);
+    }
+  };
+  const { paths, registry } = ctx;
+  const adopted = new Set<string>();
+  const liveNetSlots = new Set<number>();
+  const liveIdSlots = new Set<number>();
+
+  for (const runRecord of await registry.runs.all()) {
+    const sprite = await registry.sprites.byId(runRecord.spriteId);
+    const state = await ctx.runtime.state(paths.containerId(runRecord.spriteId)).catch(() => null);
+    const healthy =
+      sprite !== null &&
+      state !== null &&
+      (state.status === 'running' || state.status === 'paused') &&
+      (await ctx.slots.exists(runRecord.netSlot)) &&
+      (await mountsUnder(paths.rootfs(runRecord.spriteId))).length > 0 &&
+      (await ctx.netClaims.claim(runRecord.netSlot, runRecord.spriteId)) &&
+      (await ctx.idClaims.claim(runRecord.idSlot, runRecord.spriteId));
+    if (healthy) {
+      adopted.add(runRecord.spriteId);
+      liveNetSlots.add(runRecord.netSlot);
+      liveIdSlots.add(runRecord.idSlot);
+      await registry.sprites.setStatus(runRecord.spriteId, state.status === 'paused' ? 'warm' : 'running');
+      summary.adopted++;
+      continue;
+    }
+    await attempt(`release stale run of ${runRecord.spriteId}`, async () => {
+      await releaseRun(ctx, runRecord.spriteId, runRecord, false);
+      await registry.runs.remove(runRecord.spriteId, runRecord.runId);
+      if (sprite) await registry.sprites.setStatus(runRecord.spriteId, 'cold');
+      summary.stoppedStale++;
+    });
+  }
+  // Sprites recorded as up without a run are cold now.
+  for (const sprite of await registry.sprites.all()) {
+    if (sprite.status !== 'cold' && !adopted.has(sprite.id)) await registry.sprites.setStatus(sprite.id, 'cold');
+  }
+
+  await attempt('containers', async () => {
+    for (const id of await ctx.runtime.list(paths.containerPrefix)) {
+      if (adopted.has(id.slice(paths.containerPrefix.length))) continue;
+      await ctx.runtime.delete(id);
+      count('containers');
+    }
+  });
+  await attempt('mounts', async () => {
+    for (const target of await mountsUnder(paths.runRoot)) {
+      const spriteId = target.slice(paths.runRoot.length + 1).split('/')[0] ?? '';
+      if (adopted.has(spriteId)) continue;
+      await unmount(target);
+      count('mounts');
+    }
+  });
+  await attempt('network namespaces', async () => {
+    for (const index of await ctx.slots.listIndexes()) {
+      if (liveNetSlots.has(index)) continue;
+      await ctx.slots.destroy(index);
+      count('netns');
+    }
+    const liveVeths = new Set([...liveNetSlots].map((i) => ctx.slots.describe(i).hostVeth));
+    for (const veth of await ctx.slots.strayVeths()) {
+      if (liveVeths.has(veth)) continue;
+      await ctx.slots.deleteLink(veth);
+      count('veth');
+    }
+  });
+  await attempt('cgroups', async () => {
+    for (const child of await listChildCgroups(paths.cgroupParent)) {
+      if (adopted.has(child)) continue;
+      const { removed } = await removeCgroupTree(`${paths.cgroupParent}/${child}`);
+      if (removed > 0) count('cgroups');
+    }
+  });
+  await attempt('claims', async () => {
+    for (const { index } of await ctx.netClaims.mine()) if (!liveNetSlots.has(index)) (await ctx.netClaims.release(index), count('net claims'));
+    for (const { index } of await ctx.idClaims.mine()) if (!liveIdSlots.has(index)) (await ctx.idClaims.release(index), count('id claims'));
+  });
+  await attempt('run dirs', async () => {
+    for (const name of await readdir(paths.runRoot).catch(() => [] as string[])) {
+      if (adopted.has(name)) continue;
+      await rm(paths.runDir(name), { recursive: true, force: true });
+      count('run dirs');
+    }
+  });
+  await attempt('volumes', async () => {
+    const known = new Set((await registry.sprites.all()).map((s) => s.id));
+    for (const volume of await ctx.storage.listVolumes('')) {
+      if (known.has(volume)) continue;
+      await ctx.storage.deleteVolume(volume);
+      count('volumes');
+    }
+  });
+  return summary;
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import type { SpriteConfig, URLSettings } from '@sprites/protocol';
+import { UndoStack } from '../host/index.js';
+import type { SpriteRecord } from '../registry/index.js';
+import type { LifecycleContext } from './context.js';
+import { startSprite } from './start.js';
+
+export interface CreateSpriteInput {
+  orgId: string;
+  name: string;
+  config: Required<SpriteConfig>;
+  environment: Record<string, string>;
+  labels: string[];
+  urlSettings: URLSettings;
+}
+
+const GIB = 2 ** 30;
+
+/**
+ * Creates a sprite: registry row (the anchor), its volume cloned from the base image with
+ * its disk quota, then boots it. Any failure removes all of it again.
+ */
+export async function createSprite(ctx: LifecycleContext, input: CreateSpriteInput): Promise<SpriteRecord> {
+  const started = Date.now();
+  const id = randomUUID();
+  const undo = new UndoStack();
+  try {
+    const record = await ctx.registry.sprites.insert({ id, ...input, status: 'cold', imageKey: ctx.imageKey });
+    undo.push('remove registry row', () => ctx.registry.sprites.remove(id));
+    await ctx.locks.run(id, async () => {
+      await ctx.storage.createVolume(id, { fromImage: ctx.imageKey });
+      undo.push('delete volume', () => ctx.storage.deleteVolume(id));
+      await ctx.storage.setQuota(id, input.config.storage_gb * GIB);
+      await startSprite(ctx, record);
+    });
+    undo.commit();
+    ctx.log.info({ event: 'sprite.create', spriteId: id, name: input.name, outcome: 'ok', durationMs: Date.now() - started }, 'sprite created');
+    const created = await ctx.registry.sprites.byId(id);
+    if (!created) throw new Error(`sprite ${id} disappeared during create`);
+    return created;
+  } finally {
+    for (const err of await undo.unwind()) ctx.log.error({ spriteId: id, err }, 'cleanup after a failed create did not finish');
+  }
+}

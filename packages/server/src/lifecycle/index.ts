@@ -1,0 +1,7 @@
+export { SpriteLifecycle } from './lifecycle.js';
+export type { LifecycleContext } from './context.js';
+export type { CreateSpriteInput } from './create.js';
+export type { ReclaimSummary } from './adopt.js';
+export { SpritePaths, hostIdBase, ID_RANGE_BASE, ID_RANGE_SIZE } from './paths.js';
+export { prepareAgentRuntime } from './agent-runtime.js';
+export { agentRequest, waitForAgent } from './agent-client.js';

@@ -1,0 +1,86 @@
+import type { SpriteRecord } from '../registry/index.js';
+import { removeCgroupTree } from '../runtime/index.js';
+import { adoptAndReclaim, type ReclaimSummary } from './adopt.js';
+import type { LifecycleContext } from './context.js';
+import { createSprite, type CreateSpriteInput } from './create.js';
+import { destroySprite } from './destroy.js';
+import { startSprite } from './start.js';
+import { stopSprite } from './stop.js';
+
+/**
+ * The door of the lifecycle room: the only place that combines runtime, storage and network
+ * for a sprite. Operations on one sprite are serialized.
+ */
+export class SpriteLifecycle {
+  constructor(private readonly ctx: LifecycleContext) {}
+
+  create(input: CreateSpriteInput): Promise<SpriteRecord> {
+    return createSprite(this.ctx, input);
+  }
+
+  /** Boots the sprite if it is not running. Resolves once its agent answers. */
+  async ensureRunning(spriteId: string): Promise<void> {
+    await this.ctx.locks.run(spriteId, async () => {
+      const sprite = await this.ctx.registry.sprites.byId(spriteId);
+      if (!sprite) throw new Error(`sprite ${spriteId} does not exist`);
+      if (sprite.status === 'running' && (await this.ctx.registry.runs.get(spriteId))) return;
+      await startSprite(this.ctx, sprite);
+    });
+  }
+
+  stop(spriteId: string, reason: string): Promise<void> {
+    return this.ctx.locks.run(spriteId, () => stopSprite(this.ctx, { id: spriteId }, reason));
+  }
+
+  /**
+   * Moves a sprite onto the platform this daemon runs now (agent, node, tini are bound in
+   * from the host at each boot): a running sprite is restarted, a cold one boots onto it
+   * next time anyway. The disk is untouched.
+   */
+  async upgrade(spriteId: string): Promise<void> {
+    await this.ctx.locks.run(spriteId, async () => {
+      if (!(await this.ctx.registry.runs.get(spriteId))) return;
+      await stopSprite(this.ctx, { id: spriteId }, 'upgrade');
+      const sprite = await this.ctx.registry.sprites.byId(spriteId);
+      if (sprite) await startSprite(this.ctx, sprite);
+    });
+  }
+
+  destroy(sprite: SpriteRecord): Promise<void> {
+    return destroySprite(this.ctx, sprite);
+  }
+
+  adoptAndReclaim(): Promise<ReclaimSummary> {
+    return adoptAndReclaim(this.ctx);
+  }
+
+  /** Host path of the agent socket of a running sprite. */
+  agentSocket(spriteId: string): string {
+    return this.ctx.paths.agentSocket(spriteId);
+  }
+
+  containerId(spriteId: string): string {
+    return this.ctx.paths.containerId(spriteId);
+  }
+
+  async runningCount(): Promise<number> {
+    return (await this.ctx.registry.runs.all()).length;
+  }
+
+  /**
+   * Daemon shutdown. With `stopSprites` every running sprite is stopped first (disks kept).
+   * Host-wide state of this instance (nft table, cgroup parent, pool mount) is released only
+   * when no sprite runs any more; otherwise it stays for the next start to re-adopt.
+   */
+  async shutdown(stopSprites: boolean, releaseShared: () => Promise<void>): Promise<void> {
+    if (stopSprites) {
+      for (const r of await this.ctx.registry.runs.all()) {
+        await this.stop(r.spriteId, 'daemon shutdown').catch((err: unknown) => this.ctx.log.error({ spriteId: r.spriteId, err }, 'stop at shutdown failed'));
+      }
+    }
+    if ((await this.runningCount()) === 0) {
+      await removeCgroupTree(this.ctx.paths.cgroupParent);
+      await releaseShared();
+    }
+  }
+}

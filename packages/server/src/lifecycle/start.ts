@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { helperPath, run, UndoStack, unmount } from '../host/index.js';
+import type { SpriteRecord } from '../registry/index.js';
+import { buildOciConfig } from '../runtime/index.js';
+import { waitForAgent } from './agent-client.js';
+import type { LifecycleContext } from './context.js';
+import { hostIdBase, ID_RANGE_SIZE } from './paths.js';
+
+const AGENT_READY_TIMEOUT_MS = 15_000;
+const MIB = 2 ** 20;
+
+/**
+ * Boots a cold sprite: network slot, id range, idmapped root filesystem, container, agent.
+ * Each acquisition registers its undo at once, so a failure at any step leaves nothing
+ * behind. Call under the sprite's lock.
+ */
+export async function startSprite(ctx: LifecycleContext, sprite: SpriteRecord): Promise<void> {
+  const started = Date.now();
+  const runId = randomUUID();
+  const { paths } = ctx;
+  const undo = new UndoStack();
+  try {
+    const netSlot = await ctx.netClaims.acquire(sprite.id);
+    undo.push('release network claim', () => ctx.netClaims.release(netSlot));
+    const idSlot = await ctx.idClaims.acquire(sprite.id);
+    undo.push('release id claim', () => ctx.idClaims.release(idSlot));
+
+    const runDir = paths.runDir(sprite.id);
+    await mkdir(paths.rootfs(sprite.id), { recursive: true, mode: 0o711 });
+    undo.push('remove run dir', () => rm(runDir, { recursive: true, force: true }));
+
+    const slot = await ctx.slots.create(netSlot);
+    undo.push('destroy network slot', () => ctx.slots.destroy(netSlot));
+
+    const idBase = hostIdBase(idSlot);
+    await run(helperPath(), ['idmap', ctx.storage.volumePath(sprite.id), paths.rootfs(sprite.id), String(idBase), String(ID_RANGE_SIZE)]);
+    undo.push('unmount rootfs', () => unmount(paths.rootfs(sprite.id)));
+
+    await writeFile(paths.hostsFile(sprite.id), hostsFile(sprite.name, slot.spriteIp), { mode: 0o644 });
+    await writeFile(paths.resolvFile(sprite.id), ctx.resolvConf, { mode: 0o644 });
+    const ramBytes = sprite.config.ram_mb * MIB;
+    const oci = buildOciConfig({
+      hostname: sprite.name,
+      rootfs: paths.rootfs(sprite.id),
+      hostIdBase: idBase,
+      idCount: ID_RANGE_SIZE,
+      netnsPath: slot.netnsPath,
+      cgroupsPath: paths.cgroupPath(sprite.id),
+      memoryBytes: ramBytes,
+      cpus: sprite.config.cpus,
+      pidsLimit: ctx.config.limits.pidsPerSprite,
+      tmpBytes: Math.max(16 * MIB, Math.floor(ramBytes / 2)),
+      nofile: ctx.nofile,
+      hostsFile: paths.hostsFile(sprite.id),
+      resolvFile: paths.resolvFile(sprite.id),
+      agent: ctx.agent,
+      env: { SPRITE_NAME: sprite.name, SPRITE_ID: sprite.id, SPRITE_ENVIRONMENT: JSON.stringify(sprite.environment) },
+    });
+    await writeFile(`${runDir}/config.json`, JSON.stringify(oci), { mode: 0o600 });
+
+    const containerId = paths.containerId(sprite.id);
+    undo.push('delete container', () => ctx.runtime.delete(containerId));
+    await ctx.runtime.start(containerId, runDir, { agentSocket: paths.agentSocket(sprite.id), consoleLog: paths.consoleLog(sprite.id) });
+    await waitForAgent(paths.agentSocket(sprite.id), AGENT_READY_TIMEOUT_MS);
+
+    await ctx.registry.runs.put({ spriteId: sprite.id, runId, netSlot, idSlot, startedAt: new Date().toISOString() });
+    await ctx.registry.sprites.setStatus(sprite.id, 'running');
+    undo.commit();
+    ctx.log.info({ event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'ok', durationMs: Date.now() - started }, 'sprite started');
+  } catch (e) {
+    ctx.log.warn({ event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'error', err: e, durationMs: Date.now() - started }, 'sprite failed to start');
+    throw e;
+  } finally {
+    const errors = await undo.unwind();
+    for (const err of errors) ctx.log.error({ spriteId: sprite.id, err }, 'cleanup after a failed start did not finish');
+  }
+}
+
+function hostsFile(name: string, ip: string): string {
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ip}\t${name}\n127.0.1.1\t${name}\n`;
+}

@@ -1,0 +1,52 @@
+import { rm } from 'node:fs/promises';
+import { runAll, unmount } from '../host/index.js';
+import type { RunRecord, SpriteRecord } from '../registry/index.js';
+import type { LifecycleContext } from './context.js';
+
+const GRACE_MS = 2_000;
+
+/**
+ * Stops a sprite's container and releases every host resource of its run, in reverse order
+ * of acquisition; the disk stays. Tolerates half-started or half-stopped runs. Call under
+ * the sprite's lock.
+ */
+export async function stopSprite(ctx: LifecycleContext, sprite: Pick<SpriteRecord, 'id'>, reason: string): Promise<void> {
+  const started = Date.now();
+  const runRecord = await ctx.registry.runs.get(sprite.id);
+  await releaseRun(ctx, sprite.id, runRecord, true);
+  if (runRecord) await ctx.registry.runs.remove(sprite.id, runRecord.runId);
+  if (await ctx.registry.sprites.byId(sprite.id)) await ctx.registry.sprites.setStatus(sprite.id, 'cold');
+  ctx.log.info({ event: 'sprite.stop', spriteId: sprite.id, reason, outcome: 'ok', durationMs: Date.now() - started }, 'sprite stopped');
+}
+
+/** The release steps shared by stop, failed adoption and reclaim. */
+export async function releaseRun(ctx: LifecycleContext, spriteId: string, runRecord: RunRecord | null, graceful: boolean): Promise<void> {
+  const { paths } = ctx;
+  const containerId = paths.containerId(spriteId);
+  await runAll(`stop sprite ${spriteId}`, [
+    ['stop container', () => stopContainer(ctx, containerId, graceful)],
+    ['unmount rootfs', () => unmount(paths.rootfs(spriteId))],
+    ['destroy network slot', () => (runRecord ? ctx.slots.destroy(runRecord.netSlot) : undefined)],
+    ['release claims', async () => {
+      if (!runRecord) return;
+      await ctx.netClaims.release(runRecord.netSlot);
+      await ctx.idClaims.release(runRecord.idSlot);
+    }],
+    ['remove run dir', () => rm(paths.runDir(spriteId), { recursive: true, force: true })],
+  ]);
+}
+
+async function stopContainer(ctx: LifecycleContext, containerId: string, graceful: boolean): Promise<void> {
+  const state = await ctx.runtime.state(containerId);
+  if (!state) return;
+  if (graceful && state.status === 'running') {
+    await ctx.runtime.kill(containerId, 'SIGTERM').catch(() => undefined);
+    const deadline = Date.now() + GRACE_MS;
+    while (Date.now() < deadline) {
+      const s = await ctx.runtime.state(containerId);
+      if (!s || s.status === 'stopped') break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  await ctx.runtime.delete(containerId);
+}

@@ -1,0 +1,13 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/** The daemon's logger: JSON lines on stdout; secrets never logged (see redact). */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { svc: 'spritesd' },
+    redact: { paths: ['req.headers.authorization', 'token', 'environment'], censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}

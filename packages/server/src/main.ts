@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { ConfigError, HELP, loadConfig } from './config.js';
+import { startDaemon } from './daemon.js';
+import { createLogger } from './log.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`spritesd: ${(e as Error).message}\nRun spritesd --help for usage.\n`);
+    process.exit(2);
+  }
+  if (config === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('spritesd: must run as root (it manages mounts, namespaces, cgroups and nftables)\n');
+    process.exit(1);
+  }
+  const log = createLogger(config.logLevel);
+  const daemon = await startDaemon(config, log);
+  const stopSprites = config.stopSpritesOnExit;
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    log.info({ signal, stopSprites }, `received ${signal}: shutting down${stopSprites ? ' and stopping sprites' : '; running sprites keep running'}`);
+    daemon.close(stopSprites).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`spritesd: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`spritesd: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  if (err instanceof Error && err.cause) process.stderr.write(`caused by: ${String((err.cause as Error).message ?? err.cause)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,5 @@
+export { parsePool, slotCount, slotAddresses, poolContains, type Pool, type SlotAddresses } from './ipam.js';
+export { SlotFactory, type NetworkSlot } from './slot.js';
+export { NftTable, enableForwarding } from './nft.js';
+export { netnsName, vethName, nftTableName, netnsPrefix, vethPrefix } from './names.js';
+export { spriteResolvConf } from './resolv.js';

@@ -1,0 +1,24 @@
+export { openRegistry, type RegistryDb } from './db.js';
+export { OrganizationStore, type Organization } from './orgs.js';
+export { TokenStore, hashToken, generateToken, type TokenGrant } from './tokens.js';
+export { SpriteStore, NameTakenError, type SpriteRecord, type NewSprite, type ListPage } from './sprites.js';
+export { RunStore, type RunRecord } from './runs.js';
+
+import type { RegistryDb } from './db.js';
+import { OrganizationStore } from './orgs.js';
+import { RunStore } from './runs.js';
+import { SpriteStore } from './sprites.js';
+import { TokenStore } from './tokens.js';
+
+/** The repositories over one database. */
+export interface Registry {
+  db: RegistryDb;
+  orgs: OrganizationStore;
+  tokens: TokenStore;
+  sprites: SpriteStore;
+  runs: RunStore;
+}
+
+export function repositories(db: RegistryDb): Registry {
+  return { db, orgs: new OrganizationStore(db), tokens: new TokenStore(db), sprites: new SpriteStore(db), runs: new RunStore(db) };
+}

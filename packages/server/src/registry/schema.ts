@@ -1,0 +1,53 @@
+import type { Generated } from 'kysely';
+
+/** Row types of the registry. Times are RFC 3339 strings; JSON columns are text. */
+export interface OrganizationsTable {
+  id: string;
+  slug: string;
+  created_at: string;
+}
+
+export interface TokensTable {
+  id: string;
+  org_id: string;
+  /** sha256 of the token; the token itself is never stored. */
+  token_hash: string;
+  description: string;
+  is_admin: number;
+  created_at: string;
+}
+
+export interface SpritesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  /** What the user last asked for or the lifecycle last reached: cold | warm | running. */
+  status: string;
+  config_json: string;
+  environment_json: string;
+  labels_json: string;
+  url_settings_json: string;
+  image_key: string;
+  created_at: string;
+  updated_at: string;
+  last_running_at: string | null;
+  last_warming_at: string | null;
+  /** Monotonic creation order, for stable pagination. */
+  seq: Generated<number>;
+}
+
+/** Host resources a running sprite holds, so a restarted daemon can re-adopt or reclaim them. */
+export interface RunsTable {
+  sprite_id: string;
+  run_id: string;
+  net_slot: number;
+  id_slot: number;
+  started_at: string;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  tokens: TokensTable;
+  sprites: SpritesTable;
+  runs: RunsTable;
+}

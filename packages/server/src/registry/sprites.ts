@@ -1,0 +1,175 @@
+import type { SpriteConfig, SpriteStatus, URLSettings } from '@sprites/protocol';
+import type { RegistryDb } from './db.js';
+import type { Selectable } from 'kysely';
+import type { SpritesTable } from './schema.js';
+
+export interface SpriteRecord {
+  id: string;
+  orgId: string;
+  name: string;
+  status: SpriteStatus;
+  config: Required<SpriteConfig>;
+  environment: Record<string, string>;
+  labels: string[];
+  urlSettings: URLSettings;
+  imageKey: string;
+  createdAt: string;
+  updatedAt: string;
+  lastRunningAt: string | null;
+  lastWarmingAt: string | null;
+  seq: number;
+}
+
+export interface NewSprite {
+  id: string;
+  orgId: string;
+  name: string;
+  status: SpriteStatus;
+  config: Required<SpriteConfig>;
+  environment: Record<string, string>;
+  labels: string[];
+  urlSettings: URLSettings;
+  imageKey: string;
+}
+
+export class NameTakenError extends Error {
+  constructor(name: string) {
+    super(`a sprite named "${name}" already exists in this organization`);
+    this.name = 'NameTakenError';
+  }
+}
+
+function fromRow(row: Selectable<SpritesTable>): SpriteRecord {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    name: row.name,
+    status: row.status as SpriteStatus,
+    config: JSON.parse(row.config_json) as Required<SpriteConfig>,
+    environment: JSON.parse(row.environment_json) as Record<string, string>,
+    labels: JSON.parse(row.labels_json) as string[],
+    urlSettings: JSON.parse(row.url_settings_json) as URLSettings,
+    imageKey: row.image_key,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastRunningAt: row.last_running_at,
+    lastWarmingAt: row.last_warming_at,
+    seq: row.seq,
+  };
+}
+
+export interface ListPage {
+  sprites: SpriteRecord[];
+  /** seq of the last returned sprite when more follow. */
+  nextAfterSeq: number | null;
+}
+
+export class SpriteStore {
+  constructor(private readonly db: RegistryDb) {}
+
+  async insert(s: NewSprite): Promise<SpriteRecord> {
+    const now = new Date().toISOString();
+    try {
+      await this.db
+        .insertInto('sprites')
+        .values({
+          id: s.id,
+          org_id: s.orgId,
+          name: s.name,
+          status: s.status,
+          config_json: JSON.stringify(s.config),
+          environment_json: JSON.stringify(s.environment),
+          labels_json: JSON.stringify(s.labels),
+          url_settings_json: JSON.stringify(s.urlSettings),
+          image_key: s.imageKey,
+          created_at: now,
+          updated_at: now,
+          last_running_at: null,
+          last_warming_at: null,
+        })
+        .execute();
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new NameTakenError(s.name);
+      throw e;
+    }
+    const created = await this.byId(s.id);
+    if (!created) throw new Error(`sprite ${s.id} vanished right after insert`);
+    return created;
+  }
+
+  async byId(id: string): Promise<SpriteRecord | null> {
+    const row = await this.db.selectFrom('sprites').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? fromRow(row) : null;
+  }
+
+  async byName(orgId: string, name: string): Promise<SpriteRecord | null> {
+    const row = await this.db
+      .selectFrom('sprites')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row ? fromRow(row) : null;
+  }
+
+  async all(): Promise<SpriteRecord[]> {
+    const rows = await this.db.selectFrom('sprites').selectAll().orderBy('seq').execute();
+    return rows.map(fromRow);
+  }
+
+  /** A page of an organization's sprites in creation order, after `afterSeq`. */
+  async list(orgId: string, opts: { prefix?: string; afterSeq?: number; limit: number }): Promise<ListPage> {
+    let q = this.db.selectFrom('sprites').selectAll().where('org_id', '=', orgId);
+    if (opts.prefix) q = q.where('name', '>=', opts.prefix).where('name', '<', `${opts.prefix}\uffff`);
+    if (opts.afterSeq !== undefined) q = q.where('seq', '>', opts.afterSeq);
+    const rows = await q.orderBy('seq').limit(opts.limit + 1).execute();
+    const page = rows.slice(0, opts.limit).map(fromRow);
+    const more = rows.length > opts.limit;
+    return { sprites: page, nextAfterSeq: more ? (page[page.length - 1]?.seq ?? null) : null };
+  }
+
+  async countByStatus(orgId: string): Promise<Record<SpriteStatus, number>> {
+    const rows = await this.db
+      .selectFrom('sprites')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('org_id', '=', orgId)
+      .groupBy('status')
+      .execute();
+    const counts: Record<SpriteStatus, number> = { running: 0, warm: 0, cold: 0 };
+    for (const r of rows) counts[r.status as SpriteStatus] = Number(r.n);
+    return counts;
+  }
+
+  async update(id: string, patch: { labels?: string[]; urlSettings?: URLSettings }): Promise<void> {
+    await this.db
+      .updateTable('sprites')
+      .set({
+        ...(patch.labels !== undefined ? { labels_json: JSON.stringify(patch.labels) } : {}),
+        ...(patch.urlSettings !== undefined ? { url_settings_json: JSON.stringify(patch.urlSettings) } : {}),
+        updated_at: new Date().toISOString(),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setStatus(id: string, status: SpriteStatus): Promise<void> {
+    const now = new Date().toISOString();
+    await this.db
+      .updateTable('sprites')
+      .set({
+        status,
+        ...(status === 'running' ? { last_running_at: now } : {}),
+        ...(status === 'warm' ? { last_warming_at: now } : {}),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setImage(id: string, imageKey: string): Promise<void> {
+    await this.db.updateTable('sprites').set({ image_key: imageKey, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.db.deleteFrom('sprites').where('id', '=', id).execute();
+  }
+}

@@ -1,0 +1,168 @@
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from '../host/index.js';
+import type { PoolUsage, StorageDriver, StorageInfo } from './driver.js';
+
+export interface BtrfsPoolOptions {
+  /** Sparse file holding the filesystem (ignored when `device` is set). */
+  imageFile: string;
+  /** A real block device to use instead of a loop file. */
+  device?: string;
+  /** Where the pool is mounted. */
+  mountPoint: string;
+  /** Size of the sparse file when it is first created. */
+  sizeBytes: number;
+}
+
+/**
+ * btrfs in a sparse loop file (or on a device). Images are read-only subvolumes under
+ * images/, sprite volumes writable snapshots of them under volumes/, sized by qgroups.
+ */
+export class BtrfsDriver implements StorageDriver {
+  constructor(private readonly opts: BtrfsPoolOptions) {}
+
+  info(): StorageInfo {
+    return { name: 'btrfs', snapshots: true, quotas: true };
+  }
+
+  private get root(): string {
+    return this.opts.mountPoint;
+  }
+
+  async isMounted(): Promise<boolean> {
+    const mounts = await readFile('/proc/self/mounts', 'utf8');
+    return mounts.split('\n').some((line) => {
+      const [, target, type] = line.split(' ');
+      return target === this.root && type === 'btrfs';
+    });
+  }
+
+  async mount(): Promise<boolean> {
+    if (await this.isMounted()) return false;
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    let source = this.opts.device;
+    if (!source) {
+      source = this.opts.imageFile;
+      if (!(await exists(source))) {
+        // Format under a temporary name so a failed first start never leaves a half-made pool.
+        const fresh = `${source}.new`;
+        await rm(fresh, { force: true });
+        await createSparse(fresh, this.opts.sizeBytes);
+        await run('mkfs.btrfs', ['-q', '-L', 'sprites', fresh]);
+        await rename(fresh, source);
+      }
+    } else {
+      const probe = await run('blkid', ['-o', 'value', '-s', 'TYPE', source], { okCodes: [2] });
+      if (probe.stdout.trim() !== 'btrfs') await run('mkfs.btrfs', ['-q', '-L', 'sprites', source]);
+    }
+    const options = ['compress=zstd:1', 'user_subvol_rm_allowed', ...(this.opts.device ? [] : ['loop'])];
+    await run('mount', ['-t', 'btrfs', '-o', options.join(','), source, this.root]);
+    // Quotas are what cap a sprite's disk; enabling them again is a no-op.
+    await run('btrfs', ['quota', 'enable', this.root]);
+    await mkdir(join(this.root, 'images'), { recursive: true });
+    await mkdir(join(this.root, 'volumes'), { recursive: true });
+    return true;
+  }
+
+  async unmount(): Promise<void> {
+    if (!(await this.isMounted())) return;
+    // A loop mount made with -o loop is set to autoclear: the loop device goes with it.
+    await run('umount', [this.root]);
+  }
+
+  async usage(): Promise<PoolUsage> {
+    const { stdout } = await run('df', ['-B1', '--output=size,used', this.root]);
+    const [size = '0', used = '0'] = (stdout.trim().split('\n')[1] ?? '').trim().split(/\s+/);
+    return { totalBytes: Number(size), usedBytes: Number(used) };
+  }
+
+  private imagePath(key: string): string {
+    return join(this.root, 'images', key);
+  }
+
+  volumePath(name: string): string {
+    return join(this.root, 'volumes', name);
+  }
+
+  async hasImage(key: string): Promise<boolean> {
+    return exists(this.imagePath(key));
+  }
+
+  async importImage(key: string, sourceDir: string, onProgress?: (line: string) => void): Promise<void> {
+    if (await this.hasImage(key)) return;
+    const partial = join(this.root, 'images', `.partial-${key}`);
+    await this.deleteSubvolume(partial);
+    onProgress?.(`importing base image ${key.slice(0, 12)} into the storage pool`);
+    await run('btrfs', ['subvolume', 'create', partial]);
+    try {
+      await run('cp', ['-a', '--reflink=auto', `${sourceDir}/.`, `${partial}/`]);
+      // A read-only snapshot under the final name appears atomically and only when complete.
+      await run('btrfs', ['subvolume', 'snapshot', '-r', partial, this.imagePath(key)]);
+    } finally {
+      await this.deleteSubvolume(partial);
+    }
+    onProgress?.('base image imported');
+  }
+
+  async createVolume(name: string, opts: { fromImage: string }): Promise<void> {
+    await run('btrfs', ['subvolume', 'snapshot', this.imagePath(opts.fromImage), this.volumePath(name)]);
+  }
+
+  async hasVolume(name: string): Promise<boolean> {
+    return exists(this.volumePath(name));
+  }
+
+  async deleteVolume(name: string): Promise<void> {
+    await this.deleteSubvolume(this.volumePath(name));
+  }
+
+  private async deleteSubvolume(path: string): Promise<void> {
+    if (!(await exists(path))) return;
+    const id = await this.subvolumeId(path).catch(() => null);
+    // --commit-after so the space and the qgroup are really gone when we return.
+    await run('btrfs', ['subvolume', 'delete', '--commit-after', path]);
+    if (id !== null) {
+      await run('btrfs', ['qgroup', 'destroy', `0/${id}`, this.root], { okCodes: [1] }).catch(() => undefined);
+    }
+  }
+
+  private async subvolumeId(path: string): Promise<number> {
+    const { stdout } = await run('btrfs', ['inspect-internal', 'rootid', path]);
+    return Number(stdout.trim());
+  }
+
+  async setQuota(name: string, bytes: number): Promise<void> {
+    await run('btrfs', ['qgroup', 'limit', String(bytes), this.volumePath(name)]);
+  }
+
+  async listVolumes(prefix: string): Promise<string[]> {
+    try {
+      return (await readdir(join(this.root, 'volumes'))).filter((n) => n.startsWith(prefix));
+    } catch {
+      return [];
+    }
+  }
+
+  async syncVolume(name: string): Promise<void> {
+    await run('sync', ['-f', this.volumePath(name)]);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Create a sparse file of `size` bytes; fails if it exists. */
+async function createSparse(path: string, size: number): Promise<void> {
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    await handle.truncate(size);
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The storage seam: pool-level and volume-level operations over one filesystem that can
+ * snapshot. Callers branch on `info()`, never on the driver's name.
+ */
+export interface StorageInfo {
+  name: string;
+  /** Read-only snapshots of a live volume in constant time. */
+  snapshots: boolean;
+  /** Per-volume size limits (EDQUOT past them). */
+  quotas: boolean;
+}
+
+export interface PoolUsage {
+  totalBytes: number;
+  usedBytes: number;
+}
+
+export interface StorageDriver {
+  info(): StorageInfo;
+  /** Make the pool available; true if this call mounted it, false if it already was. */
+  mount(): Promise<boolean>;
+  /** Unmount the pool (and detach its loop device). Idempotent. */
+  unmount(): Promise<void>;
+  isMounted(): Promise<boolean>;
+  usage(): Promise<PoolUsage>;
+
+  hasImage(key: string): Promise<boolean>;
+  /** Copy a root filesystem tree into the pool as the read-only image `key`. Idempotent. */
+  importImage(key: string, sourceDir: string, onProgress?: (line: string) => void): Promise<void>;
+
+  /** A new writable volume: a copy-on-write clone of image `fromImage`. */
+  createVolume(name: string, opts: { fromImage: string }): Promise<void>;
+  /** Removes the volume and its quota group. Idempotent. */
+  deleteVolume(name: string): Promise<void>;
+  hasVolume(name: string): Promise<boolean>;
+  /** Limit what the volume may reference (its whole root filesystem), in bytes. */
+  setQuota(name: string, bytes: number): Promise<void>;
+  listVolumes(prefix: string): Promise<string[]>;
+  /** Host path of the volume's tree (for mounting into a sprite). */
+  volumePath(name: string): string;
+  /** Flush the volume's dirty data to disk. */
+  syncVolume(name: string): Promise<void>;
+}
+
+export class NotSupportedError extends Error {
+  constructor(what: string) {
+    super(`${what} is not supported by this storage driver`);
+    this.name = 'NotSupportedError';
+  }
+}
