@@ -9,6 +9,7 @@ import { checkExecRequest, handleExec } from './exec/index.js';
  * SPRITE_AGENT_SOCKET in development.
  */
 const started = Date.now();
+process.title = 'sprite-agent';
 const AGENT_VERSION = '0.1.0';
 const EXEC_PATH = /^\/v1\/sprites\/[^/]+\/exec$/;
 

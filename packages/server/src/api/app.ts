@@ -27,7 +27,9 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     requestIdHeader: false,
     // Types are checked, never coerced: "2048" is not a number.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    routerOptions: { maxParamLength: 256 },
+    routerOptions: { maxParamLength: 1024 },
+    // Errors Fastify raises before routing (bad URL, over-long parameters) get our error body too.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   });
   const deps: ApiDeps = {
     config: opts.config,

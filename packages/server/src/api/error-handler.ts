@@ -10,6 +10,7 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { code: ErrorCode; message?: string 
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: ErrorCode.BadRequest, message: 'Content-Length does not match the body' },
   FST_ERR_BAD_URL: { code: ErrorCode.BadRequest, message: 'the request URL is malformed' },
   FST_ERR_ASYNC_CONSTRAINT: { code: ErrorCode.BadRequest },
+  FST_ERR_MAX_PARAM_LENGTH: { code: ErrorCode.BadRequest, message: 'a path segment is too long' },
 };
 
 function validationMessage(error: FastifyError): { message: string; field?: string } {
