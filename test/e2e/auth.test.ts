@@ -50,7 +50,7 @@ test("organization A's token gets 404 for organization B's sprites on every endp
   assert.equal(fly.status, 201);
 
   // Missing, malformed and unknown tokens.
-  for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer spr_nope' }]) {
+  for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer spr_nope' }] as Record<string, string>[]) {
     const r = await d.api<{ error: string }>('GET', '/v1/sprites', undefined, { token: null, headers });
     assert.equal(r.status, 401);
     assert.equal(r.body.error, 'unauthorized');

@@ -94,6 +94,7 @@ export class TestDaemon {
     child.kill(signal);
     const code = await exited;
     this.child = null;
+    if (signal !== 'SIGKILL' && code !== 0) throw new Error(`spritesd exited with ${code} on ${signal}:\n${this.logTail()}`);
     return code;
   }
 

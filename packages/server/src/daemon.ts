@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/index.js';
 import { createUpgradeHandler } from './forward/index.js';
 import type { DaemonConfig } from './config.js';
-import { HostClaims, KeyedMutex, ownHardNofile } from './host/index.js';
+import { randomUUID } from 'node:crypto';
+import { BackgroundTasks, HostClaims, KeyedMutex, ownHardNofile, QuietGate, SparePool } from './host/index.js';
 import { prepareAgentRuntime, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
 import type { Logger } from './log.js';
 import { enableForwarding, NftTable, parsePool, SlotFactory, slotCount, spriteResolvConf } from './network/index.js';
@@ -51,25 +52,68 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
 
   const paths = new SpritePaths(config.dataDir, config.instanceId);
   await mkdir(paths.runRoot, { recursive: true, mode: 0o711 });
+  const lifecycleLog = log.child({ room: 'lifecycle' });
+  const slots = new SlotFactory(config.instanceId, pool);
+  const netClaims = new HostClaims(config.claimsDir, `net-${pool.cidr.replace(/[./]/g, '_')}`, config.instanceId, slotCount(pool));
+  const quiet = new QuietGate();
+  const whenQuiet = () => quiet.whenQuiet();
+  const spareError = (err: unknown) => lifecycleLog.warn({ err }, 'could not prepare a spare resource; creates make their own');
+  const spareVolumes = new SparePool<string>(
+    config.spares,
+    async () => {
+      const name = `spare-${randomUUID()}`;
+      await storage.createVolume(name, { fromImage: image.key });
+      return name;
+    },
+    (name) => storage.deleteVolume(name),
+    spareError,
+    whenQuiet,
+  );
+  const spareSlots = new SparePool(
+    config.spares,
+    async () => {
+      const index = await netClaims.acquire('spare');
+      try {
+        return await slots.create(index);
+      } catch (e) {
+        await netClaims.release(index);
+        throw e;
+      }
+    },
+    async (slot) => {
+      await slots.destroy(slot.index);
+      await netClaims.release(slot.index);
+    },
+    spareError,
+    whenQuiet,
+  );
+  const background = new BackgroundTasks((what, err) => lifecycleLog.error({ err }, `${what} failed; startup reclaim will retry`));
   const lifecycle = new SpriteLifecycle({
     config,
     registry,
     storage,
     runtime,
-    slots: new SlotFactory(config.instanceId, pool),
-    netClaims: new HostClaims(config.claimsDir, `net-${pool.cidr.replace(/[./]/g, '_')}`, config.instanceId, slotCount(pool)),
+    slots,
+    netClaims,
+    spareVolumes,
+    spareSlots,
+    background,
+    quiet,
     idClaims: new HostClaims(config.claimsDir, `ids-${ID_RANGE_BASE}-${ID_RANGE_SIZE}`, config.instanceId, config.limits.maxSprites),
     agent: await prepareAgentRuntime(config.dataDir),
     resolvConf: await spriteResolvConf(),
     nofile: await ownHardNofile(),
     paths,
-    log: log.child({ room: 'lifecycle' }),
+    log: lifecycleLog,
     locks: new KeyedMutex(),
     imageKey: image.key,
   });
   const summary = await lifecycle.adoptAndReclaim();
   log.info({ event: 'startup.reclaim', ...summary }, `startup: re-adopted ${summary.adopted} running sprite(s), reclaimed ${JSON.stringify(summary.reclaimed)}`);
   if (summary.errors.length > 0) log.warn({ errors: summary.errors }, 'some leftovers could not be reclaimed');
+  // Only after reclaim: spares made earlier would look like leftovers to it.
+  spareVolumes.refill();
+  spareSlots.refill();
 
   const app: FastifyInstance = buildApp({ config, registry, lifecycle, log });
   app.server.on('upgrade', createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }) }));
@@ -83,6 +127,9 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     close(stopSprites: boolean) {
       closing ??= (async () => {
         await app.close();
+        await spareVolumes.close();
+        await spareSlots.close();
+        await background.drain();
         await lifecycle.shutdown(stopSprites, async () => {
           await nft.remove();
           await registry.db.destroy();

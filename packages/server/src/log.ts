@@ -2,12 +2,18 @@ import pino, { type Logger } from 'pino';
 
 export type { Logger };
 
-/** The daemon's logger: JSON lines on stdout; secrets never logged (see redact). */
+/**
+ * The daemon's logger: JSON lines on stdout, written synchronously so that nothing logged
+ * before a crash, a kill or process.exit() is lost. Secrets are never logged (see redact).
+ */
 export function createLogger(level: string): Logger {
-  return pino({
+  return pino(
+    {
     level,
     base: { svc: 'spritesd' },
     redact: { paths: ['req.headers.authorization', 'token', 'environment'], censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+    },
+    pino.destination({ dest: 1, sync: true }),
+  );
 }

@@ -20,23 +20,28 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(config.logLevel);
-  const daemon = await startDaemon(config, log);
   const stopSprites = config.stopSpritesOnExit;
+  // Handlers go in before startup: a signal that arrives while the daemon starts (or right
+  // after it says it is ready) must still shut it down cleanly, never kill it half-way.
   let signalled = false;
+  const daemonStarted = startDaemon(config, log);
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) return;
     signalled = true;
     log.info({ signal, stopSprites }, `received ${signal}: shutting down${stopSprites ? ' and stopping sprites' : '; running sprites keep running'}`);
-    daemon.close(stopSprites).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    daemonStarted
+      .then((daemon) => daemon.close(stopSprites))
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  await daemonStarted;
 }
 
 main().catch((err: unknown) => {

@@ -49,6 +49,11 @@ export class HostClaims {
     return true;
   }
 
+  /** Hands a claim this instance holds to a new owner (a spare becoming a sprite's). */
+  async setOwner(index: number, owner: string): Promise<void> {
+    await writeFile(join(this.dir(), String(index), 'owner'), `${this.instanceId} ${owner}\n`);
+  }
+
   async release(index: number): Promise<void> {
     await rm(join(this.dir(), String(index)), { recursive: true, force: true });
   }

@@ -6,3 +6,6 @@ export { KeyedMutex } from './mutex.js';
 export { mountsUnder, isMountPoint, unmount } from './mounts.js';
 
 export { ownHardNofile } from './limits.js';
+export { SparePool } from './spare-pool.js';
+export { BackgroundTasks } from './background.js';
+export { QuietGate } from './quiet.js';

@@ -1,8 +1,8 @@
 import type { DaemonConfig } from '../config.js';
-import type { HostClaims } from '../host/index.js';
+import type { BackgroundTasks, HostClaims, QuietGate, SparePool } from '../host/index.js';
 import { KeyedMutex } from '../host/index.js';
 import type { Logger } from '../log.js';
-import type { SlotFactory } from '../network/index.js';
+import type { NetworkSlot, SlotFactory } from '../network/index.js';
 import type { Registry } from '../registry/index.js';
 import type { AgentMounts, RuntimeDriver } from '../runtime/index.js';
 import type { StorageDriver } from '../storage/index.js';
@@ -26,6 +26,14 @@ export interface LifecycleContext {
   locks: KeyedMutex;
   /** Key of the base image new sprites are cloned from. */
   imageKey: string;
+  /** Ready clones of the base image (volume names), taken by create. */
+  spareVolumes: SparePool<string>;
+  /** Ready network namespaces (claimed, owner "spare"), taken by start. */
+  spareSlots: SparePool<NetworkSlot>;
+  /** Marks creates and starts in flight, so background refills keep out of their way. */
+  quiet: QuietGate;
+  /** Disk deletions that finish after the API answered. */
+  background: BackgroundTasks;
 }
 
 export { KeyedMutex };

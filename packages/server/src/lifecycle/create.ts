@@ -28,7 +28,9 @@ export async function createSprite(ctx: LifecycleContext, input: CreateSpriteInp
     const record = await ctx.registry.sprites.insert({ id, ...input, status: 'cold', imageKey: ctx.imageKey });
     undo.push('remove registry row', () => ctx.registry.sprites.remove(id));
     await ctx.locks.run(id, async () => {
-      await ctx.storage.createVolume(id, { fromImage: ctx.imageKey });
+      const spare = await ctx.spareVolumes.take();
+      undo.push('delete volume', () => ctx.storage.deleteVolume(spare));
+      await ctx.storage.renameVolume(spare, id);
       undo.push('delete volume', () => ctx.storage.deleteVolume(id));
       await ctx.storage.setQuota(id, input.config.storage_gb * GIB);
       await startSprite(ctx, record);

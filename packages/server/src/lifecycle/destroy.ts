@@ -6,9 +6,14 @@ import { stopSprite } from './stop.js';
 export async function destroySprite(ctx: LifecycleContext, sprite: SpriteRecord): Promise<void> {
   const started = Date.now();
   await ctx.locks.run(sprite.id, async () => {
-    await stopSprite(ctx, sprite, 'delete');
-    await ctx.storage.deleteVolume(sprite.id);
+    await stopSprite(ctx, sprite, 'delete', { graceful: false });
+    // The disk leaves the sprite's name at once and is freed in the background; a crash before
+    // that finishes leaves a volume without a registry row, which startup reclaim deletes.
+    const trash = `trash-${sprite.id}`;
+    const hasDisk = await ctx.storage.hasVolume(sprite.id);
+    if (hasDisk) await ctx.storage.renameVolume(sprite.id, trash);
     await ctx.registry.sprites.remove(sprite.id);
+    if (hasDisk) ctx.background.add(`delete volume of ${sprite.id}`, () => ctx.storage.deleteVolume(trash));
   });
   ctx.log.info({ event: 'sprite.delete', spriteId: sprite.id, outcome: 'ok', durationMs: Date.now() - started }, 'sprite deleted');
 }

@@ -15,17 +15,17 @@ export class SpriteLifecycle {
   constructor(private readonly ctx: LifecycleContext) {}
 
   create(input: CreateSpriteInput): Promise<SpriteRecord> {
-    return createSprite(this.ctx, input);
+    return this.ctx.quiet.during(() => createSprite(this.ctx, input));
   }
 
   /** Boots the sprite if it is not running. Resolves once its agent answers. */
   async ensureRunning(spriteId: string): Promise<void> {
-    await this.ctx.locks.run(spriteId, async () => {
+    await this.ctx.locks.run(spriteId, () => this.ctx.quiet.during(async () => {
       const sprite = await this.ctx.registry.sprites.byId(spriteId);
       if (!sprite) throw new Error(`sprite ${spriteId} does not exist`);
       if (sprite.status === 'running' && (await this.ctx.registry.runs.get(spriteId))) return;
       await startSprite(this.ctx, sprite);
-    });
+    }));
   }
 
   stop(spriteId: string, reason: string): Promise<void> {

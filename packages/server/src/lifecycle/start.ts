@@ -20,22 +20,34 @@ export async function startSprite(ctx: LifecycleContext, sprite: SpriteRecord): 
   const runId = randomUUID();
   const { paths } = ctx;
   const undo = new UndoStack();
+  const phases: Record<string, number> = {};
+  let mark = Date.now();
+  const phase = (name: string) => {
+    const now = Date.now();
+    phases[name] = now - mark;
+    mark = now;
+  };
   try {
-    const netSlot = await ctx.netClaims.acquire(sprite.id);
+    // A pre-built network namespace from the spare pool; its claim passes to this sprite.
+    const slot = await ctx.spareSlots.take();
+    const netSlot = slot.index;
     undo.push('release network claim', () => ctx.netClaims.release(netSlot));
+    undo.push('destroy network slot', () => ctx.slots.destroy(netSlot));
+    await ctx.netClaims.setOwner(netSlot, sprite.id);
     const idSlot = await ctx.idClaims.acquire(sprite.id);
     undo.push('release id claim', () => ctx.idClaims.release(idSlot));
+    phase('claimsMs');
 
     const runDir = paths.runDir(sprite.id);
     await mkdir(paths.rootfs(sprite.id), { recursive: true, mode: 0o711 });
     undo.push('remove run dir', () => rm(runDir, { recursive: true, force: true }));
 
-    const slot = await ctx.slots.create(netSlot);
-    undo.push('destroy network slot', () => ctx.slots.destroy(netSlot));
+    phase('networkMs');
 
     const idBase = hostIdBase(idSlot);
     await run(helperPath(), ['idmap', ctx.storage.volumePath(sprite.id), paths.rootfs(sprite.id), String(idBase), String(ID_RANGE_SIZE)]);
     undo.push('unmount rootfs', () => unmount(paths.rootfs(sprite.id)));
+    phase('rootfsMs');
 
     await writeFile(paths.hostsFile(sprite.id), hostsFile(sprite.name, slot.spriteIp), { mode: 0o644 });
     await writeFile(paths.resolvFile(sprite.id), ctx.resolvConf, { mode: 0o644 });
@@ -61,13 +73,16 @@ export async function startSprite(ctx: LifecycleContext, sprite: SpriteRecord): 
 
     const containerId = paths.containerId(sprite.id);
     undo.push('delete container', () => ctx.runtime.delete(containerId));
+    phase('bundleMs');
     await ctx.runtime.start(containerId, runDir, { agentSocket: paths.agentSocket(sprite.id), consoleLog: paths.consoleLog(sprite.id) });
+    phase('runtimeMs');
     await waitForAgent(paths.agentSocket(sprite.id), AGENT_READY_TIMEOUT_MS);
+    phase('agentMs');
 
     await ctx.registry.runs.put({ spriteId: sprite.id, runId, netSlot, idSlot, startedAt: new Date().toISOString() });
     await ctx.registry.sprites.setStatus(sprite.id, 'running');
     undo.commit();
-    ctx.log.info({ event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'ok', durationMs: Date.now() - started }, 'sprite started');
+    ctx.log.info({ event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'ok', durationMs: Date.now() - started, phases }, 'sprite started');
   } catch (e) {
     ctx.log.warn({ event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'error', err: e, durationMs: Date.now() - started }, 'sprite failed to start');
     throw e;

@@ -10,10 +10,10 @@ const GRACE_MS = 2_000;
  * of acquisition; the disk stays. Tolerates half-started or half-stopped runs. Call under
  * the sprite's lock.
  */
-export async function stopSprite(ctx: LifecycleContext, sprite: Pick<SpriteRecord, 'id'>, reason: string): Promise<void> {
+export async function stopSprite(ctx: LifecycleContext, sprite: Pick<SpriteRecord, 'id'>, reason: string, opts: { graceful?: boolean } = {}): Promise<void> {
   const started = Date.now();
   const runRecord = await ctx.registry.runs.get(sprite.id);
-  await releaseRun(ctx, sprite.id, runRecord, true);
+  await releaseRun(ctx, sprite.id, runRecord, opts.graceful ?? true);
   if (runRecord) await ctx.registry.runs.remove(sprite.id, runRecord.runId);
   if (await ctx.registry.sprites.byId(sprite.id)) await ctx.registry.sprites.setStatus(sprite.id, 'cold');
   ctx.log.info({ event: 'sprite.stop', spriteId: sprite.id, reason, outcome: 'ok', durationMs: Date.now() - started }, 'sprite stopped');

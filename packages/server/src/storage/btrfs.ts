@@ -108,6 +108,10 @@ export class BtrfsDriver implements StorageDriver {
     await run('btrfs', ['subvolume', 'snapshot', this.imagePath(opts.fromImage), this.volumePath(name)]);
   }
 
+  async renameVolume(from: string, to: string): Promise<void> {
+    await rename(this.volumePath(from), this.volumePath(to));
+  }
+
   async hasVolume(name: string): Promise<boolean> {
     return exists(this.volumePath(name));
   }

@@ -30,6 +30,8 @@ export interface StorageDriver {
 
   /** A new writable volume: a copy-on-write clone of image `fromImage`. */
   createVolume(name: string, opts: { fromImage: string }): Promise<void>;
+  /** Renames a volume (constant time; its quota group goes with it). */
+  renameVolume(from: string, to: string): Promise<void>;
   /** Removes the volume and its quota group. Idempotent. */
   deleteVolume(name: string): Promise<void>;
   hasVolume(name: string): Promise<boolean>;

@@ -1,0 +1,95 @@
+/**
+ * npm run bench: our figures next to the floors of this machine and the peer, in one run,
+ * as ratios. Prints a table and writes bench/results/<time>.json.
+ *
+ *   BENCH_SPRITES=100   sprites created for the density figures
+ *   BENCH_RUNS=20       timed repetitions of each floor
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestDaemon } from '../test/helpers/daemon.js';
+import { measureCreate } from './create.js';
+import { measureFloors } from './floors.js';
+import { measurePodman } from './podman.js';
+import type { Summary } from './stats.js';
+
+const SPRITES = Number(process.env.BENCH_SPRITES ?? 100);
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+
+function row(name: string, s: Summary | undefined, note = ''): string {
+  if (!s) return `${name.padEnd(52)} ${'—'.padStart(9)} ${note}`;
+  return `${name.padEnd(52)} ${s.p50.toFixed(1).padStart(9)} ${s.p90.toFixed(1).padStart(9)} ${s.min.toFixed(1).padStart(9)}  ${note}`;
+}
+
+async function main(): Promise<void> {
+  const daemon = new TestDaemon({ env: { SPRITES_LOG_LEVEL: 'info' } });
+  const results: Record<string, unknown> = { date: new Date().toISOString(), sprites: SPRITES, runs: RUNS };
+  try {
+    process.stderr.write('bench: starting a daemon (builds the base image on first use)\n');
+    await daemon.start();
+    const image = readdirImage(daemon.dataDir);
+
+    process.stderr.write('bench: floors (raw btrfs snapshot, raw crun/runc run of a sprite bundle)\n');
+    const floors = await measureFloors(daemon.dataDir, RUNS);
+    process.stderr.write('bench: peer (podman run)\n');
+    const podman = await measurePodman(image, RUNS);
+    process.stderr.write(`bench: creating ${SPRITES} sprites through the API\n`);
+    const ours = await measureCreate(daemon, SPRITES);
+    Object.assign(results, { floors, podman, ours });
+
+    const runtime = daemon.runtime;
+    const raw = floors.runtimes[runtime]!;
+    const ratios = {
+      createVsRawAgentReady: ours.create.p50 / raw.agentReady.p50,
+      createVsRawRunReturns: ours.create.p50 / raw.runReturns.p50,
+      createVsPodmanRunRm: 'runRm' in podman ? ours.create.p50 / podman.runRm.p50 : null,
+      createVsPodmanRunDetached: 'runDetached' in podman ? ours.create.p50 / podman.runDetached.p50 : null,
+    };
+    results.ratios = ratios;
+
+    const lines = [
+      '',
+      `Sprites, self-hosted: bench ${results.date as string} (runtime ${runtime}, ${RUNS} runs per floor, ${SPRITES} sprites)`,
+      `${'operation (ms)'.padEnd(52)} ${'p50'.padStart(9)} ${'p90'.padStart(9)} ${'min'.padStart(9)}`,
+      row('floor: btrfs subvolume snapshot (CLI)', floors.btrfsSnapshot),
+      ...Object.entries(floors.runtimes).flatMap(([name, r]) => [
+        row(`floor: ${name} run -d of a sprite bundle → returns`, r.runReturns),
+        row(`floor: ${name} run -d of a sprite bundle → agent ready`, r.agentReady),
+      ]),
+      'runRm' in podman ? row(`peer: podman run --rm --network none IMG true`, podman.runRm, podman.version) : row('peer: podman run', undefined, podman.skipped),
+      'runDetached' in podman ? row(`peer: podman run -d --network none IMG sleep`, podman.runDetached) : '',
+      row('ours: POST /v1/sprites → 201 (running, agent ready)', ours.create, '20 creates, 0.4 s apart'),
+      row('ours: the same, back to back (spares used up)', ours.burstCreate, `${Math.max(0, SPRITES - 20)} creates`),
+      row('ours: first exec round trip after create', ours.firstExec),
+      row('ours: DELETE /v1/sprites/{name} → 204', ours.remove),
+      '',
+      `ratios (p50): create / raw ${runtime} to agent ready = ${ratios.createVsRawAgentReady.toFixed(2)}× (target < 2×)`,
+      `              create / raw ${runtime} run returns    = ${ratios.createVsRawRunReturns.toFixed(2)}×`,
+      ratios.createVsPodmanRunRm !== null ? `              create / podman run --rm       = ${ratios.createVsPodmanRunRm.toFixed(2)}× (target < 0.3×)` : '              podman: skipped',
+      ratios.createVsPodmanRunDetached !== null ? `              create / podman run -d         = ${ratios.createVsPodmanRunDetached.toFixed(2)}×` : '',
+      `memory per idle running sprite: ${ours.memory.memAvailableDropPerSpriteMb.toFixed(1)} MB of MemAvailable, ${ours.memory.cgroupChargePerSpriteMb.toFixed(1)} MB cgroup charge, ${ours.memory.agentPssMb.toFixed(1)} MB agent PSS (target < 15 MB)`,
+      `create of ${SPRITES}: ${ours.totalCreateSeconds.toFixed(1)} s in all, pauses included`,
+    ].filter((l) => l !== '');
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await daemon.destroy();
+  }
+  const dir = join(process.cwd(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${(results.date as string).replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`results written to ${file}\n`);
+}
+
+/** The host-cache root filesystem behind the pool's base image (what podman imports too). */
+function readdirImage(dataDir: string): string {
+  const cache = process.env.SPRITES_IMAGE_CACHE ?? '/var/cache/sprites/images';
+  const key = readdirSync(join(dataDir, 'storage', 'pool', 'images')).find((n) => !n.startsWith('.'));
+  if (!key) throw new Error('the daemon has no base image');
+  return join(cache, key, 'rootfs');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig, parseSize } from './config.js';
+
+test('embedded defaults, then environment, then flags', () => {
+  const d = loadConfig([], {});
+  assert.ok(d !== 'help');
+  assert.equal(d.dataDir, '/var/lib/sprites');
+  assert.equal(d.listenHost, '127.0.0.1');
+  assert.equal(d.listenPort, 7070);
+  assert.equal(d.instanceId, 'main');
+  const e = loadConfig([], { SPRITES_DATA_DIR: '/srv/s', SPRITES_LISTEN: '0.0.0.0:9000' });
+  assert.ok(e !== 'help');
+  assert.equal(e.dataDir, '/srv/s');
+  assert.equal(e.listenPort, 9000);
+  const f = loadConfig(['--data-dir', '/x', '--listen', '[::1]:0', '--instance', 'ab12'], { SPRITES_DATA_DIR: '/srv/s' });
+  assert.ok(f !== 'help');
+  assert.equal(f.dataDir, '/x');
+  assert.equal(f.listenHost, '::1');
+  assert.equal(f.instanceId, 'ab12');
+  assert.equal(loadConfig(['--help']), 'help');
+});
+
+test('bad settings say what to fix', () => {
+  assert.throws(() => loadConfig(['--instance', 'Too-Long-Id'], {}), ConfigError);
+  assert.throws(() => loadConfig(['--listen', 'nowhere'], {}), /HOST:PORT/);
+  assert.throws(() => loadConfig(['--runtime', 'docker'], {}), /crun or runc/);
+  assert.throws(() => loadConfig(['--bogus'], {}));
+  assert.equal(parseSize('64G'), 64 * 2 ** 30);
+  assert.equal(parseSize('512MiB'), 512 * 2 ** 20);
+  assert.throws(() => parseSize('lots'), /size/);
+});
