@@ -36,8 +36,13 @@ export async function measureFloors(dataDir: string, runs: number): Promise<Floo
   const work = join(dataDir, 'bench-floor');
   const rootfs = join(work, 'rootfs');
   mkdirSync(rootfs, { recursive: true });
-  execFileSync('btrfs', ['subvolume', 'snapshot', imagePath, scratch], { stdio: 'ignore' });
-  execFileSync(helperPath(), ['idmap', scratch, rootfs, String(2 ** 28 + 4000 * 65536), '65536']);
+  // Each run boots a fresh clone, as a create does: first writes into a new snapshot cost.
+  const freshRootfs = () => {
+    spawnSync('umount', [rootfs], { stdio: 'ignore' });
+    spawnSync('btrfs', ['subvolume', 'delete', scratch], { stdio: 'ignore' });
+    execFileSync('btrfs', ['subvolume', 'snapshot', imagePath, scratch], { stdio: 'ignore' });
+    execFileSync(helperPath(), ['idmap', scratch, rootfs, String(2 ** 28 + 4000 * 65536), '65536']);
+  };
   writeFileSync(join(work, 'hosts'), '127.0.0.1 localhost\n');
   writeFileSync(join(work, 'resolv.conf'), 'nameserver 127.0.0.1\n');
   const netns = `bench-floor-${process.pid}`;
@@ -57,6 +62,7 @@ export async function measureFloors(dataDir: string, runs: number): Promise<Floo
       const agentReady: number[] = [];
       for (let i = -2; i < runs; i++) {
         const id = `bench-floor-${runtime}-${process.pid}-${i + 2}`;
+        freshRootfs();
         const t0 = process.hrtime.bigint();
         try {
           await run(helperPath(), ['listen', socket, '--', ...prefix, runtime, 'run', '--detach', '--preserve-fds', '1', '--bundle', work, id], { stdio: ['ignore', 'ignore', 'ignore'] });
@@ -76,8 +82,8 @@ export async function measureFloors(dataDir: string, runs: number): Promise<Floo
     }
   } finally {
     execFileSync('ip', ['netns', 'del', netns], { stdio: 'ignore' });
-    execFileSync('umount', [rootfs], { stdio: 'ignore' });
-    execFileSync('btrfs', ['subvolume', 'delete', scratch], { stdio: 'ignore' });
+    spawnSync('umount', [rootfs], { stdio: 'ignore' });
+    spawnSync('btrfs', ['subvolume', 'delete', scratch], { stdio: 'ignore' });
     rmSync(work, { recursive: true, force: true });
     await removeCgroupTree('/sprites-bench');
   }

@@ -16,7 +16,16 @@ test('files survive daemon restart, kill -9 of the daemon, and stop/start', asyn
   const before = await bootId();
 
   await t.test('graceful restart: the sprite keeps running (live restore)', async () => {
+    // A command in flight must not hold the daemon up; the command's client sees the end.
+    const inFlight = d.exec('keeper', ['sleep', '300']).then(
+      () => 'exited',
+      () => 'closed',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
     await d.restart();
+    assert.ok(Date.now() - t0 < 15_000, `restart took ${Date.now() - t0} ms with an exec in flight`);
+    assert.equal(await inFlight, 'closed');
     const s = await d.api<{ status: string }>('GET', '/v1/sprites/keeper');
     assert.equal(s.body.status, 'running');
     assert.equal(await bootId(), before, 'the same container is still there');

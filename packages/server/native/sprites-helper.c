@@ -11,6 +11,11 @@
  *       socket as fd 3. The daemon hands the agent its socket this way, so the socket file
  *       lives in a host directory the sprite can neither see nor replace.
  *
+ *   sprites-helper quota-enable MOUNTPOINT
+ *       Turn on btrfs quotas, preferring simple quotas (kernel >= 6.7), which account only
+ *       the extents a subvolume writes itself and cost far less than full qgroups on every
+ *       snapshot and first write. Prints "simple" or "full". btrfs-progs 6.2 cannot do this.
+ *
  *   sprites-helper hide-unified -- PROGRAM ARGS...
  *       Enter a private mount namespace, detach /sys/fs/cgroup/unified there, exec PROGRAM.
  *       crun 1.8 refuses hybrid cgroup hosts while that hierarchy is visible.
@@ -24,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -155,6 +161,33 @@ static int cmd_listen(int argc, char **argv) {
   return fail(argv[4]);
 }
 
+struct btrfs_quota_ctl_args {
+  uint64_t cmd;
+  uint64_t status;
+};
+#define BTRFS_IOC_QUOTA_CTL _IOWR(0x94, 40, struct btrfs_quota_ctl_args)
+#define BTRFS_QUOTA_CTL_ENABLE 1
+#define BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA 4
+
+static int cmd_quota_enable(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: sprites-helper quota-enable MOUNTPOINT\n");
+    return 2;
+  }
+  int fd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail(argv[2]);
+  struct btrfs_quota_ctl_args args = {.cmd = BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA};
+  if (ioctl(fd, BTRFS_IOC_QUOTA_CTL, &args) == 0) {
+    puts("simple");
+    return 0;
+  }
+  if (errno != EINVAL && errno != EOPNOTSUPP) return fail("enable simple quotas");
+  args.cmd = BTRFS_QUOTA_CTL_ENABLE;
+  if (ioctl(fd, BTRFS_IOC_QUOTA_CTL, &args) < 0) return fail("enable quotas");
+  puts("full");
+  return 0;
+}
+
 static int cmd_hide_unified(int argc, char **argv) {
   if (argc < 4 || strcmp(argv[2], "--") != 0) {
     fprintf(stderr, "usage: sprites-helper hide-unified -- PROGRAM ARGS...\n");
@@ -171,6 +204,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "idmap") == 0) return cmd_idmap(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "listen") == 0) return cmd_listen(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "hide-unified") == 0) return cmd_hide_unified(argc, argv);
-  fprintf(stderr, "usage: sprites-helper idmap|listen|hide-unified ...\n");
+  if (argc >= 2 && strcmp(argv[1], "quota-enable") == 0) return cmd_quota_enable(argc, argv);
+  fprintf(stderr, "usage: sprites-helper idmap|listen|hide-unified|quota-enable ...\n");
   return 2;
 }

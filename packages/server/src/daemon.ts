@@ -116,7 +116,9 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   spareSlots.refill();
 
   const app: FastifyInstance = buildApp({ config, registry, lifecycle, log });
-  app.server.on('upgrade', createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }) }));
+  const upgrades = createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }) });
+  app.server.on('upgrade', upgrades.handle);
+  app.addHook('preClose', async () => upgrades.closeAll());
   const address = await app.listen({ host: config.listenHost, port: config.listenPort });
   log.info({ event: 'daemon.ready', url: address, runtime: runtime.info(), durationMs: Date.now() - t0 }, `spritesd listening on ${address} (runtime ${runtime.info().name} ${runtime.info().version})`);
 

@@ -1,1 +1,1 @@
-export { createUpgradeHandler, type UpgradeDeps } from './upgrade.js';
+export { createUpgradeHandler, type UpgradeDeps, type UpgradeHandler } from './upgrade.js';

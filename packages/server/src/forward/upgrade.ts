@@ -34,14 +34,29 @@ export interface UpgradeDeps {
  * the sprite runs, then splices the client's connection onto the agent's socket byte for
  * byte. The agent does the WebSocket handshake itself; TCP backpressure flows end to end.
  */
-export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  return (req, socket, head) => {
+export interface UpgradeHandler {
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Ends every forwarded connection (shutdown: the HTTP server does not track them). */
+  closeAll(): void;
+}
+
+export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
+  const open = new Set<Duplex>();
+  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
     void forward(deps, req, socket, head).catch((e: unknown) => {
       if (e instanceof SpriteError) return reject(socket, e.status, e.toBody());
       deps.log.error({ err: e, url: req.url }, 'upgrade forwarding failed');
       reject(socket, 502, { error: ErrorCode.InternalError, message: 'could not reach the sprite; retry in a moment' });
     });
+  };
+  return {
+    handle,
+    closeAll: () => {
+      for (const socket of open) socket.destroy();
+    },
   };
 }
 

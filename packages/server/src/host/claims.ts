@@ -1,10 +1,12 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
  * Host-wide numbered claims shared by every daemon on the machine: network slots and uid
  * ranges must not collide even between daemons with different data dirs. A claim is a
- * directory created with mkdir (atomic), holding the owner's instance id.
+ * directory holding the owner's instance id; it appears complete or not at all (made under a
+ * temporary name, then renamed, which fails if the index is taken).
  */
 export class HostClaims {
   constructor(
@@ -20,33 +22,37 @@ export class HostClaims {
 
   /** Claim the lowest free index at or after `hint`, wrapping around; throws when all are taken. */
   async acquire(owner: string, hint = 0): Promise<number> {
-    await mkdir(this.dir(), { recursive: true, mode: 0o700 });
+    const taken = new Set(await readdir(this.dir()).catch(() => [] as string[]));
     for (let i = 0; i < this.size; i++) {
       const index = (hint + i) % this.size;
-      try {
-        await mkdir(join(this.dir(), String(index)));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        throw e;
-      }
-      await writeFile(join(this.dir(), String(index), 'owner'), `${this.instanceId} ${owner}\n`);
-      return index;
+      if (taken.has(String(index))) continue;
+      if (await this.tryCreate(index, owner)) return index;
     }
     throw new Error(`no free ${this.kind} claim left (all ${this.size} are in use on this host)`);
   }
 
   /** Claim a specific index (re-adopting a running sprite); false if someone else holds it. */
   async claim(index: number, owner: string): Promise<boolean> {
+    if (await this.tryCreate(index, owner)) return true;
+    const holder = await this.ownerOf(index);
+    return holder?.instanceId === this.instanceId && holder.owner === owner;
+  }
+
+  private async tryCreate(index: number, owner: string): Promise<boolean> {
     await mkdir(this.dir(), { recursive: true, mode: 0o700 });
+    const pending = join(this.dir(), `.pending-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(pending);
     try {
-      await mkdir(join(this.dir(), String(index)));
+      await writeFile(join(pending, 'owner'), `${this.instanceId} ${owner}\n`);
+      await rename(pending, join(this.dir(), String(index)));
+      return true;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = await this.ownerOf(index);
-      return holder?.instanceId === this.instanceId && holder.owner === owner;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTEMPTY') return false;
+      throw e;
+    } finally {
+      await rm(pending, { recursive: true, force: true });
     }
-    await writeFile(join(this.dir(), String(index), 'owner'), `${this.instanceId} ${owner}\n`);
-    return true;
   }
 
   /** Hands a claim this instance holds to a new owner (a spare becoming a sprite's). */

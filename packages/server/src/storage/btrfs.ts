@@ -1,6 +1,6 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../host/index.js';
+import { helperPath, run } from '../host/index.js';
 import type { PoolUsage, StorageDriver, StorageInfo } from './driver.js';
 
 export interface BtrfsPoolOptions {
@@ -19,6 +19,9 @@ export interface BtrfsPoolOptions {
  * images/, sprite volumes writable snapshots of them under volumes/, sized by qgroups.
  */
 export class BtrfsDriver implements StorageDriver {
+  /** Simple quotas count what a volume writes itself; full qgroups also count what it shares. */
+  quotaMode: 'simple' | 'full' | 'unknown' = 'unknown';
+
   constructor(private readonly opts: BtrfsPoolOptions) {}
 
   info(): StorageInfo {
@@ -55,10 +58,13 @@ export class BtrfsDriver implements StorageDriver {
       const probe = await run('blkid', ['-o', 'value', '-s', 'TYPE', source], { okCodes: [2] });
       if (probe.stdout.trim() !== 'btrfs') await run('mkfs.btrfs', ['-q', '-L', 'sprites', source]);
     }
-    const options = ['compress=zstd:1', 'user_subvol_rm_allowed', ...(this.opts.device ? [] : ['loop'])];
+    // noatime: an atime update is a metadata write, and in a fresh snapshot a copy-on-write.
+    const options = ['compress=zstd:1', 'noatime', 'user_subvol_rm_allowed', ...(this.opts.device ? [] : ['loop'])];
     await run('mount', ['-t', 'btrfs', '-o', options.join(','), source, this.root]);
-    // Quotas are what cap a sprite's disk; enabling them again is a no-op.
-    await run('btrfs', ['quota', 'enable', this.root]);
+    // Quotas are what cap a sprite's disk (simple quotas where the kernel has them; ADR 0001).
+    // Enabling them again is a no-op.
+    const { stdout } = await run(helperPath(), ['quota-enable', this.root]);
+    this.quotaMode = stdout.trim() === 'simple' ? 'simple' : 'full';
     await mkdir(join(this.root, 'images'), { recursive: true });
     await mkdir(join(this.root, 'volumes'), { recursive: true });
     return true;
