@@ -59,10 +59,6 @@ export class SpriteLifecycle {
     return this.ctx.paths.agentSocket(spriteId);
   }
 
-  containerId(spriteId: string): string {
-    return this.ctx.paths.containerId(spriteId);
-  }
-
   async runningCount(): Promise<number> {
     return (await this.ctx.registry.runs.all()).length;
   }

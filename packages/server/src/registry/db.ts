@@ -1,3 +1,4 @@
+import { chmod } from 'node:fs/promises';
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
 import { migrations } from './migrations.js';
@@ -23,5 +24,7 @@ export async function openRegistry(path: string): Promise<RegistryDb> {
     await db.destroy();
     throw new Error(`registry migration ${failed} failed on ${path}`, { cause: error });
   }
+  // Token hashes live here: readable by root only, like the admin token.
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) await chmod(file, 0o600).catch(() => undefined);
   return db;
 }

@@ -1,4 +1,6 @@
+import type { Selectable } from 'kysely';
 import type { RegistryDb } from './db.js';
+import type { RunsTable } from './schema.js';
 
 export interface RunRecord {
   spriteId: string;
@@ -6,6 +8,10 @@ export interface RunRecord {
   netSlot: number;
   idSlot: number;
   startedAt: string;
+}
+
+function fromRow(row: Selectable<RunsTable>): RunRecord {
+  return { spriteId: row.sprite_id, runId: row.run_id, netSlot: row.net_slot, idSlot: row.id_slot, startedAt: row.started_at };
 }
 
 /** Which host resources each running sprite holds (one row per running sprite). */
@@ -24,12 +30,12 @@ export class RunStore {
 
   async get(spriteId: string): Promise<RunRecord | null> {
     const row = await this.db.selectFrom('runs').selectAll().where('sprite_id', '=', spriteId).executeTakeFirst();
-    return row ? { spriteId: row.sprite_id, runId: row.run_id, netSlot: row.net_slot, idSlot: row.id_slot, startedAt: row.started_at } : null;
+    return row ? fromRow(row) : null;
   }
 
   async all(): Promise<RunRecord[]> {
     const rows = await this.db.selectFrom('runs').selectAll().execute();
-    return rows.map((row) => ({ spriteId: row.sprite_id, runId: row.run_id, netSlot: row.net_slot, idSlot: row.id_slot, startedAt: row.started_at }));
+    return rows.map(fromRow);
   }
 
   /** Deletes the row only if it still belongs to `runId`, so a stale cleanup cannot erase a newer run. */

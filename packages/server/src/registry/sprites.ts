@@ -20,17 +20,10 @@ export interface SpriteRecord {
   seq: number;
 }
 
-export interface NewSprite {
-  id: string;
-  orgId: string;
-  name: string;
-  status: SpriteStatus;
-  config: Required<SpriteConfig>;
-  environment: Record<string, string>;
-  labels: string[];
-  urlSettings: URLSettings;
-  imageKey: string;
-}
+export type NewSprite = Pick<
+  SpriteRecord,
+  'id' | 'orgId' | 'name' | 'status' | 'config' | 'environment' | 'labels' | 'urlSettings' | 'imageKey'
+>;
 
 export class NameTakenError extends Error {
   constructor(name: string) {

@@ -3,18 +3,11 @@ import { join } from 'node:path';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
-/** Every mounted hierarchy directory (v1 controllers, the v2 `unified`, or the v2 root itself). */
+/** Every mounted hierarchy: the v2 root on a pure v2 host, else each v1 controller (and `unified`). */
 async function hierarchies(): Promise<string[]> {
-  const entries = await readdir(CGROUP_ROOT).catch(() => [] as string[]);
-  const dirs: string[] = [];
-  for (const e of entries) {
-    const path = join(CGROUP_ROOT, e);
-    const s = await stat(path).catch(() => null);
-    if (s?.isDirectory() && !(await stat(join(path, 'cgroup.procs')).catch(() => null))?.isDirectory()) dirs.push(path);
-  }
-  // A pure v2 host has cgroup.procs at the root: the root is the one hierarchy.
   if (await stat(join(CGROUP_ROOT, 'cgroup.procs')).catch(() => null)) return [CGROUP_ROOT];
-  return dirs;
+  const entries = await readdir(CGROUP_ROOT, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => join(CGROUP_ROOT, e.name));
 }
 
 /**
