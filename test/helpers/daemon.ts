@@ -92,7 +92,9 @@ export class TestDaemon {
     if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     const code = await exited;
+    clearTimeout(timer);
     this.child = null;
     if (signal !== 'SIGKILL' && code !== 0) throw new Error(`spritesd exited with ${code} on ${signal}:\n${this.logTail()}`);
     return code;
@@ -146,20 +148,27 @@ export class TestDaemon {
     return this.exec(name, ['sudo', 'sh', '-c', script]);
   }
 
-  /** Deletes all sprites of every organization it knows, stops, and removes the data dir. */
-  async destroy(): Promise<void> {
+  /**
+   * Deletes all sprites of every organization it knows, stops, and removes the data dir.
+   * Returns what a clean stop with no sprite left behind on the host (it must be nothing);
+   * whatever it was is cleaned up all the same.
+   */
+  async destroy(): Promise<string[]> {
+    let stopError: unknown = null;
     if (this.child) {
       await this.deleteAllSprites([this.adminToken, ...this.orgTokens]).catch(() => undefined);
-      await this.stop('SIGTERM');
+      await this.stop('SIGTERM').catch((e: unknown) => (stopError = e));
     }
-    // Anything still running (a failed test) is stopped by a --stop-sprites start.
     const leftovers = await collectLeftovers(this.instanceId, this.dataDir);
+    if (stopError) leftovers.unshift(`clean stop failed: ${String(stopError)}`);
+    // Anything still running (a failed test) is stopped by a --stop-sprites start.
     if (leftovers.length > 0) {
       await this.start(['--stop-sprites']).catch(() => undefined);
       await this.deleteAllSprites([this.adminToken, ...this.orgTokens]).catch(() => undefined);
       await this.stop('SIGTERM');
     }
     if (process.env.SPRITES_TEST_INSPECT !== '1') rmSync(this.dataDir, { recursive: true, force: true });
+    return leftovers;
   }
 
   async deleteAllSprites(tokens: string[] = [this.adminToken]): Promise<void> {
@@ -177,9 +186,13 @@ export class TestDaemon {
 export async function startTestDaemon(t: TestContext, options: DaemonOptions = {}): Promise<TestDaemon> {
   const daemon = new TestDaemon(options);
   t.after(async () => {
-    await daemon.destroy();
-    const leftovers = await collectLeftovers(daemon.instanceId, daemon.dataDir);
-    if (leftovers.length > 0) throw new Error(`host resources of instance ${daemon.instanceId} left behind:\n${leftovers.join('\n')}`);
+    const afterCleanStop = await daemon.destroy();
+    const remaining = await collectLeftovers(daemon.instanceId, daemon.dataDir);
+    if (afterCleanStop.length > 0 || remaining.length > 0) {
+      throw new Error(
+        `host resources of instance ${daemon.instanceId} left behind after deleting every sprite and a clean stop:\n${afterCleanStop.join('\n')}\nstill there after recovery:\n${remaining.join('\n')}`,
+      );
+    }
   });
   await daemon.start();
   return daemon;

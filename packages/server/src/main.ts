@@ -29,6 +29,9 @@ async function main(): Promise<void> {
     if (signalled) return;
     signalled = true;
     log.info({ signal, stopSprites }, `received ${signal}: shutting down${stopSprites ? ' and stopping sprites' : '; running sprites keep running'}`);
+    // Keeps the event loop alive until shutdown is done: once the server is closed nothing
+    // else may hold it, and Node would exit in the middle of releasing host resources.
+    setInterval(() => undefined, 60_000);
     daemonStarted
       .then((daemon) => daemon.close(stopSprites))
       .then(

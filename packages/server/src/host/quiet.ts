@@ -14,7 +14,8 @@ export class QuietGate {
       return await fn();
     } finally {
       this.busy--;
-      if (this.busy === 0) setTimeout(() => this.wake(), this.settleMs).unref();
+      // Not unref'd: shutdown awaits these, and an unref'd timer would let Node exit mid-way.
+      if (this.busy === 0) setTimeout(() => this.wake(), this.settleMs);
     }
   }
 
@@ -25,7 +26,7 @@ export class QuietGate {
 
   /** Resolves once nothing has been in flight for `settleMs`. */
   whenQuiet(): Promise<void> {
-    if (this.busy === 0) return new Promise((r) => setTimeout(r, this.settleMs).unref());
+    if (this.busy === 0) return new Promise((r) => setTimeout(r, this.settleMs));
     return new Promise((r) => this.waiters.push(r));
   }
 }
