@@ -33,6 +33,7 @@ export class TestDaemon {
   adminToken = '';
   private child: ChildProcess | null = null;
   private logLines: string[] = [];
+  private startLine = 0;
   /** Tokens of other organizations whose sprites teardown must delete too. */
   readonly orgTokens: string[] = [];
 
@@ -61,6 +62,7 @@ export class TestDaemon {
       ...(this.options.extraArgs ?? []),
       ...extraArgs,
     ];
+    this.startLine = this.logLines.length;
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SPRITES_LOG_LEVEL: 'info', SPRITES_PIDS_PER_SPRITE: '256', ...this.options.env },
@@ -69,7 +71,10 @@ export class TestDaemon {
     const ready = new Promise<string>((resolveReady, rejectReady) => {
       const onLine = (line: string) => {
         this.logLines.push(line);
-        if (this.logLines.length > 400) this.logLines.shift();
+        if (this.logLines.length > 2000) {
+          this.logLines.shift();
+          this.startLine = Math.max(0, this.startLine - 1);
+        }
         const m = /"event":"daemon\.ready","url":"([^"]+)"/.exec(line);
         if (m) resolveReady(m[1]!);
       };
@@ -80,6 +85,17 @@ export class TestDaemon {
     const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`spritesd did not become ready in 300 s:\n${this.logTail()}`)), 300_000).unref());
     this.url = await Promise.race([ready, timeout]);
     this.adminToken = readFileSync(join(this.dataDir, 'admin.token'), 'utf8').trim();
+  }
+
+  /** Waits until `count` log lines of this daemon process (since its start) match `pattern`. */
+  async waitForLog(pattern: RegExp, count = 1, timeoutMs = 60_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hits = this.logLines.slice(this.startLine).filter((l) => pattern.test(l));
+      if (hits.length >= count) return hits;
+      if (Date.now() > deadline) throw new Error(`no ${count} log lines matching ${pattern} within ${timeoutMs} ms:\n${this.logTail()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   logTail(n = 40): string {

@@ -21,7 +21,29 @@ function spriteEnvironment(): Record<string, string> {
     return {};
   }
 }
-const spriteEnv = { ...spriteEnvironment(), SPRITE_NAME: process.env.SPRITE_NAME ?? '' };
+let spriteEnv: Record<string, string> = { ...spriteEnvironment(), SPRITE_NAME: process.env.SPRITE_NAME ?? '' };
+
+/**
+ * A pre-booted sprite learns who it is when it is handed out: its name and environment
+ * become the defaults of every command from then on. Only the daemon reaches this: the
+ * public API never forwards /v1/internal/.
+ */
+function setIdentity(req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name?: unknown; environment?: unknown };
+      if (typeof body.name !== 'string' || typeof body.environment !== 'object' || body.environment === null) {
+        return sendJson(res, 400, { error: 'bad_request', message: 'identity needs a name and an environment object' });
+      }
+      spriteEnv = { ...(body.environment as Record<string, string>), SPRITE_NAME: body.name };
+      sendJson(res, 200, { ok: true });
+    } catch {
+      sendJson(res, 400, { error: 'bad_request', message: 'identity body must be JSON' });
+    }
+  });
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -35,6 +57,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     sendJson(res, 200, { ok: true, version: AGENT_VERSION, pid: process.pid, uptime_ms: Date.now() - started });
     return;
   }
+  if (req.method === 'POST' && url.pathname === '/v1/internal/identity') return setIdentity(req, res);
   sendJson(res, 404, { error: 'not_found', message: `no such endpoint: ${req.method} ${url.pathname}` });
 }
 

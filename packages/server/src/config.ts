@@ -18,6 +18,8 @@ export interface DaemonConfig {
   stopSpritesOnExit: boolean;
   /** Ready-made volumes and network namespaces kept for fast creates. */
   spares: number;
+  /** Sprites booted ahead of time, handed out by create. */
+  prebooted: number;
   /** Public base URL of sprite URLs; `{name}` and `{org}` are substituted. */
   spriteUrlTemplate: string;
   defaults: { ramMb: number; cpus: number; storageGb: number; region: string };
@@ -108,6 +110,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     poolDevice: values['pool-device'] ?? env.SPRITES_POOL_DEVICE,
     stopSpritesOnExit: values['stop-sprites'] ?? env.SPRITES_STOP_SPRITES === '1',
     spares: Number(env.SPRITES_SPARES ?? 2),
+    prebooted: Number(env.SPRITES_PREBOOTED ?? 2),
     spriteUrlTemplate: env.SPRITES_URL_TEMPLATE ?? `http://{name}.sprites.localhost:${listen.port}`,
     defaults: {
       ramMb: Number(env.SPRITES_DEFAULT_RAM_MB ?? 2048),

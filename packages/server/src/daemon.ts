@@ -114,6 +114,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   // Only after reclaim: spares made earlier would look like leftovers to it.
   spareVolumes.refill();
   spareSlots.refill();
+  lifecycle.startPools();
 
   const app: FastifyInstance = buildApp({ config, registry, lifecycle, log });
   const upgrades = createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }) });
@@ -129,6 +130,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     close(stopSprites: boolean) {
       closing ??= (async () => {
         await app.close();
+        // Pre-booted sprites first: booting one takes spares.
+        await lifecycle.closePools();
         await spareVolumes.close();
         await spareSlots.close();
         await background.drain();

@@ -18,5 +18,13 @@ test('claims are exclusive across instances and concurrent acquirers', async (t)
   assert.equal((await a.ownerOf(firstOfA.index))?.owner, 'renamed');
   await a.release(firstOfA.index);
   assert.equal(await b.claim(firstOfA.index, 'x'), true, 'a released index is free again');
+  // A claim half-made by a process that died (kill -9) is removed; a live process's stays.
+  const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');
+  mkdirSync(`${root}/net/.pending-999999-dead`);
+  writeFileSync(`${root}/net/.pending-999999-dead/owner`, 'insta x\n');
+  mkdirSync(`${root}/net/.pending-${process.pid}-live`);
+  assert.equal(await a.removeStalePending(), 1);
+  assert.ok(!existsSync(`${root}/net/.pending-999999-dead`));
+  assert.ok(existsSync(`${root}/net/.pending-${process.pid}-live`));
   await assert.rejects(new HostClaims(root, 'tiny', 'insta', 1).acquire('one').then(() => new HostClaims(root, 'tiny', 'instb', 1).acquire('two')), /no free tiny claim/);
 });

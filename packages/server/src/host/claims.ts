@@ -74,6 +74,18 @@ export class HostClaims {
     }
   }
 
+  /** Removes half-made claims of processes that died between mkdir and rename (kill -9). */
+  async removeStalePending(): Promise<number> {
+    let removed = 0;
+    for (const name of await readdir(this.dir()).catch(() => [] as string[])) {
+      const pid = Number(/^\.pending-(\d+)-/.exec(name)?.[1]);
+      if (!pid || pidAlive(pid)) continue;
+      await rm(join(this.dir(), name), { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   /** Every claim this instance holds, for startup reclaim. */
   async mine(): Promise<{ index: number; owner: string }[]> {
     let names: string[];
@@ -90,5 +102,14 @@ export class HostClaims {
       if (holder?.instanceId === this.instanceId) result.push({ index, owner: holder.owner });
     }
     return result;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -24,6 +24,13 @@ export class SparePool<T> {
     return ready ?? this.make();
   }
 
+  /** A spare if one is ready (a refill starts either way), or null without making one. */
+  takeReady(): T | null {
+    const ready = this.spares.shift() ?? null;
+    this.refill();
+    return ready;
+  }
+
   /** Starts filling up to the target size unless a fill is already running. */
   refill(): void {
     if (this.closed || this.filling || this.size <= 0) return;

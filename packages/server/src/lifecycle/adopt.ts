@@ -99,6 +99,10 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
     }
   });
   await attempt('claims', async () => {
+    for (const claims of [ctx.netClaims, ctx.idClaims]) {
+      const stale = await claims.removeStalePending();
+      if (stale > 0) summary.reclaimed['pending claims'] = (summary.reclaimed['pending claims'] ?? 0) + stale;
+    }
     for (const { index } of await ctx.netClaims.mine()) if (!liveNetSlots.has(index)) (await ctx.netClaims.release(index), count('net claims'));
     for (const { index } of await ctx.idClaims.mine()) if (!liveIdSlots.has(index)) (await ctx.idClaims.release(index), count('id claims'));
   });

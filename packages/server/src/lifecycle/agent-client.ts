@@ -6,9 +6,11 @@ export interface AgentResponse {
 }
 
 /** One HTTP request to a sprite's agent over its unix socket. */
-export function agentRequest(socketPath: string, method: string, path: string, timeoutMs = 5000): Promise<AgentResponse> {
+export function agentRequest(socketPath: string, method: string, path: string, timeoutMs = 5000, body?: unknown): Promise<AgentResponse> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, timeout: timeoutMs }, (res) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+    const req = request({ socketPath, method, path, timeout: timeoutMs, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -16,7 +18,7 @@ export function agentRequest(socketPath: string, method: string, path: string, t
     });
     req.on('timeout', () => req.destroy(new Error(`agent did not answer ${method} ${path} within ${timeoutMs} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
 }
 

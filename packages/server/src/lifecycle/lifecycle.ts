@@ -1,9 +1,11 @@
-import type { SpriteRecord } from '../registry/index.js';
+import type { SparePool } from '../host/index.js';
+import { NameTakenError, type SpriteRecord } from '../registry/index.js';
 import { removeCgroupTree } from '../runtime/index.js';
 import { adoptAndReclaim, type ReclaimSummary } from './adopt.js';
 import type { LifecycleContext } from './context.js';
 import { createSprite, type CreateSpriteInput } from './create.js';
 import { destroySprite } from './destroy.js';
+import { claimPrebooted, createPrebootPool, type Prebooted } from './preboot.js';
 import { startSprite } from './start.js';
 import { stopSprite } from './stop.js';
 
@@ -12,10 +14,31 @@ import { stopSprite } from './stop.js';
  * for a sprite. Operations on one sprite are serialized.
  */
 export class SpriteLifecycle {
-  constructor(private readonly ctx: LifecycleContext) {}
+  private readonly preboot: SparePool<Prebooted>;
 
+  constructor(private readonly ctx: LifecycleContext) {
+    this.preboot = createPrebootPool(ctx, ctx.config.prebooted, () => ctx.quiet.whenQuiet());
+  }
+
+  /** Creates a running sprite: a pre-booted one when one is ready, else booted now. */
   create(input: CreateSpriteInput): Promise<SpriteRecord> {
-    return this.ctx.quiet.during(() => createSprite(this.ctx, input));
+    return this.ctx.quiet.during(async () => {
+      // Checked first so a taken name never costs a pre-booted sprite (the insert still decides).
+      if (await this.ctx.registry.sprites.byName(input.orgId, input.name)) throw new NameTakenError(input.name);
+      const pre = this.preboot.takeReady();
+      if (pre) return claimPrebooted(this.ctx, pre, input);
+      return createSprite(this.ctx, input);
+    });
+  }
+
+  /** Starts keeping sprites pre-booted (after startup reclaim: it would take them for leftovers). */
+  startPools(): void {
+    this.preboot.refill();
+  }
+
+  /** Discards the pre-booted sprites, waiting for one being booted. */
+  closePools(): Promise<void> {
+    return this.preboot.close();
   }
 
   /** Boots the sprite if it is not running. Resolves once its agent answers. */

@@ -1,21 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { helperPath, run, UndoStack, unmount } from '../host/index.js';
-import type { SpriteRecord } from '../registry/index.js';
+import type { RunRecord, SpriteRecord } from '../registry/index.js';
 import { buildOciConfig } from '../runtime/index.js';
 import { waitForAgent } from './agent-client.js';
 import type { LifecycleContext } from './context.js';
 import { hostIdBase, ID_RANGE_SIZE } from './paths.js';
+import { releaseRun } from './stop.js';
 
 const AGENT_READY_TIMEOUT_MS = 15_000;
 const MIB = 2 ** 20;
 
-/**
- * Boots a cold sprite: network slot, id range, idmapped root filesystem, container, agent.
- * Each acquisition registers its undo at once, so a failure at any step leaves nothing
- * behind. Call under the sprite's lock.
- */
+/** What a boot needs to know of a sprite (a pre-booted one gets a placeholder name). */
+export type BootIdentity = Pick<SpriteRecord, 'id' | 'name' | 'config' | 'environment'>;
+
+/** Boots a cold sprite and records it as running. Call under the sprite's lock. */
 export async function startSprite(ctx: LifecycleContext, sprite: SpriteRecord): Promise<void> {
+  const runRecord = await bootRun(ctx, sprite);
+  try {
+    await ctx.registry.runs.put(runRecord);
+    await ctx.registry.sprites.setStatus(sprite.id, 'running');
+  } catch (e) {
+    await releaseRun(ctx, sprite.id, runRecord, false).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Boots a container on the sprite's existing volume: network slot, id range, idmapped root
+ * filesystem, container, agent; returns what the run holds. Writes nothing to the registry.
+ * Each acquisition registers its undo at once, so a failure at any step leaves nothing
+ * behind.
+ */
+export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Promise<RunRecord> {
   const started = Date.now();
   const runId = randomUUID();
   const { paths } = ctx;
@@ -79,10 +96,9 @@ export async function startSprite(ctx: LifecycleContext, sprite: SpriteRecord): 
     await waitForAgent(paths.agentSocket(sprite.id), AGENT_READY_TIMEOUT_MS);
     phase('agentMs');
 
-    await ctx.registry.runs.put({ spriteId: sprite.id, runId, netSlot, idSlot, startedAt: new Date().toISOString() });
-    await ctx.registry.sprites.setStatus(sprite.id, 'running');
     undo.commit();
     ctx.log.info({ event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'ok', durationMs: Date.now() - started, phases }, 'sprite started');
+    return { spriteId: sprite.id, runId, netSlot, idSlot, startedAt: new Date().toISOString() };
   } catch (e) {
     ctx.log.warn({ event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'error', err: e, durationMs: Date.now() - started }, 'sprite failed to start');
     throw e;
@@ -92,6 +108,6 @@ export async function startSprite(ctx: LifecycleContext, sprite: SpriteRecord): 
   }
 }
 
-function hostsFile(name: string, ip: string): string {
+export function hostsFile(name: string, ip: string): string {
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ip}\t${name}\n127.0.1.1\t${name}\n`;
 }

@@ -92,7 +92,7 @@ export const SPRITE_CAPABILITIES = [
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-const CPU_PERIOD_US = 100_000;
+export const CPU_PERIOD_US = 100_000;
 
 /** Character devices every sprite gets (null, zero, full, tty, random, urandom, ptmx, every pts). */
 const ALLOWED_DEVICES: { type: string; major: number; minor?: number }[] = [

@@ -1,4 +1,4 @@
-import { readdir, readFile, rmdir, stat } from 'node:fs/promises';
+import { readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -54,4 +54,50 @@ export async function memoryUsage(relPath: string): Promise<number | null> {
     if (text !== null) return Number(text.trim());
   }
   return null;
+}
+
+export interface CgroupLimits {
+  memoryBytes: number;
+  cpus: number;
+  pidsLimit: number;
+}
+
+async function writeIfPresent(path: string, value: string): Promise<boolean> {
+  try {
+    await writeFile(path, value);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new Error(`write ${value} to ${path}`, { cause: e });
+  }
+}
+
+/**
+ * Changes the limits of a running container's cgroup in place (v1 or v2), without a
+ * runtime call. v1 needs memory ≤ memory+swap at every step, so the order depends on
+ * whether the limit goes up or down.
+ */
+export async function writeCgroupLimits(relPath: string, limits: CgroupLimits, cpuPeriodUs: number): Promise<void> {
+  const quota = String(Math.max(1000, Math.round(limits.cpus * cpuPeriodUs)));
+  if (await stat(join(CGROUP_ROOT, 'cgroup.procs')).catch(() => null)) {
+    const dir = join(CGROUP_ROOT, relPath);
+    await writeFile(join(dir, 'memory.max'), String(limits.memoryBytes));
+    await writeFile(join(dir, 'cpu.max'), `${quota} ${cpuPeriodUs}`);
+    await writeFile(join(dir, 'pids.max'), String(limits.pidsLimit));
+    return;
+  }
+  const memory = join(CGROUP_ROOT, 'memory', relPath);
+  const current = Number((await readFile(join(memory, 'memory.limit_in_bytes'), 'utf8')).trim());
+  const bytes = String(limits.memoryBytes);
+  if (limits.memoryBytes < current) {
+    await writeFile(join(memory, 'memory.limit_in_bytes'), bytes);
+    await writeIfPresent(join(memory, 'memory.memsw.limit_in_bytes'), bytes);
+  } else {
+    await writeIfPresent(join(memory, 'memory.memsw.limit_in_bytes'), bytes);
+    await writeFile(join(memory, 'memory.limit_in_bytes'), bytes);
+  }
+  const cpu = join(CGROUP_ROOT, 'cpu', relPath);
+  await writeFile(join(cpu, 'cpu.cfs_period_us'), String(cpuPeriodUs));
+  await writeFile(join(cpu, 'cpu.cfs_quota_us'), quota);
+  await writeFile(join(CGROUP_ROOT, 'pids', relPath, 'pids.max'), String(limits.pidsLimit));
 }

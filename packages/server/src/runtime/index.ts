@@ -1,5 +1,5 @@
 export type { RuntimeDriver, RuntimeInfo, ContainerState, ContainerStatus, StartOptions } from './driver.js';
 export { UnknownDriverError } from './driver.js';
 export { loadRuntime, runtimeDrivers, isHybridCgroupHost } from './drivers.js';
-export { buildOciConfig, DEFAULT_PATH, SPRITE_CAPABILITIES, type SpriteBundleSpec, type OciConfig, type AgentMounts } from './bundle.js';
-export { removeCgroupTree, listChildCgroups, memoryUsage } from './cgroups.js';
+export { buildOciConfig, CPU_PERIOD_US, DEFAULT_PATH, SPRITE_CAPABILITIES, type SpriteBundleSpec, type OciConfig, type AgentMounts } from './bundle.js';
+export { removeCgroupTree, listChildCgroups, memoryUsage, writeCgroupLimits, type CgroupLimits } from './cgroups.js';
