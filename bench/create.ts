@@ -10,6 +10,8 @@ export interface CreateResult {
   firstExec: Summary;
   remove: Summary;
   totalCreateSeconds: number;
+  /** How many creates of each group were served by a pre-booted sprite (ADR 0007). */
+  prebooted: { spaced: number; burst: number };
   memory: { memAvailableDropPerSpriteMb: number; cgroupChargePerSpriteMb: number; agentPssMb: number };
 }
 
@@ -46,6 +48,13 @@ export async function measureCreate(daemon: TestDaemon, n: number): Promise<Crea
     if (spaced) execs.push((await timed(() => daemon.exec(name, ['true']))).ms);
   }
   const totalCreateSeconds = (Date.now() - t0) / 1000;
+  const fromPool = new Set(
+    (await daemon.waitForLog(/"event":"sprite\.create"/, n)).filter((l) => l.includes('"prebooted":true')).map((l) => /"name":"(bench-\d+)"/.exec(l)?.[1]),
+  );
+  const prebooted = {
+    spaced: ids.slice(0, SPACED).filter((x) => fromPool.has(x.name)).length,
+    burst: ids.slice(SPACED).filter((x) => fromPool.has(x.name)).length,
+  };
   // Let the agents settle into idle before reading memory.
   await new Promise((r) => setTimeout(r, 5000));
   const after = memAvailableKb();
@@ -68,6 +77,7 @@ export async function measureCreate(daemon: TestDaemon, n: number): Promise<Crea
     firstExec: summarize(execs),
     remove: summarize(removes),
     totalCreateSeconds,
+    prebooted,
     memory: {
       memAvailableDropPerSpriteMb: (before - after) / 1024 / n,
       cgroupChargePerSpriteMb: charge / 2 ** 20 / n,

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     const raw = floors.runtimes[runtime]!;
     const ratios = {
       createVsRawAgentReady: ours.create.p50 / raw.agentReady.p50,
+      burstVsRawAgentReady: ours.burstCreate.p50 / raw.agentReady.p50,
       createVsRawRunReturns: ours.create.p50 / raw.runReturns.p50,
       createVsPodmanRunRm: 'runRm' in podman ? ours.create.p50 / podman.runRm.p50 : null,
       createVsPodmanRunDetached: 'runDetached' in podman ? ours.create.p50 / podman.runDetached.p50 : null,
@@ -58,12 +59,12 @@ async function main(): Promise<void> {
       ]),
       'runRm' in podman ? row(`peer: podman run --rm --network none IMG true`, podman.runRm, podman.version) : row('peer: podman run', undefined, podman.skipped),
       'runDetached' in podman ? row(`peer: podman run -d --network none IMG sleep`, podman.runDetached) : '',
-      row('ours: POST /v1/sprites → 201 (running, agent ready)', ours.create, '20 creates, 0.4 s apart'),
-      row('ours: the same, back to back (spares used up)', ours.burstCreate, `${Math.max(0, SPRITES - 20)} creates`),
+      row('ours: POST /v1/sprites → 201 (running, agent ready)', ours.create, `20 creates 0.4 s apart, ${ours.prebooted.spaced} pre-booted`),
+      row('ours: the same, back to back (pools run dry)', ours.burstCreate, `${Math.max(0, SPRITES - 20)} creates, ${ours.prebooted.burst} pre-booted`),
       row('ours: first exec round trip after create', ours.firstExec),
       row('ours: DELETE /v1/sprites/{name} → 204', ours.remove),
       '',
-      `ratios (p50): create / raw ${runtime} to agent ready = ${ratios.createVsRawAgentReady.toFixed(2)}× (target < 2×)`,
+      `ratios (p50): create / raw ${runtime} to agent ready = ${ratios.createVsRawAgentReady.toFixed(2)}× (target < 2×); back to back ${ratios.burstVsRawAgentReady.toFixed(2)}×`,
       `              create / raw ${runtime} run returns    = ${ratios.createVsRawRunReturns.toFixed(2)}×`,
       ratios.createVsPodmanRunRm !== null ? `              create / podman run --rm       = ${ratios.createVsPodmanRunRm.toFixed(2)}× (target < 0.3×)` : '              podman: skipped',
       ratios.createVsPodmanRunDetached !== null ? `              create / podman run -d         = ${ratios.createVsPodmanRunDetached.toFixed(2)}×` : '',
