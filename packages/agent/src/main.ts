@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { checkExecRequest, handleExec } from './exec/index.js';
+import { ExecParamError, parseExecParams, startSession } from './exec/index.js';
+import { killSession, SessionRegistry } from './sessions/index.js';
 
 /**
  * sprite-agent: the one process the daemon talks to inside a sprite. It serves the
@@ -11,7 +12,9 @@ import { checkExecRequest, handleExec } from './exec/index.js';
 const started = Date.now();
 process.title = 'sprite-agent';
 const AGENT_VERSION = '0.1.0';
-const EXEC_PATH = /^\/v1\/sprites\/[^/]+\/exec$/;
+/** /v1/sprites/{name}/exec, optionally /{session id}, optionally /kill. */
+const EXEC_PATH = /^\/v1\/sprites\/[^/]+\/exec(?:\/([^/]+))?(\/kill)?$/;
+const sessions = new SessionRegistry();
 
 function spriteEnvironment(): Record<string, string> {
   try {
@@ -58,12 +61,21 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   if (req.method === 'POST' && url.pathname === '/v1/internal/identity') return setIdentity(req, res);
+  const exec = EXEC_PATH.exec(url.pathname);
+  if (exec && (req.method === 'GET' || req.method === 'HEAD') && !exec[1]) {
+    sendJson(res, 200, { sessions: sessions.list().map((s) => s.summary()) });
+    return;
+  }
+  if (exec && req.method === 'POST' && exec[1] && exec[2]) {
+    void killSession(res, sessions, decodeURIComponent(exec[1]), url.searchParams).catch(() => res.destroy());
+    return;
+  }
   sendJson(res, 404, { error: 'not_found', message: `no such endpoint: ${req.method} ${url.pathname}` });
 }
 
 function rejectUpgrade(socket: Duplex, status: number, error: string, message: string): void {
   const body = JSON.stringify({ error, message });
-  socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 410 ? 'Gone' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 const wss = new WebSocketServer({ noServer: true, maxPayload: 0, perMessageDeflate: false });
@@ -73,10 +85,24 @@ const server = createServer(handle);
 server.keepAliveTimeout = 60_000;
 server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
   const url = new URL(req.url ?? '/', 'http://agent');
-  if (!EXEC_PATH.test(url.pathname)) return rejectUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${url.pathname}`);
-  const problem = checkExecRequest(url);
-  if (problem) return rejectUpgrade(socket, 400, 'bad_request', problem);
-  wss.handleUpgrade(req, socket, head, (ws) => handleExec(ws, req, spriteEnv));
+  const exec = EXEC_PATH.exec(url.pathname);
+  if (!exec || exec[2]) return rejectUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${url.pathname}`);
+  // Attach: /exec/{id} or the legacy /exec?id= (PROTOCOL.md §5.9); cmd and path are ignored then.
+  const attachId = exec[1] ? decodeURIComponent(exec[1]) : url.searchParams.get('id');
+  if (attachId) {
+    const session = sessions.get(attachId);
+    if (!session) return rejectUpgrade(socket, 404, 'session_not_found', `no running session ${attachId} in this sprite`);
+    wss.handleUpgrade(req, socket, head, (ws) => session.attach(ws, false));
+    return;
+  }
+  let params;
+  try {
+    params = parseExecParams(url.searchParams);
+  } catch (e) {
+    if (e instanceof ExecParamError) return rejectUpgrade(socket, 400, 'bad_request', e.message);
+    throw e;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => startSession(ws, params, spriteEnv, sessions));
 });
 
 const socketPath = process.env.SPRITE_AGENT_SOCKET;

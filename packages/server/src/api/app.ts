@@ -9,6 +9,7 @@ import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { spriteRoutes } from './routes/sprites.js';
+import { httpForwardRoutes } from '../forward/index.js';
 
 export interface BuildAppOptions {
   config: DaemonConfig;
@@ -65,5 +66,6 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   spriteRoutes(app, deps);
   organizationRoutes(app, deps);
+  httpForwardRoutes(app, deps);
   return app;
 }

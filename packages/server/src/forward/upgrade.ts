@@ -6,12 +6,11 @@ import { authenticateHeader } from '../api/auth.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
+import { PRIVATE_HEADERS } from './http.js';
 
 /** Per-sprite WebSocket endpoints the agent serves; the daemon authenticates, wakes and forwards. */
 const FORWARDED = /^\/v1\/sprites\/([^/]+)\/(exec)(?:\/[^/]+)?$/;
 
-/** Headers that must not reach the (untrusted) sprite. */
-const PRIVATE_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 

@@ -1,0 +1,43 @@
+import { request as httpRequest } from 'node:http';
+import { ErrorCode, nameProblem, SpriteError } from '@sprites/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from '../api/auth.js';
+import type { SpriteLifecycle } from '../lifecycle/index.js';
+import type { Registry } from '../registry/index.js';
+
+/** Headers that must not reach the (untrusted) sprite. */
+export const PRIVATE_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+/** Hop-by-hop headers of the agent's response that Node sets itself. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
+
+export interface HttpForwardDeps {
+  registry: Registry;
+  lifecycle: SpriteLifecycle;
+  authenticate(request: FastifyRequest): Promise<Caller>;
+}
+
+/**
+ * Per-sprite HTTP endpoints the agent serves: authenticated and woken here, then streamed to
+ * and from the agent's socket unchanged (NDJSON bodies flow as they are written).
+ */
+export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): void {
+  const forward = async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
+    const caller = await deps.authenticate(request);
+    const name = request.params.name;
+    const sprite = nameProblem(name) === null ? await deps.registry.sprites.byName(caller.org.id, name) : null;
+    if (!sprite) throw new SpriteError(ErrorCode.SpriteNotFound, `sprite not found: ${name}`);
+    await deps.lifecycle.ensureRunning(sprite.id);
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(request.headers)) if (v !== undefined && !PRIVATE_HEADERS.has(k)) headers[k] = v;
+    const upstream = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = httpRequest({ socketPath: deps.lifecycle.agentSocket(sprite.id), method: request.method, path: request.url, headers }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    void reply.status(upstream.statusCode ?? 502);
+    for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) void reply.header(k, v);
+    return reply.send(upstream);
+  };
+  app.get('/v1/sprites/:name/exec', forward);
+  app.post('/v1/sprites/:name/exec/:id/kill', forward);
+}
