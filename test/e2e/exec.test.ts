@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startTestDaemon } from '../helpers/daemon.js';
+import { execUrl, rawExec } from '../helpers/ws.js';
+
+test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TTY with a real pty', async (t) => {
+  const d = await startTestDaemon(t);
+  await d.createSprite('ex', { ram_mb: 512, storage_gb: 1 });
+  const url = (params: [string, string][], suffix = '') => execUrl(d.url, 'ex', params, suffix);
+  const cmd = (...argv: string[]): [string, string][] => [...argv.map((a): [string, string] => ['cmd', a]), ['path', argv[0]!]];
+
+  await t.test('non-TTY transcript: session_info, stdout and stderr frames, then [0x03, code], close 1000', async () => {
+    const tr = await rawExec(url([...cmd('sh', '-c', 'printf out; printf err >&2; exit 42'), ['stdin', 'false']]), d.adminToken, (ws) => ws.send(Buffer.from([4])));
+    const info = tr.texts[0] as { type: string; session_id: unknown; tty: boolean };
+    assert.equal(info.type, 'session_info');
+    assert.equal(typeof info.session_id, 'string');
+    assert.equal(info.tty, false);
+    const stdout = Buffer.concat(tr.binaries.filter((b) => b[0] === 1).map((b) => b.subarray(1))).toString();
+    const stderr = Buffer.concat(tr.binaries.filter((b) => b[0] === 2).map((b) => b.subarray(1))).toString();
+    assert.equal(stdout, 'out');
+    assert.equal(stderr, 'err');
+    assert.deepEqual([...tr.binaries.at(-1)!], [3, 42], 'the exit frame comes last');
+    assert.equal(tr.closeCode, 1000);
+  });
+
+  await t.test('exit codes 0, 1, 255 and 128+signal', async () => {
+    for (const [script, code] of [['exit 0', 0], ['exit 1', 1], ['exit 255', 255], ['kill -TERM $$', 143], ['kill -KILL $$', 137]] as const) {
+      const r = await d.exec('ex', ['sh', '-c', script]);
+      assert.equal(r.code, code, script);
+    }
+  });
+
+  await t.test('stdin streams through cat, binary bytes round-trip unchanged, EOF ends it', async () => {
+    const bytes = Buffer.from(Array.from({ length: 256 * 64 }, (_, i) => i % 256));
+    const tr = await rawExec(url([...cmd('cat'), ['stdin', 'true']]), d.adminToken, (ws) => {
+      ws.send(Buffer.concat([Buffer.from([0]), bytes.subarray(0, 5000)]));
+      ws.send(Buffer.from([0]));
+      ws.send(Buffer.concat([Buffer.from([0]), bytes.subarray(5000)]));
+      ws.send(Buffer.from([4]));
+    });
+    const out = Buffer.concat(tr.binaries.filter((b) => b[0] === 1).map((b) => b.subarray(1)));
+    assert.ok(out.equals(bytes), 'every byte came back');
+    assert.deepEqual([...tr.binaries.at(-1)!], [3, 0]);
+  });
+
+  await t.test('a large stdout arrives intact, in frames of at most 64 KiB', async () => {
+    const r = await d.exec('ex', ['sh', '-c', 'head -c 20000000 /dev/zero | tr "\\0" "x"']);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout.length, 20_000_000);
+    assert.ok(/^x+$/.test(r.stdout));
+  });
+
+  await t.test('a signal message (with or without SIG) reaches the process group', async () => {
+    for (const name of ['TERM', 'SIGINT']) {
+      const tr = await rawExec(url([...cmd('sleep', '60'), ['stdin', 'false']]), d.adminToken, (ws) => {
+        setTimeout(() => ws.send(JSON.stringify({ type: 'signal', signal: name })), 300);
+      });
+      const expected = name === 'TERM' ? 143 : 130;
+      assert.deepEqual([...tr.binaries.at(-1)!], [3, expected], name);
+    }
+  });
+
+  await t.test('TTY: a real pseudo-terminal, rows/cols, resize, raw input, JSON exit', async () => {
+    const tr = await rawExec(url([...cmd('bash', '--norc', '--noprofile'), ['tty', 'true'], ['rows', '24'], ['cols', '80'], ['stdin', 'true']]), d.adminToken, (ws) => {
+      ws.send(Buffer.from('tty; stty size\n'));
+      setTimeout(() => {
+        ws.send(JSON.stringify({ type: 'resize', cols: 132, rows: 50 }));
+        setTimeout(() => ws.send(Buffer.from('stty size; exit 7\n')), 200);
+      }, 300);
+    });
+    const output = Buffer.concat(tr.binaries).toString();
+    assert.match(output, /\/dev\/pts\/\d+/);
+    assert.match(output, /24 80/);
+    assert.match(output, /50 132/);
+    assert.deepEqual(tr.texts.at(-1), { type: 'exit', exit_code: 7 });
+    assert.equal((tr.texts[0] as { tty: boolean }).tty, true);
+    assert.equal(tr.closeCode, 1000);
+  });
+
+  await t.test('non-TTY commands see no terminal', async () => {
+    const r = await d.exec('ex', ['tty']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /not a tty/);
+  });
+});
