@@ -20,6 +20,9 @@ export interface DaemonConfig {
   spares: number;
   /** Sprites booted ahead of time, handed out by create. */
   prebooted: number;
+  /** Quiet seconds before a sprite goes warm (frozen) and cold (stopped). */
+  idleWarmSeconds: number;
+  idleColdSeconds: number;
   /** Public base URL of sprite URLs; `{name}` and `{org}` are substituted. */
   spriteUrlTemplate: string;
   defaults: { ramMb: number; cpus: number; storageGb: number; region: string };
@@ -111,6 +114,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     stopSpritesOnExit: values['stop-sprites'] ?? env.SPRITES_STOP_SPRITES === '1',
     spares: Number(env.SPRITES_SPARES ?? 2),
     prebooted: Number(env.SPRITES_PREBOOTED ?? 2),
+    idleWarmSeconds: Number(env.SPRITES_IDLE_WARM_SECONDS ?? 30),
+    idleColdSeconds: Number(env.SPRITES_IDLE_COLD_SECONDS ?? 600),
     spriteUrlTemplate: env.SPRITES_URL_TEMPLATE ?? `http://{name}.sprites.localhost:${listen.port}`,
     defaults: {
       ramMb: Number(env.SPRITES_DEFAULT_RAM_MB ?? 2048),

@@ -6,7 +6,7 @@ import { createUpgradeHandler } from './forward/index.js';
 import type { DaemonConfig } from './config.js';
 import { randomUUID } from 'node:crypto';
 import { BackgroundTasks, HostClaims, KeyedMutex, ownHardNofile, QuietGate, SparePool } from './host/index.js';
-import { prepareAgentRuntime, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
+import { ActivityTracker, prepareAgentRuntime, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
 import type { Logger } from './log.js';
 import { enableForwarding, NftTable, parsePool, SlotFactory, slotCount, spriteResolvConf } from './network/index.js';
 import { hashToken, openRegistry, repositories, type Registry } from './registry/index.js';
@@ -99,6 +99,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     spareSlots,
     background,
     quiet,
+    activity: new ActivityTracker(),
+    idle: { warmAfterMs: config.idleWarmSeconds * 1000, coldAfterMs: config.idleColdSeconds * 1000 },
     idClaims: new HostClaims(config.claimsDir, `ids-${ID_RANGE_BASE}-${ID_RANGE_SIZE}`, config.instanceId, config.limits.maxSprites),
     agent: await prepareAgentRuntime(config.dataDir),
     resolvConf: await spriteResolvConf(),
@@ -115,6 +117,14 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   spareVolumes.refill();
   spareSlots.refill();
   lifecycle.startPools();
+  // The idle policy: a pass every quarter of the warm delay (between 0.25 s and 5 s).
+  const sweepEveryMs = Math.min(5000, Math.max(250, (config.idleWarmSeconds * 1000) / 4));
+  let sweeping = false;
+  const idleTimer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    void lifecycle.sweepIdle().finally(() => (sweeping = false));
+  }, sweepEveryMs);
 
   const app: FastifyInstance = buildApp({ config, registry, lifecycle, log });
   const upgrades = createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }) });
@@ -129,6 +139,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     adminTokenPath,
     close(stopSprites: boolean) {
       closing ??= (async () => {
+        clearInterval(idleTimer);
         await app.close();
         // Pre-booted sprites first: booting one takes spares.
         await lifecycle.closePools();

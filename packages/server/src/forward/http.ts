@@ -29,6 +29,8 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     await deps.lifecycle.ensureRunning(sprite.id);
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(request.headers)) if (v !== undefined && !PRIVATE_HEADERS.has(k)) headers[k] = v;
+    deps.lifecycle.connectionOpened(sprite.id);
+    reply.raw.once('close', () => deps.lifecycle.connectionClosed(sprite.id));
     const upstream = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
       const req = httpRequest({ socketPath: deps.lifecycle.agentSocket(sprite.id), method: request.method, path: request.url, headers }, resolve);
       req.on('error', reject);

@@ -88,6 +88,9 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
   socket.on('error', () => agent.destroy());
   agent.pipe(socket);
   socket.pipe(agent);
+  // An open connection keeps the sprite from idling.
+  deps.lifecycle.connectionOpened(sprite.id);
+  socket.once('close', () => deps.lifecycle.connectionClosed(sprite.id));
   socket.on('close', () => agent.destroy());
   agent.on('close', () => socket.destroy());
 }

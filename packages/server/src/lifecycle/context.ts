@@ -6,6 +6,7 @@ import type { NetworkSlot, SlotFactory } from '../network/index.js';
 import type { Registry } from '../registry/index.js';
 import type { AgentMounts, RuntimeDriver } from '../runtime/index.js';
 import type { StorageDriver } from '../storage/index.js';
+import type { ActivityTracker, IdleSettings } from './idle.js';
 import type { SpritePaths } from './paths.js';
 
 /** Everything the lifecycle operations use; built once by the composition root. */
@@ -32,6 +33,9 @@ export interface LifecycleContext {
   spareSlots: SparePool<NetworkSlot>;
   /** Marks creates and starts in flight, so background refills keep out of their way. */
   quiet: QuietGate;
+  /** When each sprite was last used, and its open connections. */
+  activity: ActivityTracker;
+  idle: IdleSettings;
   /** Disk deletions that finish after the API answered. */
   background: BackgroundTasks;
 }

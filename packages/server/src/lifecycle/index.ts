@@ -5,3 +5,4 @@ export type { ReclaimSummary } from './adopt.js';
 export { SpritePaths, hostIdBase, ID_RANGE_BASE, ID_RANGE_SIZE } from './paths.js';
 export { prepareAgentRuntime } from './agent-runtime.js';
 export { agentRequest, waitForAgent } from './agent-client.js';
+export { ActivityTracker, type IdleSettings } from './idle.js';

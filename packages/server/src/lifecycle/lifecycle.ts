@@ -1,6 +1,7 @@
 import type { SparePool } from '../host/index.js';
 import { NameTakenError, type SpriteRecord } from '../registry/index.js';
-import { removeCgroupTree } from '../runtime/index.js';
+import { removeCgroupTree, setFrozen } from '../runtime/index.js';
+import { hasRunningSession } from './idle.js';
 import { adoptAndReclaim, type ReclaimSummary } from './adopt.js';
 import type { LifecycleContext } from './context.js';
 import { createSprite, type CreateSpriteInput } from './create.js';
@@ -41,14 +42,65 @@ export class SpriteLifecycle {
     return this.preboot.close();
   }
 
-  /** Boots the sprite if it is not running. Resolves once its agent answers. */
+  /**
+   * Makes the sprite run, whatever it was: running stays, warm is thawed, cold boots.
+   * Resolves once its agent can answer. Counts as activity.
+   */
   async ensureRunning(spriteId: string): Promise<void> {
     await this.ctx.locks.run(spriteId, () => this.ctx.quiet.during(async () => {
+      this.ctx.activity.touch(spriteId);
       const sprite = await this.ctx.registry.sprites.byId(spriteId);
       if (!sprite) throw new Error(`sprite ${spriteId} does not exist`);
-      if (sprite.status === 'running' && (await this.ctx.registry.runs.get(spriteId))) return;
+      const hasRun = (await this.ctx.registry.runs.get(spriteId)) !== null;
+      if (sprite.status === 'running' && hasRun) return;
+      if (sprite.status === 'warm' && hasRun) {
+        await setFrozen(this.ctx.paths.cgroupPath(spriteId), false);
+        await this.ctx.registry.sprites.setStatus(spriteId, 'running');
+        this.ctx.log.info({ event: 'sprite.thaw', spriteId, outcome: 'ok' }, 'sprite woke from warm');
+        return;
+      }
       await startSprite(this.ctx, sprite);
     }));
+  }
+
+  /** The sprite is being used through the daemon: a connection opened or closed. */
+  connectionOpened(spriteId: string): void {
+    this.ctx.activity.opened(spriteId);
+  }
+
+  connectionClosed(spriteId: string): void {
+    this.ctx.activity.closed(spriteId);
+  }
+
+  /**
+   * One pass of the idle policy: running sprites quiet for `warmAfterMs` (no connection, no
+   * running session) are frozen; warm ones quiet for `coldAfterMs` are stopped.
+   */
+  async sweepIdle(): Promise<void> {
+    const { activity, idle } = this.ctx;
+    for (const runRecord of await this.ctx.registry.runs.all()) {
+      const id = runRecord.spriteId;
+      if (activity.openConnections(id) > 0) continue;
+      const quiet = activity.quietFor(id);
+      if (quiet < idle.warmAfterMs) continue;
+      await this.ctx.locks
+        .run(id, async () => {
+          const sprite = await this.ctx.registry.sprites.byId(id);
+          if (!sprite || activity.openConnections(id) > 0 || activity.quietFor(id) < idle.warmAfterMs) return;
+          if (sprite.status === 'running') {
+            if (await hasRunningSession(this.ctx, id)) return activity.touch(id);
+            await setFrozen(this.ctx.paths.cgroupPath(id), true);
+            await this.ctx.registry.sprites.setStatus(id, 'warm');
+            this.ctx.log.info({ event: 'sprite.freeze', spriteId: id, quietMs: quiet, outcome: 'ok' }, 'sprite went warm');
+          } else if (sprite.status === 'warm' && activity.quietFor(id) >= idle.coldAfterMs) {
+            // Thawed first so the stop's signals are delivered at once.
+            await setFrozen(this.ctx.paths.cgroupPath(id), false);
+            await stopSprite(this.ctx, { id }, 'idle', { graceful: false });
+            activity.forget(id);
+          }
+        })
+        .catch((err: unknown) => this.ctx.log.warn({ spriteId: id, err }, 'idle transition failed; retrying on the next pass'));
+    }
   }
 
   stop(spriteId: string, reason: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { runAll, unmount } from '../host/index.js';
 import type { RunRecord, SpriteRecord } from '../registry/index.js';
+import { setFrozen } from '../runtime/index.js';
 import type { LifecycleContext } from './context.js';
 
 const GRACE_MS = 2_000;
@@ -15,6 +16,7 @@ export async function stopSprite(ctx: LifecycleContext, sprite: Pick<SpriteRecor
   const runRecord = await ctx.registry.runs.get(sprite.id);
   await releaseRun(ctx, sprite.id, runRecord, opts.graceful ?? true);
   if (runRecord) await ctx.registry.runs.remove(sprite.id, runRecord.runId);
+  ctx.activity.forget(sprite.id);
   if (await ctx.registry.sprites.byId(sprite.id)) await ctx.registry.sprites.setStatus(sprite.id, 'cold');
   ctx.log.info({ event: 'sprite.stop', spriteId: sprite.id, reason, outcome: 'ok', durationMs: Date.now() - started }, 'sprite stopped');
 }
@@ -24,7 +26,7 @@ export async function releaseRun(ctx: LifecycleContext, spriteId: string, runRec
   const { paths } = ctx;
   const containerId = paths.containerId(spriteId);
   await runAll(`stop sprite ${spriteId}`, [
-    ['stop container', () => stopContainer(ctx, containerId, graceful)],
+    ['stop container', () => stopContainer(ctx, containerId, ctx.paths.cgroupPath(spriteId), graceful)],
     ['unmount rootfs', () => unmount(paths.rootfs(spriteId))],
     ['destroy network slot', () => (runRecord ? ctx.slots.destroy(runRecord.netSlot) : undefined)],
     ['release claims', async () => {
@@ -36,10 +38,12 @@ export async function releaseRun(ctx: LifecycleContext, spriteId: string, runRec
   ]);
 }
 
-async function stopContainer(ctx: LifecycleContext, containerId: string, graceful: boolean): Promise<void> {
+async function stopContainer(ctx: LifecycleContext, containerId: string, cgroupPath: string, graceful: boolean): Promise<void> {
   const state = await ctx.runtime.state(containerId);
   if (!state) return;
-  if (graceful && state.status === 'running') {
+  // A frozen (warm) sprite cannot act on signals: thaw it first.
+  if (state.status === 'paused') await setFrozen(cgroupPath, false);
+  if (graceful && (state.status === 'running' || state.status === 'paused')) {
     await ctx.runtime.kill(containerId, 'SIGTERM').catch(() => undefined);
     const deadline = Date.now() + GRACE_MS;
     while (Date.now() < deadline) {

@@ -101,3 +101,26 @@ export async function writeCgroupLimits(relPath: string, limits: CgroupLimits, c
   await writeFile(join(cpu, 'cpu.cfs_quota_us'), quota);
   await writeFile(join(CGROUP_ROOT, 'pids', relPath, 'pids.max'), String(limits.pidsLimit));
 }
+
+/**
+ * Freezes or thaws every process of a container through its cgroup (v1 freezer or v2
+ * cgroup.freeze), without a runtime call; resolves once the kernel reports the new state.
+ * Memory stays resident while frozen.
+ */
+export async function setFrozen(relPath: string, frozen: boolean, timeoutMs = 2000): Promise<void> {
+  const v2 = !!(await stat(join(CGROUP_ROOT, 'cgroup.procs')).catch(() => null));
+  const file = v2 ? join(CGROUP_ROOT, relPath, 'cgroup.freeze') : join(CGROUP_ROOT, 'freezer', relPath, 'freezer.state');
+  await writeFile(file, v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
+  const done = async () => {
+    if (v2) {
+      const events = await readFile(join(CGROUP_ROOT, relPath, 'cgroup.events'), 'utf8');
+      return events.includes(`frozen ${frozen ? 1 : 0}`);
+    }
+    return (await readFile(file, 'utf8')).trim() === (frozen ? 'FROZEN' : 'THAWED');
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`${relPath} did not become ${frozen ? 'frozen' : 'thawed'} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
