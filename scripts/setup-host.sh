@@ -24,6 +24,8 @@ fi
 
 echo "setup-host: installing npm dependencies"
 npm install --no-audit --no-fund --loglevel=error
+echo "setup-host: installing the official clients used by the compatibility tests (test/compat)"
+npm install --prefix test/compat --no-audit --no-fund --loglevel=error
 echo "setup-host: building"
 npm run --silent build
 echo "setup-host: done"

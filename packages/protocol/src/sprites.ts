@@ -59,7 +59,7 @@ export interface OrgInfo {
   warm_limit: number;
 }
 
-export interface ListSpritesResponse {
+export interface ListSpritesResponse extends Partial<OrgInfo> {
   sprites: SpriteInfo[];
   org?: OrgInfo;
   has_more: boolean;

@@ -91,6 +91,7 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
   // An open connection keeps the sprite from idling.
   deps.lifecycle.connectionOpened(sprite.id);
   socket.once('close', () => deps.lifecycle.connectionClosed(sprite.id));
+  // A side that ends is ended on the other (pipe does it, flushing what is buffered, such as
+  // the closing frame); only a side that is gone entirely takes the other down at once.
   socket.on('close', () => agent.destroy());
-  agent.on('close', () => socket.destroy());
 }

@@ -61,14 +61,12 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const afterSeq = q.continuation_token ? decodeToken(q.continuation_token) : undefined;
       const page = await registry.sprites.list(caller.org.id, { prefix: q.prefix || undefined, afterSeq, limit });
       const counts = await registry.sprites.countByStatus(caller.org.id);
+      const org = { name: caller.org.slug, ...counts, running_limit: config.limits.maxSprites, warm_limit: config.limits.maxSprites };
       return {
         sprites: page.sprites.map((s) => info(s, caller.org.slug)),
-        org: {
-          name: caller.org.slug,
-          ...counts,
-          running_limit: config.limits.maxSprites,
-          warm_limit: config.limits.maxSprites,
-        },
+        // The Go SDK reads the counters from `org`, the JS SDK from the top level: both get them.
+        org,
+        ...org,
         has_more: page.nextAfterSeq !== null,
         next_continuation_token: page.nextAfterSeq === null ? null : encodeToken(page.nextAfterSeq),
       };
