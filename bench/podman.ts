@@ -8,6 +8,7 @@ export interface PodmanResult {
   version: string;
   runRm: Summary;
   runDetached: Summary;
+  exec: Summary;
 }
 
 /**
@@ -36,8 +37,9 @@ export async function measurePodman(rootfs: string, runs: number): Promise<Podma
         ids.push(stdout.trim());
       }),
     );
+    const exec = summarize(await sample(runs, 2, async () => void (await podman(['exec', ids[0]!, 'true']))));
     if (ids.length > 0) await podman(['rm', '-f', '-t', '0', ...ids]);
-    return { version, runRm, runDetached };
+    return { version, runRm, runDetached, exec };
   } finally {
     // Only what this run made: never touch other podman containers or images on the host.
     spawnSync('podman', ['rmi', '-f', 'sprites-bench/base'], { env, stdio: 'ignore' });

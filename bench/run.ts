@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestDaemon } from '../test/helpers/daemon.js';
 import { measureCreate } from './create.js';
+import { measureExec } from './exec.js';
 import { measureFloors } from './floors.js';
 import { measurePodman } from './podman.js';
 import type { Summary } from './stats.js';
@@ -35,7 +36,16 @@ async function main(): Promise<void> {
     const podman = await measurePodman(image, RUNS);
     process.stderr.write(`bench: creating ${SPRITES} sprites through the API\n`);
     const ours = await measureCreate(daemon, SPRITES);
-    Object.assign(results, { floors, podman, ours });
+    process.stderr.write('bench: exec, throughput, warm and cold wake (a daemon with 1 s / 4 s idle times)\n');
+    const execDaemon = new TestDaemon({ env: { SPRITES_IDLE_WARM_SECONDS: '1', SPRITES_IDLE_COLD_SECONDS: '4', SPRITES_PREBOOTED: '0' } });
+    let exec;
+    try {
+      await execDaemon.start();
+      exec = await measureExec(execDaemon, RUNS);
+    } finally {
+      await execDaemon.destroy();
+    }
+    Object.assign(results, { floors, podman, ours, exec });
 
     const runtime = daemon.runtime;
     const raw = floors.runtimes[runtime]!;
@@ -70,6 +80,15 @@ async function main(): Promise<void> {
       ratios.createVsPodmanRunDetached !== null ? `              create / podman run -d         = ${ratios.createVsPodmanRunDetached.toFixed(2)}×` : '',
       `memory per idle running sprite: ${ours.memory.memAvailableDropPerSpriteMb.toFixed(1)} MB of MemAvailable, ${ours.memory.cgroupChargePerSpriteMb.toFixed(1)} MB cgroup charge, ${ours.memory.agentPssMb.toFixed(1)} MB agent PSS (target < 15 MB)`,
       `create of ${SPRITES}: ${ours.totalCreateSeconds.toFixed(1)} s in all, pauses included`,
+      '',
+      row('ours: exec `true` round trip (new WebSocket each)', exec.roundTrip, `p99 from ${exec.roundTrip.n} runs in JSON`),
+      row('floor: local spawn(true) from Node', exec.localSpawn),
+      row(`floor: ${runtime} exec into the same container`, exec.rawRuntimeExec),
+      'exec' in podman ? row('peer: podman exec CID true', podman.exec) : '',
+      row('ours: warm wake → first output', exec.warmWake, 'target < 10 ms'),
+      row('ours: cold wake → first output', exec.coldWake, 'target < 150 ms'),
+      `exec round trip p50 / raw ${runtime} exec = ${(exec.roundTrip.p50 / exec.rawRuntimeExec.p50).toFixed(2)}×${'exec' in podman ? `, / podman exec = ${(exec.roundTrip.p50 / podman.exec.p50).toFixed(3)}× (target ≤ 0.05×)` : ''}; target < 5 ms`,
+      `stdout throughput ${exec.throughputMBps.toFixed(0)} MB/s vs local pipe ${exec.localPipeMBps.toFixed(0)} MB/s = ${((exec.throughputMBps / exec.localPipeMBps) * 100).toFixed(0)}% (target ≥ 50%)`,
     ].filter((l) => l !== '');
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

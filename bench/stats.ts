@@ -4,6 +4,7 @@ export interface Summary {
   min: number;
   p50: number;
   p90: number;
+  p99: number;
   max: number;
   mean: number;
 }
@@ -17,6 +18,7 @@ export function summarize(samples: number[]): Summary {
     min: round(s[0] ?? NaN),
     p50: round(rank(50)),
     p90: round(rank(90)),
+    p99: round(rank(99)),
     max: round(s[s.length - 1] ?? NaN),
     mean: round(s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)),
   };

@@ -1,0 +1,93 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import WebSocket from 'ws';
+import { helperPath } from '../packages/server/src/host/index.js';
+import { isHybridCgroupHost } from '../packages/server/src/runtime/index.js';
+import type { TestDaemon } from '../test/helpers/daemon.js';
+import { pollUntil } from '../test/helpers/ws.js';
+import { sample, summarize, timed, type Summary } from './stats.js';
+
+export interface ExecResult {
+  roundTrip: Summary;
+  localSpawn: Summary;
+  rawRuntimeExec: Summary;
+  throughputMBps: number;
+  localPipeMBps: number;
+  warmWake: Summary;
+  coldWake: Summary;
+}
+
+/** Opens an exec WebSocket, runs argv, resolves at the first stdout byte and at exit. */
+function execTimed(d: TestDaemon, name: string, argv: string[]): Promise<{ firstOutputMs: number; exitMs: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const q = new URLSearchParams();
+    for (const a of argv) q.append('cmd', a);
+    q.append('stdin', 'false');
+    const t0 = process.hrtime.bigint();
+    let first = -1;
+    let bytes = 0;
+    const ws = new WebSocket(`${d.url.replace(/^http/, 'ws')}/v1/sprites/${name}/exec?${q}`, { headers: { authorization: `Bearer ${d.adminToken}` }, perMessageDeflate: false });
+    ws.on('open', () => ws.send(Buffer.from([4])));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return;
+      if (data[0] === 1) {
+        if (first < 0) first = Number(process.hrtime.bigint() - t0) / 1e6;
+        bytes += data.length - 1;
+      } else if (data[0] === 3) {
+        const exitMs = Number(process.hrtime.bigint() - t0) / 1e6;
+        ws.terminate();
+        resolve({ firstOutputMs: first < 0 ? exitMs : first, exitMs, bytes });
+      }
+    });
+    ws.on('error', reject);
+  });
+}
+
+function localSpawnTrue(): Promise<void> {
+  return new Promise((resolve) => spawn('true', { stdio: 'ignore' }).on('exit', () => resolve()));
+}
+
+/**
+ * Exec figures on a running sprite next to the floors: a local spawn, a raw runtime exec into
+ * the same container, a local pipe; then warm and cold wake, on a daemon with short idle times.
+ */
+export async function measureExec(d: TestDaemon, runs: number): Promise<ExecResult> {
+  const sprite = await d.createSprite('bench-exec', { ram_mb: 512, storage_gb: 2 });
+  const roundTrip = summarize(await sample(runs * 10, 5, async () => void (await execTimed(d, 'bench-exec', ['true']))));
+  const localSpawn = summarize(await sample(runs * 10, 5, localSpawnTrue));
+  const prefix = d.runtime === 'crun' && isHybridCgroupHost() ? [helperPath(), 'hide-unified', '--'] : [];
+  const containerId = `spr-${d.instanceId}-${sprite.id}`;
+  const rawRuntimeExec = summarize(
+    await sample(runs, 2, async () => {
+      const [file, ...args] = [...prefix, d.runtime, 'exec', containerId, 'true'];
+      execFileSync(file!, args, { stdio: 'ignore' });
+    }),
+  );
+  const size = 200 * 1000 * 1000;
+  const ours = await timed(() => execTimed(d, 'bench-exec', ['head', '-c', String(size), '/dev/zero']));
+  if (ours.value.bytes !== size) throw new Error(`throughput run lost bytes: ${ours.value.bytes} of ${size}`);
+  const pipe = await timed(async () => void spawnSync('bash', ['-c', `head -c ${size} /dev/zero | cat > /dev/null`]));
+
+  // Warm and cold wake: wait for the idle policy, then time the first output of `echo`.
+  const status = async () => (await d.api<{ status: string }>('GET', '/v1/sprites/bench-exec')).body.status;
+  const warmWake: number[] = [];
+  const coldWake: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await pollUntil(async () => (await status()) === 'warm', 30_000, 'warm');
+    warmWake.push((await execTimed(d, 'bench-exec', ['echo', 'x'])).firstOutputMs);
+  }
+  for (let i = 0; i < 3; i++) {
+    await pollUntil(async () => (await status()) === 'cold', 60_000, 'cold');
+    coldWake.push((await execTimed(d, 'bench-exec', ['echo', 'x'])).firstOutputMs);
+  }
+  await d.api('DELETE', '/v1/sprites/bench-exec');
+  return {
+    roundTrip,
+    localSpawn,
+    rawRuntimeExec,
+    throughputMBps: size / 1e6 / (ours.ms / 1000),
+    localPipeMBps: size / 1e6 / (pipe.ms / 1000),
+    warmWake: summarize(warmWake),
+    coldWake: summarize(coldWake),
+  };
+}
+
