@@ -77,6 +77,21 @@ test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TT
     assert.equal(tr.closeCode, 1000);
   });
 
+  await t.test('HTTP exec: the body is stdin, the response is stream-tagged chunks ending in [3, code]', async () => {
+    const input = Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7) % 256));
+    const q = new URLSearchParams([['cmd', 'sh'], ['cmd', '-c'], ['cmd', 'echo start >&2; cat; exit 5'], ['path', 'sh'], ['stdin', 'true']]);
+    const res = await fetch(`${d.url}/v1/sprites/ex/exec?${q}`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/octet-stream' }, body: input });
+    assert.equal(res.status, 200);
+    const body = Buffer.from(await res.arrayBuffer());
+    assert.deepEqual([...body.subarray(-2)], [3, 5], 'the last two bytes are the exit');
+    // stderr is written before cat can produce anything, so it is the first chunk.
+    const head = Buffer.concat([Buffer.from([2]), Buffer.from('start\n')]);
+    assert.ok(body.subarray(0, head.length).equals(head), 'the first chunk is stderr');
+    assert.ok(body.length >= head.length + input.length + 1 + 2, 'all of stdin came back as stdout');
+    const bad = await fetch(`${d.url}/v1/sprites/ex/exec?stdin=false`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}` } });
+    assert.equal(bad.status, 400);
+  });
+
   await t.test('non-TTY commands see no terminal', async () => {
     const r = await d.exec('ex', ['tty']);
     assert.equal(r.code, 1);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { ExecParamError, parseExecParams, startSession } from './exec/index.js';
+import { ExecParamError, httpExec, parseExecParams, startSession } from './exec/index.js';
 import { killSession, SessionRegistry } from './sessions/index.js';
 
 /**
@@ -66,6 +66,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     sendJson(res, 200, { sessions: sessions.list().map((s) => s.summary()) });
     return;
   }
+  if (exec && req.method === 'POST' && !exec[1]) return httpExec(req, res, url.searchParams, spriteEnv);
   if (exec && req.method === 'POST' && exec[1] && exec[2]) {
     void killSession(res, sessions, decodeURIComponent(exec[1]), url.searchParams).catch(() => res.destroy());
     return;

@@ -34,7 +34,10 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     const upstream = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
       const req = httpRequest({ socketPath: deps.lifecycle.agentSocket(sprite.id), method: request.method, path: request.url, headers }, resolve);
       req.on('error', reject);
-      req.end();
+      // A streamed body (HTTP exec's stdin) goes through as it arrives.
+      const body = request.body as NodeJS.ReadableStream | undefined;
+      if (body && typeof body.pipe === 'function') body.pipe(req);
+      else req.end();
     });
     void reply.status(upstream.statusCode ?? 502);
     for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) void reply.header(k, v);
@@ -42,4 +45,11 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
   };
   app.get('/v1/sprites/:name/exec', forward);
   app.post('/v1/sprites/:name/exec/:id/kill', forward);
+  // HTTP exec: any body type is stdin, streamed, never parsed. Its own plugin scope keeps the
+  // catch-all parser away from the JSON routes.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    scope.post('/v1/sprites/:name/exec', { bodyLimit: 1024 ** 4 }, forward);
+  });
 }

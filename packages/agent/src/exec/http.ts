@@ -1,0 +1,58 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { accessSync, constants, statSync } from 'node:fs';
+import { StreamId } from '@sprites/protocol';
+import { spawnPipes } from '../sessions/index.js';
+import { commandEnvironment, resolveCommand, SPRITE_USER } from './environment.js';
+import { ExecParamError, parseExecParams } from './params.js';
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function chunk(stream: number, data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([stream]), data]);
+}
+
+/**
+ * HTTP exec (PLATFORM §1.3): POST .../exec?cmd=…; the request body is stdin, the response
+ * streams chunks that each start with a stream byte (1 stdout, 2 stderr) and ends with
+ * [3, exit code]. No TTY. The command is killed if the client goes away.
+ */
+export function httpExec(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, spriteEnv: Record<string, string>): void {
+  const fail = (status: number, message: string) => {
+    const text = JSON.stringify({ error: 'bad_request', message });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  let params;
+  try {
+    params = parseExecParams(query);
+  } catch (e) {
+    if (e instanceof ExecParamError) return fail(400, e.message);
+    throw e;
+  }
+  if (params.tty) return fail(400, 'HTTP exec has no TTY; use the WebSocket exec for tty=true');
+  const env = commandEnvironment(spriteEnv, params.env);
+  const cwd = params.dir ?? SPRITE_USER.home;
+  const file = resolveCommand(params.argv[0]!, env.PATH ?? '', isExecutable);
+  res.writeHead(200, { 'content-type': 'application/octet-stream' });
+  if (!file) {
+    res.end(Buffer.concat([chunk(StreamId.Stderr, Buffer.from(`${params.argv[0]}: command not found\n`)), Buffer.from([StreamId.Exit, 127])]));
+    return;
+  }
+  const proc = spawnPipes({ file, argv: params.argv, cwd, env, uid: SPRITE_USER.uid, gid: SPRITE_USER.gid, stdin: params.stdin, cols: 80, rows: 24 });
+  proc.onOutput((stream, data) => res.write(chunk(stream, data)));
+  proc.onExit((code) => res.end(Buffer.from([StreamId.Exit, code & 0xff])));
+  if (params.stdin) {
+    req.on('data', (d: Buffer) => proc.write(d));
+    req.on('end', () => proc.endInput());
+  }
+  res.on('close', () => {
+    if (!res.writableFinished) proc.signal(9);
+  });
+}
