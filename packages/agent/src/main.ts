@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { ExecParamError, httpExec, parseExecParams, startSession } from './exec/index.js';
+import { PortWatcher } from './ports/index.js';
 import { killSession, SessionRegistry } from './sessions/index.js';
 
 /**
@@ -15,6 +16,14 @@ const AGENT_VERSION = '0.1.0';
 /** /v1/sprites/{name}/exec, optionally /{session id}, optionally /kill. */
 const EXEC_PATH = /^\/v1\/sprites\/[^/]+\/exec(?:\/([^/]+))?(\/kill)?$/;
 const sessions = new SessionRegistry();
+const PORTS_PATH = /^\/v1\/sprites\/[^/]+\/ports\/watch$/;
+const ports = new PortWatcher();
+
+/** Port events go to every exec socket as text messages (PROTOCOL.md §5.5), while it is open. */
+function forwardPortEvents(ws: WebSocket): void {
+  const unsubscribe = ports.subscribe((e) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(e)));
+  ws.once('close', unsubscribe);
+}
 
 function spriteEnvironment(): Record<string, string> {
   try {
@@ -86,6 +95,13 @@ const server = createServer(handle);
 server.keepAliveTimeout = 60_000;
 server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
   const url = new URL(req.url ?? '/', 'http://agent');
+  if (PORTS_PATH.test(url.pathname)) {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.send(JSON.stringify({ type: 'port_list', ports: ports.current() }));
+      forwardPortEvents(ws);
+    });
+    return;
+  }
   const exec = EXEC_PATH.exec(url.pathname);
   if (!exec || exec[2]) return rejectUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${url.pathname}`);
   // Attach: /exec/{id} or the legacy /exec?id= (PROTOCOL.md §5.9); cmd and path are ignored then.
@@ -93,7 +109,10 @@ server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
   if (attachId) {
     const session = sessions.get(attachId);
     if (!session) return rejectUpgrade(socket, 404, 'session_not_found', `no running session ${attachId} in this sprite`);
-    wss.handleUpgrade(req, socket, head, (ws) => session.attach(ws, false));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      session.attach(ws, false);
+      forwardPortEvents(ws);
+    });
     return;
   }
   let params;
@@ -103,7 +122,10 @@ server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (e instanceof ExecParamError) return rejectUpgrade(socket, 400, 'bad_request', e.message);
     throw e;
   }
-  wss.handleUpgrade(req, socket, head, (ws) => startSession(ws, params, spriteEnv, sessions));
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    startSession(ws, params, spriteEnv, sessions);
+    forwardPortEvents(ws);
+  });
 });
 
 const socketPath = process.env.SPRITE_AGENT_SOCKET;

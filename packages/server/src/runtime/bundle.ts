@@ -83,11 +83,16 @@ export interface OciConfig {
   };
 }
 
-/** What a container gets by default in Docker, enough for sudo, apt and package managers. */
+/**
+ * What a container gets by default in Docker (enough for sudo, apt and package managers),
+ * plus CAP_SYS_PTRACE: gdb and strace are a developer's tools, the agent needs it to tell
+ * which process opened a port, and in the sprite's user namespace it reaches only the
+ * sprite's own processes.
+ */
 export const SPRITE_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
   'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+  'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE', 'CAP_SYS_PTRACE',
 ];
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

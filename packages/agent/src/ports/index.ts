@@ -1,0 +1,2 @@
+export { PortWatcher, type PortEvent } from './watcher.js';
+export { parseProcNetTcp, listeningPorts, type ListeningPort } from './proc-net.js';
