@@ -63,10 +63,18 @@ test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TT
   await t.test('TTY: a real pseudo-terminal, rows/cols, resize, raw input, JSON exit', async () => {
     const tr = await rawExec(url([...cmd('bash', '--norc', '--noprofile'), ['tty', 'true'], ['rows', '24'], ['cols', '80'], ['stdin', 'true']]), d.adminToken, (ws) => {
       ws.send(Buffer.from('tty; stty size\n'));
-      setTimeout(() => {
-        ws.send(JSON.stringify({ type: 'resize', cols: 132, rows: 50 }));
-        setTimeout(() => ws.send(Buffer.from('stty size; exit 7\n')), 200);
-      }, 300);
+      // Resize only once the first size was printed, then ask again.
+      let seen = '';
+      let resized = false;
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        if (!isBinary || resized) return;
+        seen += data.toString();
+        if (/24 80/.test(seen)) {
+          resized = true;
+          ws.send(JSON.stringify({ type: 'resize', cols: 132, rows: 50 }));
+          ws.send(Buffer.from('stty size; exit 7\n'));
+        }
+      });
     });
     const output = Buffer.concat(tr.binaries).toString();
     assert.match(output, /\/dev\/pts\/\d+/);
@@ -79,15 +87,15 @@ test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TT
 
   await t.test('HTTP exec: the body is stdin, the response is stream-tagged chunks ending in [3, code]', async () => {
     const input = Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7) % 256));
-    const q = new URLSearchParams([['cmd', 'sh'], ['cmd', '-c'], ['cmd', 'echo start >&2; cat; exit 5'], ['path', 'sh'], ['stdin', 'true']]);
+    const q = new URLSearchParams([['cmd', 'sh'], ['cmd', '-c'], ['cmd', 'cat; sleep 0.3; echo done >&2; exit 5'], ['path', 'sh'], ['stdin', 'true']]);
     const res = await fetch(`${d.url}/v1/sprites/ex/exec?${q}`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/octet-stream' }, body: input });
     assert.equal(res.status, 200);
     const body = Buffer.from(await res.arrayBuffer());
     assert.deepEqual([...body.subarray(-2)], [3, 5], 'the last two bytes are the exit');
-    // stderr is written before cat can produce anything, so it is the first chunk.
-    const head = Buffer.concat([Buffer.from([2]), Buffer.from('start\n')]);
-    assert.ok(body.subarray(0, head.length).equals(head), 'the first chunk is stderr');
-    assert.ok(body.length >= head.length + input.length + 1 + 2, 'all of stdin came back as stdout');
+    // stderr comes well after cat has written everything, so it is the last chunk.
+    const tail = Buffer.concat([Buffer.from([2]), Buffer.from('done\n'), Buffer.from([3, 5])]);
+    assert.ok(body.subarray(-tail.length).equals(tail), 'stderr, then the exit');
+    assert.ok(body.length >= input.length + 1 + tail.length, 'all of stdin came back as stdout');
     const bad = await fetch(`${d.url}/v1/sprites/ex/exec?stdin=false`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}` } });
     assert.equal(bad.status, 400);
   });
