@@ -1,3 +1,5 @@
+import { accessSync, constants, statSync } from 'node:fs';
+
 /** Who runs a command and with what environment, unless the request says otherwise. */
 export const SPRITE_USER = { name: 'sprite', uid: 1000, gid: 1000, home: '/home/sprite', shell: '/bin/bash' };
 
@@ -28,4 +30,14 @@ export function resolveCommand(command: string, path: string, exists: (p: string
     if (exists(candidate)) return candidate;
   }
   return null;
+}
+
+/** True for a regular file this process may execute. */
+export function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

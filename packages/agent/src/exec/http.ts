@@ -1,18 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { accessSync, constants, statSync } from 'node:fs';
 import { StreamId } from '@sprites/protocol';
 import { spawnPipes } from '../sessions/index.js';
-import { commandEnvironment, resolveCommand, SPRITE_USER } from './environment.js';
+import { commandEnvironment, isExecutable, resolveCommand, SPRITE_USER } from './environment.js';
 import { ExecParamError, parseExecParams } from './params.js';
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 function chunk(stream: number, data: Buffer): Buffer {
   return Buffer.concat([Buffer.from([stream]), data]);

@@ -1,18 +1,9 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { StreamId } from '@sprites/protocol';
 import type { WebSocket } from 'ws';
 import { Session, spawnPipes, spawnPty, type SessionRegistry } from '../sessions/index.js';
-import { commandEnvironment, resolveCommand, SPRITE_USER } from './environment.js';
+import { commandEnvironment, isExecutable, resolveCommand, SPRITE_USER } from './environment.js';
 import type { ExecParams } from './params.js';
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Tells the client why its command could not start, in the framing of its mode, and closes. */
 function refuse(ws: WebSocket, params: ExecParams, message: string, code: number): void {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pidAlive } from './pid.js';
 
 /**
  * Host-wide numbered claims shared by every daemon on the machine: network slots and uid
@@ -102,14 +103,5 @@ export class HostClaims {
       if (holder?.instanceId === this.instanceId) result.push({ index, owner: holder.owner });
     }
     return result;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

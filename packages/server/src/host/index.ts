@@ -9,3 +9,4 @@ export { ownHardNofile } from './limits.js';
 export { SparePool } from './spare-pool.js';
 export { BackgroundTasks } from './background.js';
 export { QuietGate } from './quiet.js';
+export { pidAlive } from './pid.js';

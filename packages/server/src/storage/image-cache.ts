@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pidAlive } from '../host/index.js';
 
 /**
  * What goes into a base image. Its hash names the cached build, so changing anything here
@@ -84,7 +85,7 @@ export class ImageCache {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
       const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (holder > 0 && !isAlive(holder)) {
+      if (holder > 0 && !pidAlive(holder)) {
         await rm(path, { force: true });
         continue;
       }
@@ -119,15 +120,6 @@ export class ImageCache {
     await rm(join(this.dir, key), { recursive: true, force: true });
     await rename(work, join(this.dir, key));
     onProgress(`base image ${key.slice(0, 12)} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
