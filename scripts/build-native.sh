@@ -9,6 +9,14 @@ if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
   cc -O2 -Wall -Wextra -o "$out.tmp" "$src"
   mv "$out.tmp" "$out"
 fi
+# The agent's process spawner, a Node-API addon (headers from the node-api-headers package).
+addon_src=packages/agent/native/spawn.c
+addon=packages/agent/native/build/spawn.node
+mkdir -p packages/agent/native/build
+if [ ! -f "$addon" ] || [ "$addon_src" -nt "$addon" ]; then
+  cc -O2 -Wall -Wextra -shared -fPIC -pthread -I node_modules/node-api-headers/include -o "$addon.tmp" "$addon_src"
+  mv "$addon.tmp" "$addon"
+fi
 # One file, CommonJS, no node_modules: it is bind-mounted read-only into every sprite.
 # The PTY addon is native: it stays a package next to the bundle (node_modules/@lydell/...).
 npx esbuild packages/agent/src/main.ts --bundle --platform=node --target=node20 --format=cjs \
@@ -18,4 +26,5 @@ mkdir -p packages/agent/dist/bundle/node_modules/@lydell
 for pkg in node-pty "node-pty-linux-$(node -p 'process.arch')"; do
   cp -r "node_modules/@lydell/$pkg" packages/agent/dist/bundle/node_modules/@lydell/
 done
+cp "$addon" packages/agent/dist/bundle/spawn.node
 chmod +x packages/server/dist/main.js

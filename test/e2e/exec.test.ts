@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import WebSocket from 'ws';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { execUrl, rawExec } from '../helpers/ws.js';
 
@@ -48,6 +50,76 @@ test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TT
     assert.equal(r.code, 0);
     assert.equal(r.stdout.length, 20_000_000);
     assert.ok(/^x+$/.test(r.stdout));
+  });
+
+  await t.test('100 MB of stdout arrives intact (checksummed on both sides)', async () => {
+    const script = 'head -c 100000000 /dev/urandom > /tmp/big && cat /tmp/big && sha256sum /tmp/big >&2 && rm /tmp/big';
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let stderr = '';
+    const exit = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(url([...cmd('sh', '-c', script), ['stdin', 'false']]), { headers: { authorization: `Bearer ${d.adminToken}` } });
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        if (!isBinary) return;
+        if (data[0] === 1) {
+          hash.update(data.subarray(1));
+          bytes += data.length - 1;
+        } else if (data[0] === 2) stderr += data.subarray(1).toString();
+        else if (data[0] === 3) resolve(data[1]!);
+      });
+      ws.on('error', reject);
+      ws.on('close', () => reject(new Error('closed before the exit frame')));
+    });
+    assert.equal(exit, 0, stderr);
+    assert.equal(bytes, 100_000_000);
+    assert.equal(stderr.split(' ')[0], hash.digest('hex'));
+  });
+
+  await t.test('large, fragmented and empty client frames all reach stdin in order', async () => {
+    const big = Buffer.alloc(5 * 1024 * 1024, 0x61);
+    const tr = await rawExec(url([...cmd('sha256sum'), ['stdin', 'true']]), d.adminToken, (ws) => {
+      ws.send(Buffer.concat([Buffer.from([0]), big]));
+      // One message in three fragments: the stream id is in the first only.
+      ws.send(Buffer.from([0, 0x62]), { fin: false });
+      ws.send(Buffer.from('cc'), { fin: false });
+      ws.send(Buffer.from('d'), { fin: true });
+      ws.send(Buffer.from([0]));
+      ws.send(Buffer.from([4]));
+    });
+    const expected = createHash('sha256').update(big).update('bccd').digest('hex');
+    const out = Buffer.concat(tr.binaries.filter((b) => b[0] === 1).map((b) => b.subarray(1))).toString();
+    assert.equal(out.split(' ')[0], expected);
+    assert.deepEqual([...tr.binaries.at(-1)!], [3, 0]);
+  });
+
+  await t.test('pings are answered; unknown frames are ignored and the command goes on', async () => {
+    let pongs = 0;
+    const tr = await rawExec(url([...cmd('cat'), ['stdin', 'true']]), d.adminToken, (ws) => {
+      ws.on('pong', () => pongs++);
+      ws.ping();
+      ws.send('not json at all');
+      ws.send(JSON.stringify({ type: 'no-such-message' }));
+      ws.send(JSON.stringify({ type: 'signal', signal: 'SIGNOPE' }));
+      ws.send(Buffer.from([9, 1, 2, 3]));
+      ws.send(Buffer.alloc(0));
+      ws.send(Buffer.from([0, 0x6f, 0x6b]));
+      ws.ping();
+      setTimeout(() => ws.send(Buffer.from([4])), 200);
+    });
+    assert.equal(pongs, 2);
+    const out = Buffer.concat(tr.binaries.filter((b) => b[0] === 1).map((b) => b.subarray(1))).toString();
+    assert.equal(out, 'ok');
+    assert.deepEqual([...tr.binaries.at(-1)!], [3, 0]);
+    assert.equal((await d.exec('ex', ['echo', 'still serving'])).stdout, 'still serving\n');
+  });
+
+  await t.test("a command gets only stdin, stdout and stderr: none of the agent's descriptors", async () => {
+    const r = await d.exec('ex', ['ls', '/proc/self/fd']);
+    assert.equal(r.code, 0);
+    // 3 is the directory ls itself opened to list.
+    assert.deepEqual(r.stdout.trim().split('\n'), ['0', '1', '2', '3']);
+    const id = await d.exec('ex', ['id']);
+    assert.match(id.stdout, /^uid=1000\(sprite\) gid=1000\(sprite\) groups=1000\(sprite\)/);
   });
 
   await t.test('a signal message (with or without SIG) reaches the process group', async () => {

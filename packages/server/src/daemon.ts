@@ -170,7 +170,7 @@ async function ensureOrgAndAdminToken(registry: Registry, dataDir: string, log: 
     const grant = await registry.tokens.resolve(existing);
     if (grant?.isAdmin) return tokenPath;
   }
-  await registry.db.deleteFrom('tokens').where('is_admin', '=', 1).execute();
+  await registry.tokens.revokeAdmins();
   const token = await registry.tokens.mint(org.id, 'admin token', true);
   await writeFile(tokenPath, `${token}\n`, { mode: 0o600 });
   await chmod(tokenPath, 0o600);

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
 import { signalExitCode } from '@sprites/protocol';
 
@@ -48,8 +51,119 @@ function killGroup(pid: number, signal: number): void {
   }
 }
 
-/** A command with pipes (non-TTY exec), in its own process group. */
+interface SpawnAddon {
+  /** [pid, stdin fd or -1, stdout fd, stderr fd]; throws with .code = errno name. */
+  spawn(file: string, argv: string[], envp: string[], cwd: string, uid: number, gid: number, withStdin: boolean, onExit: (code: number, signal: number) => void): [number, number, number, number];
+}
+
+let spawnAddon: SpawnAddon | null | undefined;
+
+/**
+ * The native spawner (native/spawn.c) sits next to the agent bundle; under tsx (unit tests)
+ * it is found in the build folder. Without it, commands start through child_process.
+ */
+function loadSpawnAddon(): SpawnAddon | null {
+  if (spawnAddon !== undefined) return spawnAddon;
+  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, 'spawn.node'), join(here, '../../native/build/spawn.node')]) {
+    try {
+      spawnAddon = load(candidate) as SpawnAddon;
+      return spawnAddon;
+    } catch {
+      // try the next place
+    }
+  }
+  process.stderr.write('sprite-agent: native spawner not found, using child_process\n');
+  spawnAddon = null;
+  return null;
+}
+
+type Listeners = { output: ((stream: 1 | 2, data: Buffer) => void)[]; exit: ((code: number) => void)[] };
+
+/**
+ * Reports the exit only after both output pipes closed and the process was reaped, so the
+ * exit frame always follows every byte of output.
+ */
+function exitReporter(listeners: Listeners): { pipeClosed(): void; exited(code: number): void } {
+  let open = 2;
+  let code: number | null = null;
+  let reported = false;
+  const report = () => {
+    if (reported || code === null || open > 0) return;
+    reported = true;
+    for (const l of listeners.exit) l(code);
+  };
+  return {
+    pipeClosed: () => (open--, report()),
+    exited: (c) => {
+      code ??= c;
+      report();
+    },
+  };
+}
+
+/** A command that could not start: its error on stderr, then exit 127 (not found) or 126. */
+function failedProcess(message: string, code: number): ProcessHandle {
+  const listeners: Listeners = { output: [], exit: [] };
+  setImmediate(() => {
+    for (const l of listeners.output) l(2, Buffer.from(`${message}\n`));
+    for (const l of listeners.exit) l(code);
+  });
+  return {
+    pid: 0,
+    write: () => undefined,
+    endInput: () => undefined,
+    resize: () => undefined,
+    signal: () => undefined,
+    onOutput: (l) => void listeners.output.push(l),
+    onExit: (l) => void listeners.exit.push(l),
+  };
+}
+
+/** A command with pipes (non-TTY exec), in its own session and process group. */
 export function spawnPipes(spec: SpawnSpec): ProcessHandle {
+  const addon = loadSpawnAddon();
+  if (!addon) return spawnPipesWithNode(spec);
+  const listeners: Listeners = { output: [], exit: [] };
+  const reporter = exitReporter(listeners);
+  let ended = false;
+  let fds: [number, number, number, number];
+  try {
+    const envp = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+    fds = addon.spawn(spec.file, spec.argv, envp, spec.cwd, spec.uid, spec.gid, spec.stdin, (code, signal) => {
+      ended = true;
+      reporter.exited(signal ? signalExitCode(signal) : code);
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return failedProcess(`${spec.argv[0]}: ${err.message}`, err.code === 'ENOENT' ? 127 : 126);
+  }
+  const [pid, stdinFd, stdoutFd, stderrFd] = fds;
+  const stdin = stdinFd >= 0 ? new Socket({ fd: stdinFd, readable: false, writable: true }) : null;
+  stdin?.on('error', () => undefined);
+  for (const [stream, fd] of [[1, stdoutFd], [2, stderrFd]] as const) {
+    const out = new Socket({ fd, readable: true, writable: false });
+    out.on('data', (b: Buffer) => {
+      for (const l of listeners.output) l(stream, b);
+    });
+    out.on('error', () => undefined);
+    out.on('close', () => reporter.pipeClosed());
+  }
+  return {
+    pid,
+    write: (data) => void stdin?.write(data),
+    endInput: () => void stdin?.end(),
+    resize: () => undefined,
+    // Once reaped, the pid may belong to someone else: never signal it again.
+    signal: (s) => !ended && killGroup(pid, s),
+    onOutput: (l) => void listeners.output.push(l),
+    onExit: (l) => void listeners.exit.push(l),
+  };
+}
+
+/** The same through child_process (slower: it forks the whole agent). */
+function spawnPipesWithNode(spec: SpawnSpec): ProcessHandle {
   const child = spawn(spec.file, spec.argv.slice(1), {
     argv0: spec.argv[0],
     cwd: spec.cwd,
@@ -59,38 +173,27 @@ export function spawnPipes(spec: SpawnSpec): ProcessHandle {
     stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  const outputListeners: ((stream: 1 | 2, data: Buffer) => void)[] = [];
-  const exitListeners: ((code: number) => void)[] = [];
-  let open = 2;
-  let code: number | null = null;
-  let reported = false;
-  const report = () => {
-    if (reported || code === null || open > 0) return;
-    reported = true;
-    for (const l of exitListeners) l(code);
-  };
-  child.stdout!.on('data', (b: Buffer) => outputListeners.forEach((l) => l(1, b)));
-  child.stderr!.on('data', (b: Buffer) => outputListeners.forEach((l) => l(2, b)));
-  child.stdout!.on('close', () => (open--, report()));
-  child.stderr!.on('close', () => (open--, report()));
+  const listeners: Listeners = { output: [], exit: [] };
+  const reporter = exitReporter(listeners);
+  child.stdout!.on('data', (b: Buffer) => listeners.output.forEach((l) => l(1, b)));
+  child.stderr!.on('data', (b: Buffer) => listeners.output.forEach((l) => l(2, b)));
+  child.stdout!.on('close', () => reporter.pipeClosed());
+  child.stderr!.on('close', () => reporter.pipeClosed());
   child.stdin?.on('error', () => undefined);
   child.on('error', () => {
-    if (code === null) code = 126;
-    open = 0;
-    report();
+    reporter.exited(126);
+    reporter.pipeClosed();
+    reporter.pipeClosed();
   });
-  child.on('exit', (exitCode, signal) => {
-    code = exitCode ?? (signal ? signalExitCode(signalNumber(signal) ?? 0) : 1);
-    report();
-  });
+  child.on('exit', (exitCode, signal) => reporter.exited(exitCode ?? (signal ? signalExitCode(signalNumber(signal) ?? 0) : 1)));
   return {
     pid: child.pid ?? 0,
     write: (data) => void child.stdin?.write(data),
     endInput: () => child.stdin?.end(),
     resize: () => undefined,
     signal: (s) => child.pid !== undefined && killGroup(child.pid, s),
-    onOutput: (l) => void outputListeners.push(l),
-    onExit: (l) => void exitListeners.push(l),
+    onOutput: (l) => void listeners.output.push(l),
+    onExit: (l) => void listeners.exit.push(l),
   };
 }
 

@@ -47,7 +47,11 @@ export class SpriteLifecycle {
    * Resolves once its agent can answer. Counts as activity.
    */
   async ensureRunning(spriteId: string): Promise<void> {
-    await this.ctx.locks.run(spriteId, () => this.ctx.quiet.during(async () => {
+    // A thawed sprite can serve at once; its status is recorded after (still under the lock,
+    // so no other transition sees a stale one), off the waiting request's path.
+    let thawed: () => void = () => undefined;
+    const awake = new Promise<void>((resolve) => (thawed = resolve));
+    const transition = this.ctx.locks.run(spriteId, () => this.ctx.quiet.during(async () => {
       this.ctx.activity.touch(spriteId);
       const sprite = await this.ctx.registry.sprites.byId(spriteId);
       if (!sprite) throw new Error(`sprite ${spriteId} does not exist`);
@@ -55,12 +59,18 @@ export class SpriteLifecycle {
       if (sprite.status === 'running' && hasRun) return;
       if (sprite.status === 'warm' && hasRun) {
         await setFrozen(this.ctx.paths.cgroupPath(spriteId), false);
+        thawed();
         await this.ctx.registry.sprites.setStatus(spriteId, 'running');
         this.ctx.log.info({ event: 'sprite.thaw', spriteId, outcome: 'ok' }, 'sprite woke from warm');
         return;
       }
       await startSprite(this.ctx, sprite);
     }));
+    let woke = false;
+    await Promise.race([awake.then(() => (woke = true)), transition]);
+    if (woke) {
+      transition.catch((err: unknown) => this.ctx.log.error({ spriteId, err }, 'recording the thaw failed; the sprite runs'));
+    }
   }
 
   /** The sprite is being used through the daemon: a connection opened or closed. */

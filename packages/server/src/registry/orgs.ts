@@ -8,6 +8,9 @@ export interface Organization {
 }
 
 export class OrganizationStore {
+  /** Organizations by id: looked up on every authenticated call, never changed once made. */
+  private readonly byIdCache = new Map<string, Organization>();
+
   constructor(private readonly db: RegistryDb) {}
 
   async create(slug: string): Promise<Organization> {
@@ -22,7 +25,13 @@ export class OrganizationStore {
   }
 
   async byId(id: string): Promise<Organization | null> {
+    const known = this.byIdCache.get(id);
+    if (known) return known;
     const row = await this.db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? { id: row.id, slug: row.slug, createdAt: row.created_at } : null;
+    if (!row) return null;
+    const org = { id: row.id, slug: row.slug, createdAt: row.created_at };
+    if (this.byIdCache.size >= 4096) this.byIdCache.clear();
+    this.byIdCache.set(id, org);
+    return org;
   }
 }

@@ -1,4 +1,5 @@
 import { readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -102,24 +103,25 @@ export async function writeCgroupLimits(relPath: string, limits: CgroupLimits, c
   await writeFile(join(CGROUP_ROOT, 'pids', relPath, 'pids.max'), String(limits.pidsLimit));
 }
 
+let unifiedOnly: boolean | undefined;
+
 /**
  * Freezes or thaws every process of a container through its cgroup (v1 freezer or v2
  * cgroup.freeze), without a runtime call; resolves once the kernel reports the new state.
- * Memory stays resident while frozen.
+ * Memory stays resident while frozen. The cgroup files are read and written synchronously:
+ * they are kernel memory, and a thaw is on the path of a request waiting for it.
  */
 export async function setFrozen(relPath: string, frozen: boolean, timeoutMs = 2000): Promise<void> {
-  const v2 = !!(await stat(join(CGROUP_ROOT, 'cgroup.procs')).catch(() => null));
+  unifiedOnly ??= existsSync(join(CGROUP_ROOT, 'cgroup.procs'));
+  const v2 = unifiedOnly;
   const file = v2 ? join(CGROUP_ROOT, relPath, 'cgroup.freeze') : join(CGROUP_ROOT, 'freezer', relPath, 'freezer.state');
-  await writeFile(file, v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
-  const done = async () => {
-    if (v2) {
-      const events = await readFile(join(CGROUP_ROOT, relPath, 'cgroup.events'), 'utf8');
-      return events.includes(`frozen ${frozen ? 1 : 0}`);
-    }
-    return (await readFile(file, 'utf8')).trim() === (frozen ? 'FROZEN' : 'THAWED');
+  writeFileSync(file, v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
+  const done = () => {
+    if (v2) return readFileSync(join(CGROUP_ROOT, relPath, 'cgroup.events'), 'utf8').includes(`frozen ${frozen ? 1 : 0}`);
+    return readFileSync(file, 'utf8').trim() === (frozen ? 'FROZEN' : 'THAWED');
   };
   const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
+  while (!done()) {
     if (Date.now() > deadline) throw new Error(`${relPath} did not become ${frozen ? 'frozen' : 'thawed'} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 1));
   }
