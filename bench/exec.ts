@@ -53,6 +53,10 @@ function localSpawnTrue(): Promise<void> {
 export async function measureExec(d: TestDaemon, runs: number): Promise<ExecResult> {
   const sprite = await d.createSprite('bench-exec', { ram_mb: 512, storage_gb: 2 });
   const roundTrip = summarize(await sample(runs * 10, 5, async () => void (await execTimed(d, 'bench-exec', ['true']))));
+  // A command kept open holds the sprite awake (this daemon idles it after 1 s) while the
+  // floors are measured against the same container.
+  const holder = new WebSocket(`${d.url.replace(/^http/, 'ws')}/v1/sprites/bench-exec/exec?cmd=sleep&cmd=3600&stdin=false`, { headers: { authorization: `Bearer ${d.adminToken}` } });
+  await new Promise((resolve, reject) => holder.once('message', resolve).once('error', reject));
   const localSpawn = summarize(await sample(runs * 10, 5, localSpawnTrue));
   const prefix = d.runtime === 'crun' && isHybridCgroupHost() ? [helperPath(), 'hide-unified', '--'] : [];
   const containerId = `spr-${d.instanceId}-${sprite.id}`;
@@ -74,6 +78,8 @@ export async function measureExec(d: TestDaemon, runs: number): Promise<ExecResu
     oursMBps.push(size / 1e6 / (ours.ms / 1000));
     pipeMBps.push(size / 1e6 / (pipe.ms / 1000));
   }
+
+  holder.close();
 
   // Warm and cold wake: wait for the idle policy, then time the first output of `echo`.
   const status = async () => (await d.api<{ status: string }>('GET', '/v1/sprites/bench-exec')).body.status;

@@ -9,9 +9,9 @@ if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
   cc -O2 -Wall -Wextra -o "$out.tmp" "$src"
   mv "$out.tmp" "$out"
 fi
-# The agent's process spawner, a Node-API addon (headers from the node-api-headers package).
-addon_src=packages/agent/native/spawn.c
-addon=packages/agent/native/build/spawn.node
+# The agent's native helpers (process spawner, per-thread file credentials), a Node-API addon (headers from the node-api-headers package).
+addon_src=packages/agent/native/agent-native.c
+addon=packages/agent/native/build/agent-native.node
 mkdir -p packages/agent/native/build
 if [ ! -f "$addon" ] || [ "$addon_src" -nt "$addon" ]; then
   cc -O2 -Wall -Wextra -shared -fPIC -pthread -I node_modules/node-api-headers/include -o "$addon.tmp" "$addon_src"
@@ -26,5 +26,5 @@ mkdir -p packages/agent/dist/bundle/node_modules/@lydell
 for pkg in node-pty "node-pty-linux-$(node -p 'process.arch')"; do
   cp -r "node_modules/@lydell/$pkg" packages/agent/dist/bundle/node_modules/@lydell/
 done
-cp "$addon" packages/agent/dist/bundle/spawn.node
+cp "$addon" packages/agent/dist/bundle/agent-native.node
 chmod +x packages/server/dist/main.js

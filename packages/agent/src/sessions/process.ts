@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
 import { signalExitCode } from '@sprites/protocol';
+import { agentNative } from '../native.js';
 
 /** A running command, behind one shape for pipes and pseudo-terminals. */
 export interface ProcessHandle {
@@ -51,34 +50,6 @@ function killGroup(pid: number, signal: number): void {
   }
 }
 
-interface SpawnAddon {
-  /** [pid, stdin fd or -1, stdout fd, stderr fd]; throws with .code = errno name. */
-  spawn(file: string, argv: string[], envp: string[], cwd: string, uid: number, gid: number, withStdin: boolean, onExit: (code: number, signal: number) => void): [number, number, number, number];
-}
-
-let spawnAddon: SpawnAddon | null | undefined;
-
-/**
- * The native spawner (native/spawn.c) sits next to the agent bundle; under tsx (unit tests)
- * it is found in the build folder. Without it, commands start through child_process.
- */
-function loadSpawnAddon(): SpawnAddon | null {
-  if (spawnAddon !== undefined) return spawnAddon;
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
-  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(here, 'spawn.node'), join(here, '../../native/build/spawn.node')]) {
-    try {
-      spawnAddon = load(candidate) as SpawnAddon;
-      return spawnAddon;
-    } catch {
-      // try the next place
-    }
-  }
-  process.stderr.write('sprite-agent: native spawner not found, using child_process\n');
-  spawnAddon = null;
-  return null;
-}
-
 type Listeners = { output: ((stream: 1 | 2, data: Buffer) => void)[]; exit: ((code: number) => void)[] };
 
 /**
@@ -123,7 +94,7 @@ function failedProcess(message: string, code: number): ProcessHandle {
 
 /** A command with pipes (non-TTY exec), in its own session and process group. */
 export function spawnPipes(spec: SpawnSpec): ProcessHandle {
-  const addon = loadSpawnAddon();
+  const addon = agentNative();
   if (!addon) return spawnPipesWithNode(spec);
   const listeners: Listeners = { output: [], exit: [] };
   const reporter = exitReporter(listeners);

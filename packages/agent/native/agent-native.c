@@ -1,5 +1,6 @@
 /*
- * sprite-agent's process spawner, a Node-API addon.
+ * sprite-agent's native helpers, a Node-API addon: a process spawner and per-thread
+ * filesystem credentials.
  *
  * Why: Node's child_process forks the whole agent (page tables of a ~40 MB process) before
  * exec; on a small VM that alone costs several milliseconds per command. This starts the
@@ -25,6 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -300,9 +304,233 @@ out:
   return ret;
 }
 
+/*
+ * setFsIdentity(uid, gid, groups[]) -> true when the kernel took it.
+ *
+ * Changes the filesystem uid/gid and supplementary groups of the calling thread only (raw
+ * syscalls: glibc would apply setgroups to every thread). File operations the agent makes
+ * synchronously on its main thread then get exactly the permissions of that user, and files
+ * they create belong to it; the kernel drops the filesystem capabilities while fsuid != 0.
+ * Child processes, libuv's pool threads and everything else keep the agent's own identity.
+ */
+static napi_value set_fs_identity(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value args[3];
+  napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL);
+  int32_t uid = -1, gid = -1;
+  uint32_t n = 0;
+  if (argc < 3 || napi_get_value_int32(env, args[0], &uid) != napi_ok || napi_get_value_int32(env, args[1], &gid) != napi_ok ||
+      napi_get_array_length(env, args[2], &n) != napi_ok || n > 64) {
+    napi_throw_type_error(env, NULL, "setFsIdentity(uid, gid, groups[])");
+    return NULL;
+  }
+  gid_t groups[64];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    int32_t g = 0;
+    napi_get_element(env, args[2], i, &e);
+    napi_get_value_int32(env, e, &g);
+    groups[i] = (gid_t)g;
+  }
+  bool ok = syscall(SYS_setgroups, (size_t)n, groups) == 0;
+  syscall(SYS_setfsgid, (gid_t)gid);
+  syscall(SYS_setfsuid, (uid_t)uid);
+  /* setfsuid/setfsgid report the previous value, never an error: read them back */
+  ok = ok && (int32_t)syscall(SYS_setfsuid, (uid_t)-1) == uid && (int32_t)syscall(SYS_setfsgid, (gid_t)-1) == gid;
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
+/*
+ * inotify, read by a thread of its own: the inotify fd is neither a pipe nor a socket, so
+ * libuv cannot watch it. Each read's events reach JavaScript as one batch:
+ * onEvents([wd, mask, cookie, name, wd, mask, cookie, name, ...]).
+ *
+ * watchOpen(onEvents) -> handle;  watchAdd(handle, path, mask) -> wd (throws errno);
+ * watchRemove(handle, wd);  watchClose(handle)
+ */
+struct inotify_watcher {
+  int fd;
+  int wake; /* eventfd: tells the reader thread to stop */
+  napi_threadsafe_function tsfn;
+  bool closed;
+  int refs; /* the reader thread and the JavaScript handle; the last one frees */
+};
+
+static void watcher_unref(struct inotify_watcher *w) {
+  if (__atomic_sub_fetch(&w->refs, 1, __ATOMIC_SEQ_CST) == 0) free(w);
+}
+
+static void watcher_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  watcher_unref(data);
+}
+
+struct event_batch {
+  size_t len;
+  char buf[]; /* raw struct inotify_event records */
+};
+
+static void call_js_events(napi_env env, napi_value cb, void *context, void *data) {
+  (void)context;
+  struct event_batch *b = data;
+  if (env && cb) {
+    napi_value arr, v, undefined;
+    napi_create_array(env, &arr);
+    uint32_t i = 0;
+    for (size_t off = 0; off + sizeof(struct inotify_event) <= b->len;) {
+      struct inotify_event *e = (struct inotify_event *)(b->buf + off);
+      napi_create_int32(env, e->wd, &v);
+      napi_set_element(env, arr, i++, v);
+      napi_create_uint32(env, e->mask, &v);
+      napi_set_element(env, arr, i++, v);
+      napi_create_uint32(env, e->cookie, &v);
+      napi_set_element(env, arr, i++, v);
+      napi_create_string_utf8(env, e->len ? e->name : "", NAPI_AUTO_LENGTH, &v);
+      napi_set_element(env, arr, i++, v);
+      off += sizeof(struct inotify_event) + e->len;
+    }
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, cb, 1, &arr, NULL);
+  }
+  free(b);
+}
+
+static void *read_inotify(void *p) {
+  struct inotify_watcher *w = p;
+  char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+  for (;;) {
+    struct pollfd fds[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = w->wake, .events = POLLIN}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[1].revents) break;
+    ssize_t n = read(w->fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      break;
+    }
+    struct event_batch *b = malloc(sizeof *b + (size_t)n);
+    if (!b) continue;
+    b->len = (size_t)n;
+    memcpy(b->buf, buf, (size_t)n);
+    if (napi_call_threadsafe_function(w->tsfn, b, napi_tsfn_blocking) != napi_ok) free(b);
+  }
+  napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+  close(w->fd);
+  close(w->wake);
+  watcher_unref(w);
+  return NULL;
+}
+
+static struct inotify_watcher *watcher_arg(napi_env env, napi_value v) {
+  struct inotify_watcher *w = NULL;
+  if (napi_get_value_external(env, v, (void **)&w) != napi_ok || !w || w->closed) {
+    napi_throw_error(env, "EBADF", "the watcher is closed");
+    return NULL;
+  }
+  return w;
+}
+
+static napi_value watch_open(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value args[1];
+  napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL);
+  struct inotify_watcher *w = calloc(1, sizeof *w);
+  if (!w) return throw_errno(env, ENOMEM, "inotify");
+  w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (w->fd < 0) {
+    int err = errno;
+    free(w);
+    return throw_errno(env, err, "inotify_init1");
+  }
+  w->wake = eventfd(0, EFD_CLOEXEC);
+  w->refs = 2;
+  napi_value name;
+  napi_create_string_utf8(env, "sprite-agent inotify", NAPI_AUTO_LENGTH, &name);
+  napi_create_threadsafe_function(env, args[0], NULL, name, 0, 1, NULL, NULL, NULL, call_js_events, &w->tsfn);
+  /* the reader thread must not keep the agent alive on its own */
+  napi_unref_threadsafe_function(env, w->tsfn);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 128 * 1024);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  int rc = pthread_create(&thread, &attr, read_inotify, w);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+    close(w->fd);
+    close(w->wake);
+    free(w);
+    return throw_errno(env, rc, "pthread_create");
+  }
+  napi_value handle;
+  napi_create_external(env, w, watcher_finalize, NULL, &handle);
+  return handle;
+}
+
+static napi_value watch_add(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value args[3];
+  napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL);
+  struct inotify_watcher *w = watcher_arg(env, args[0]);
+  if (!w) return NULL;
+  char *path = get_string(env, args[1]);
+  uint32_t mask = 0;
+  napi_get_value_uint32(env, args[2], &mask);
+  if (!path) return throw_errno(env, ENOMEM, "watch");
+  int wd = inotify_add_watch(w->fd, path, mask);
+  int err = errno;
+  napi_value result = NULL;
+  if (wd < 0) throw_errno(env, err, path);
+  else napi_create_int32(env, wd, &result);
+  free(path);
+  return result;
+}
+
+static napi_value watch_remove(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value args[2];
+  napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL);
+  struct inotify_watcher *w = watcher_arg(env, args[0]);
+  if (!w) return NULL;
+  int32_t wd = -1;
+  napi_get_value_int32(env, args[1], &wd);
+  inotify_rm_watch(w->fd, wd);
+  return NULL;
+}
+
+static napi_value watch_close(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value args[1];
+  napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL);
+  struct inotify_watcher *w = watcher_arg(env, args[0]);
+  if (!w) return NULL;
+  w->closed = true;
+  uint64_t one = 1;
+  if (write(w->wake, &one, sizeof one) < 0) {
+    /* the thread then stays until the agent exits: nothing else to do */
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "spawn", NAPI_AUTO_LENGTH, spawn_command, NULL, &fn);
   napi_set_named_property(env, exports, "spawn", fn);
+  napi_create_function(env, "setFsIdentity", NAPI_AUTO_LENGTH, set_fs_identity, NULL, &fn);
+  napi_set_named_property(env, exports, "setFsIdentity", fn);
+  napi_create_function(env, "watchOpen", NAPI_AUTO_LENGTH, watch_open, NULL, &fn);
+  napi_set_named_property(env, exports, "watchOpen", fn);
+  napi_create_function(env, "watchAdd", NAPI_AUTO_LENGTH, watch_add, NULL, &fn);
+  napi_set_named_property(env, exports, "watchAdd", fn);
+  napi_create_function(env, "watchRemove", NAPI_AUTO_LENGTH, watch_remove, NULL, &fn);
+  napi_set_named_property(env, exports, "watchRemove", fn);
+  napi_create_function(env, "watchClose", NAPI_AUTO_LENGTH, watch_close, NULL, &fn);
+  napi_set_named_property(env, exports, "watchClose", fn);
   return exports;
 }
