@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { TestDaemon } from '../test/helpers/daemon.js';
 import { measureCreate } from './create.js';
 import { measureExec } from './exec.js';
+import { measureFs } from './fs.js';
 import { measureFloors } from './floors.js';
 import { measurePodman } from './podman.js';
 import type { Summary } from './stats.js';
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
     const podman = await measurePodman(image, RUNS);
     process.stderr.write(`bench: creating ${SPRITES} sprites through the API\n`);
     const ours = await measureCreate(daemon, SPRITES);
+    process.stderr.write('bench: filesystem API (1 GB write and read, 4 KB calls)\n');
+    const fs = await measureFs(daemon, RUNS);
     process.stderr.write('bench: exec, throughput, warm and cold wake (a daemon with 1 s / 4 s idle times)\n');
     const execDaemon = new TestDaemon({ env: { SPRITES_IDLE_WARM_SECONDS: '1', SPRITES_IDLE_COLD_SECONDS: '4', SPRITES_PREBOOTED: '0' } });
     let exec;
@@ -45,7 +48,7 @@ async function main(): Promise<void> {
     } finally {
       await execDaemon.destroy();
     }
-    Object.assign(results, { floors, podman, ours, exec });
+    Object.assign(results, { floors, podman, ours, exec, fs });
 
     const runtime = daemon.runtime;
     const raw = floors.runtimes[runtime]!;
@@ -88,6 +91,11 @@ async function main(): Promise<void> {
       row('ours: warm wake → first output', exec.warmWake, 'target < 10 ms'),
       row('ours: cold wake → first output', exec.coldWake, `target < 150 ms; ${(exec.coldWake.p50 / raw.agentReady.p50).toFixed(2)}× raw ${runtime} run to agent ready`),
       `exec round trip p50 / raw ${runtime} exec = ${(exec.roundTrip.p50 / exec.rawRuntimeExec.p50).toFixed(2)}×${'exec' in podman ? `, / podman exec = ${(exec.roundTrip.p50 / podman.exec.p50).toFixed(3)}× (target ≤ 0.05×)` : ''}; target < 5 ms`,
+      '',
+      `fs write of 1 GB ${fs.writeMBps.toFixed(0)} MB/s vs cp --reflink=never + sync ${fs.cpMBps.toFixed(0)} MB/s = ${((fs.writeMBps / fs.cpMBps) * 100).toFixed(0)}% (target ≥ 50%)`,
+      `fs read of 1 GB ${fs.readMBps.toFixed(0)} MB/s vs cat ${fs.catMBps.toFixed(0)} MB/s = ${((fs.readMBps / fs.catMBps) * 100).toFixed(0)}% (target ≥ 50%)`,
+      row('ours: fs/read of 4 KB', fs.read4k, 'target < 3 ms p50'),
+      row('ours: fs/write of 4 KB (durable)', fs.write4k),
       `stdout throughput ${exec.throughputMBps.toFixed(0)} MB/s vs local pipe ${exec.localPipeMBps.toFixed(0)} MB/s = ${((exec.throughputMBps / exec.localPipeMBps) * 100).toFixed(0)}% (target ≥ 50%)`,
     ].filter((l) => l !== '');
     process.stdout.write(`${lines.join('\n')}\n`);

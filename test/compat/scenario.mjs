@@ -48,6 +48,69 @@ await step('tty', async () => {
   return { code, text };
 });
 await step('sessions', async () => (await sprite.listSessions()).length);
+// Filesystem API (PROTOCOL §8) through SpriteFilesystem, relative to /home/sprite.
+const fs = sprite.filesystem('/home/sprite');
+await step('fsWriteRead', async () => {
+  await fs.writeFile('proj/src/hello.txt', 'hello from js', { mode: 0o640 });
+  return await fs.readFile('proj/src/hello.txt', 'utf8');
+});
+await step('fsStat', async () => {
+  const st = await fs.stat('proj/src/hello.txt');
+  return { size: st.size, mode: (st.mode & 0o777).toString(8), isFile: st.isFile(), isDir: st.isDirectory() };
+});
+await step('fsMkdirReaddir', async () => {
+  await fs.mkdir('proj/empty', { recursive: true });
+  await fs.writeJSON('proj/data.json', { a: 1 });
+  const names = await fs.readdir('proj');
+  const typed = (await fs.readdir('proj', { withFileTypes: true })).map((d) => `${d.name}:${d.isDirectory() ? 'd' : 'f'}`);
+  return { names, typed, json: await fs.readJSON('proj/data.json') };
+});
+await step('fsExists', async () => ({ yes: await fs.exists('proj/data.json'), no: await fs.exists('proj/nope') }));
+await step('fsRenameCopy', async () => {
+  await fs.rename('proj/data.json', 'proj/moved.json');
+  await fs.copyFile('proj/src', 'proj/src-copy', { recursive: true });
+  return (await fs.readdir('proj')).sort();
+});
+await step('fsChmod', async () => {
+  await fs.chmod('proj/moved.json', 0o600);
+  return ((await fs.stat('proj/moved.json')).mode & 0o777).toString(8);
+});
+await step('fsChown', async () => {
+  await fs.chown('proj/moved.json', { uid: 0, gid: 0, asRoot: true });
+  return (await sprite.exec('stat -c %U:%G /home/sprite/proj/moved.json')).stdout;
+});
+await step('fsErrors', async () => {
+  const codes = [];
+  for (const f of [() => fs.readFile('proj/nope'), () => fs.rm('proj'), () => fs.writeFile('/etc/not-yours', 'x')]) {
+    try {
+      await f();
+      codes.push('ok');
+    } catch (e) {
+      codes.push(e.code);
+    }
+  }
+  return codes;
+});
+await step('fsWatch', async () => {
+  const watcher = await fs.watch('proj', { recursive: true });
+  const events = [];
+  const done = (async () => {
+    for await (const e of watcher) {
+      if (e.type === 'event') events.push(`${e.event}:${e.path}`);
+      if (events.some((x) => x.startsWith('remove:'))) break;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 200));
+  await fs.writeFile('proj/src/watched.txt', 'w');
+  await fs.rm('proj/src/watched.txt');
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+  watcher.close();
+  return events;
+});
+await step('fsRm', async () => {
+  await fs.rm('proj', { recursive: true });
+  return await fs.exists('proj');
+});
 await step('update', async () => (await client.updateSprite(SPRITE_NAME, { labels: ['a', 'b'] })).labels);
 await step('delete', async () => {
   await client.deleteSprite(SPRITE_NAME);

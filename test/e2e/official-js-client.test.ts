@@ -35,6 +35,18 @@ test('the official @fly/sprites client works against spritesd unchanged', async 
   assert.equal(tty.code, 0);
   assert.match(tty.text, /\/dev\/pts\/\d+\r?\n24 80/);
   assert.equal(r.sessions, 0);
+  assert.equal(r.fsWriteRead, 'hello from js');
+  assert.deepEqual(r.fsStat, { size: 13, mode: '640', isFile: true, isDir: false });
+  assert.deepEqual(r.fsMkdirReaddir, { names: ['data.json', 'empty', 'src'], typed: ['data.json:f', 'empty:d', 'src:d'], json: { a: 1 } });
+  assert.deepEqual(r.fsExists, { yes: true, no: false });
+  assert.deepEqual(r.fsRenameCopy, ['empty', 'moved.json', 'src', 'src-copy']);
+  assert.equal(r.fsChmod, '600');
+  assert.equal(r.fsChown, 'root:root\n');
+  assert.deepEqual(r.fsErrors, ['ENOENT', 'ENOTEMPTY', 'EACCES']);
+  const watched = r.fsWatch as string[];
+  assert.ok(watched.includes('write:/home/sprite/proj/src/watched.txt'), JSON.stringify(watched));
+  assert.ok(watched.includes('remove:/home/sprite/proj/src/watched.txt'), JSON.stringify(watched));
+  assert.equal(r.fsRm, false);
   assert.deepEqual(r.update, ['a', 'b']);
   assert.equal(r.delete, 'deleted');
   assert.match(String((r.getAfterDelete as { error: string }).error), /not found|404/i);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ExecParamError, httpExec, parseExecParams, startSession } from './exec/index.js';
+import { handleFsRequest, serveFsWatch } from './fs/index.js';
 import { PortWatcher } from './ports/index.js';
 import { killSession, SessionRegistry } from './sessions/index.js';
 
@@ -16,6 +17,9 @@ const AGENT_VERSION = '0.1.0';
 /** /v1/sprites/{name}/exec, optionally /{session id}, optionally /kill. */
 const EXEC_PATH = /^\/v1\/sprites\/[^/]+\/exec(?:\/([^/]+))?(\/kill)?$/;
 const sessions = new SessionRegistry();
+/** /v1/sprites/{name}/fs/{op}. */
+const FS_PATH = /^\/v1\/sprites\/[^/]+\/fs\/([a-z]+)$/;
+const FS_WATCH_PATH = /^\/v1\/sprites\/[^/]+\/fs\/watch$/;
 const PORTS_PATH = /^\/v1\/sprites\/[^/]+\/ports\/watch$/;
 const ports = new PortWatcher();
 
@@ -70,6 +74,8 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   if (req.method === 'POST' && url.pathname === '/v1/internal/identity') return setIdentity(req, res);
+  const fsOp = FS_PATH.exec(url.pathname);
+  if (fsOp) return handleFsRequest(req, res, fsOp[1]!, url.searchParams);
   const exec = EXEC_PATH.exec(url.pathname);
   if (exec && (req.method === 'GET' || req.method === 'HEAD') && !exec[1]) {
     sendJson(res, 200, { sessions: sessions.list().map((s) => s.summary()) });
@@ -100,6 +106,10 @@ server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       ws.send(JSON.stringify({ type: 'port_list', ports: ports.current() }));
       forwardPortEvents(ws);
     });
+    return;
+  }
+  if (FS_WATCH_PATH.test(url.pathname)) {
+    wss.handleUpgrade(req, socket, head, (ws) => serveFsWatch(ws));
     return;
   }
   const exec = EXEC_PATH.exec(url.pathname);

@@ -8,6 +8,17 @@ export interface AgentNative {
   spawn(file: string, argv: string[], envp: string[], cwd: string, uid: number, gid: number, withStdin: boolean, onExit: (code: number, signal: number) => void): [number, number, number, number];
   /** Filesystem uid, gid and groups of the calling (main) thread only; false if refused. */
   setFsIdentity(uid: number, gid: number, groups: number[]): boolean;
+  /** An inotify instance read by a native thread; events arrive as [wd, mask, cookie, name, ...]. */
+  watchOpen(onEvents: (flat: (number | string)[]) => void): InotifyHandle;
+  /** inotify_add_watch; throws with .code = errno name. */
+  watchAdd(handle: InotifyHandle, path: string, mask: number): number;
+  watchRemove(handle: InotifyHandle, wd: number): void;
+  watchClose(handle: InotifyHandle): void;
+}
+
+/** Opaque: the native watcher behind a watch socket. */
+export interface InotifyHandle {
+  readonly __inotify: unique symbol;
 }
 
 let loaded: AgentNative | null | undefined;

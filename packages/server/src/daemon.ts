@@ -2,7 +2,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/index.js';
-import { createUpgradeHandler } from './forward/index.js';
+import { createUpgradeHandler, forwardedInFlight } from './forward/index.js';
 import type { DaemonConfig } from './config.js';
 import { randomUUID } from 'node:crypto';
 import { BackgroundTasks, HostClaims, KeyedMutex, ownHardNofile, QuietGate, SparePool } from './host/index.js';
@@ -139,18 +139,32 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     adminTokenPath,
     close(stopSprites: boolean) {
       closing ??= (async () => {
+        const step = (what: string) => log.info({ event: 'daemon.shutdown', step: what }, `shutdown: ${what}`);
         clearInterval(idleTimer);
-        await app.close();
+        // Requests get a grace period; then their connections are cut (a stalled client
+        // must not hold the daemon up).
+        const waiting = setInterval(() => log.info({ event: 'daemon.shutdown', inFlight: forwardedInFlight() }, 'shutdown: waiting for requests to finish'), 5000);
+        const cutOff = setTimeout(() => {
+          log.warn({ event: 'daemon.shutdown', inFlight: forwardedInFlight() }, 'shutdown: closing connections still open after 15 s');
+          app.server.closeAllConnections();
+        }, 15_000);
+        await app.close().finally(() => {
+          clearInterval(waiting);
+          clearTimeout(cutOff);
+        });
+        step('API closed');
         // Pre-booted sprites first: booting one takes spares.
         await lifecycle.closePools();
         await spareVolumes.close();
         await spareSlots.close();
+        step('spare pools released');
         await background.drain();
         await lifecycle.shutdown(stopSprites, async () => {
           await nft.remove();
           await registry.db.destroy();
           await storage.unmount();
         });
+        step('sprites and host state settled');
         await registry.db.destroy().catch(() => undefined);
       })();
       return closing;

@@ -10,6 +10,7 @@ import { errorHandler, notFoundHandler } from './error-handler.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { spriteRoutes } from './routes/sprites.js';
 import { httpForwardRoutes } from '../forward/index.js';
+import { lingerClose } from './linger.js';
 
 export interface BuildAppOptions {
   config: DaemonConfig;
@@ -57,6 +58,15 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header(SPRITE_VERSION_HEADER, SPRITE_VERSION);
+  });
+  // Fastify answers a too-large body (413) with `connection: close` before reading it; Node
+  // would then close with unread bytes and reset the answer away. Linger instead.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.raw.complete && String(reply.getHeader('connection')).toLowerCase() === 'close') {
+      reply.removeHeader('connection');
+      reply.raw.once('finish', () => lingerClose(request.raw));
+    }
+    return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) }, 'request');

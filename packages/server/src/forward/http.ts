@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { ErrorCode, nameProblem, SpriteError } from '@sprites/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../api/auth.js';
+import { lingerClose } from '../api/linger.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Registry } from '../registry/index.js';
 
@@ -20,8 +21,18 @@ export interface HttpForwardDeps {
  * Per-sprite HTTP endpoints the agent serves: authenticated and woken here, then streamed to
  * and from the agent's socket unchanged (NDJSON bodies flow as they are written).
  */
+/** Forwarded requests not finished yet (shutdown says what it waits for). */
+const inFlight = new Set<string>();
+
+export function forwardedInFlight(): string[] {
+  return [...inFlight];
+}
+
 export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): void {
   const forward = async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
+    const label = `${request.method} ${request.url}`;
+    inFlight.add(label);
+    reply.raw.once('close', () => inFlight.delete(label));
     const caller = await deps.authenticate(request);
     const name = request.params.name;
     const sprite = nameProblem(name) === null ? await deps.registry.sprites.byName(caller.org.id, name) : null;
@@ -40,6 +51,9 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
       else req.end();
     });
     void reply.status(upstream.statusCode ?? 502);
+    // Answered before the client finished sending (a refused upload): stop forwarding the
+    // body and close after a linger.
+    reply.raw.once('finish', () => lingerClose(request.raw));
     for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) void reply.header(k, v);
     return reply.send(upstream);
   };
@@ -51,5 +65,7 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.post('/v1/sprites/:name/exec', { bodyLimit: 1024 ** 4 }, forward);
+    // The filesystem API: uploads of any size stream through, JSON bodies are the agent's to parse.
+    scope.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/v1/sprites/:name/fs/:op', bodyLimit: 1024 ** 4, handler: forward });
   });
 }

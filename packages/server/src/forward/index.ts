@@ -1,2 +1,2 @@
 export { createUpgradeHandler, type UpgradeDeps, type UpgradeHandler } from './upgrade.js';
-export { httpForwardRoutes, type HttpForwardDeps } from './http.js';
+export { forwardedInFlight, httpForwardRoutes, type HttpForwardDeps } from './http.js';

@@ -9,7 +9,7 @@ import type { Registry } from '../registry/index.js';
 import { PRIVATE_HEADERS } from './http.js';
 
 /** Per-sprite WebSocket endpoints the agent serves; the daemon authenticates, wakes and forwards. */
-const FORWARDED = /^\/v1\/sprites\/([^/]+)\/(?:exec(?:\/[^/]+)?|ports\/watch)$/;
+const FORWARDED = /^\/v1\/sprites\/([^/]+)\/(?:exec(?:\/[^/]+)?|ports\/watch|fs\/watch)$/;
 
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };

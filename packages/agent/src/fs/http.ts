@@ -1,0 +1,134 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { badRequest, FsError, fsErrorFrom } from './errors.js';
+import { listPath } from './entries.js';
+import { asIdentity, identityFor } from './identity.js';
+import { chmodPath, chownPath, copyPath, removePath, renamePath } from './ops.js';
+import { flag, parseMode, resolvePath } from './paths.js';
+import { parseRange, readFileTo, writeFileFrom } from './transfer.js';
+
+/** JSON bodies of rename, copy, chmod and chown are small. */
+const MAX_JSON_BODY = 1024 * 1024;
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_JSON_BODY) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (size > MAX_JSON_BODY) return reject(new FsError(413, 'EINVAL', `the JSON body is larger than ${MAX_JSON_BODY} bytes`));
+      try {
+        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return reject(badRequest('the body must be a JSON object'));
+        resolve(parsed as Record<string, unknown>);
+      } catch {
+        reject(badRequest('the body must be JSON, e.g. {"path":"/home/sprite/x"}'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function idValue(v: unknown, field: string): number {
+  if (v === undefined || v === null || v === '') return -1;
+  const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < -1 || n > 0xfffffffe) throw badRequest(`${field} must be a number (or -1 to leave it)`);
+  return n;
+}
+
+/** Runs a synchronous operation as the caller, mapping fs errors onto `path`. */
+function run<T>(asRoot: boolean, path: string, fn: () => T): T {
+  try {
+    return asIdentity(identityFor(asRoot), fn);
+  } catch (e) {
+    throw fsErrorFrom(e, path);
+  }
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, q: URLSearchParams) => Promise<void>;
+
+const handlers: Record<string, Handler> = {
+  'GET read': async (req, res, q) => {
+    const path = resolvePath(q.get('path'), q.get('workingDir'));
+    const range = parseRange(req.headers.range, q.get('start'), q.get('end'));
+    await readFileTo(res, path, identityFor(flag(q.get('asRoot'))), range, req.headers.range !== undefined);
+  },
+  'GET list': async (_req, res, q) => {
+    const path = resolvePath(q.get('path') ?? '.', q.get('workingDir'));
+    const pattern = q.get('pattern') ?? undefined;
+    sendJson(res, 200, run(flag(q.get('asRoot')), path, () => listPath(path, { recursive: flag(q.get('recursive')), pattern })));
+  },
+  'PUT write': async (req, res, q) => {
+    const path = resolvePath(q.get('path'), q.get('workingDir'));
+    const mode = parseMode(q.get('mode'));
+    // Both SDKs send mkdirParents=true; the docs call it mkdir. Absent means true (§7.4).
+    const mkdirParents = flag(q.get('mkdirParents') ?? q.get('mkdir'), true);
+    sendJson(res, 200, await writeFileFrom(req, path, identityFor(flag(q.get('asRoot'))), { mode, mkdirParents }));
+  },
+  'DELETE delete': async (_req, res, q) => {
+    const path = resolvePath(q.get('path'), q.get('workingDir'));
+    const deleted = run(flag(q.get('asRoot')), path, () => removePath(path, flag(q.get('recursive'))));
+    sendJson(res, 200, { deleted, count: deleted.length });
+  },
+  'POST rename': async (req, res) => {
+    const b = await readJsonBody(req);
+    const source = resolvePath(b.source, b.workingDir, 'source');
+    const dest = resolvePath(b.dest, b.workingDir, 'dest');
+    run(flag(b.asRoot), source, () => renamePath(source, dest));
+    sendJson(res, 200, { source, dest });
+  },
+  'POST copy': async (req, res) => {
+    const b = await readJsonBody(req);
+    const source = resolvePath(b.source, b.workingDir, 'source');
+    const dest = resolvePath(b.dest, b.workingDir, 'dest');
+    sendJson(res, 200, run(flag(b.asRoot), source, () => copyPath(source, dest, { recursive: flag(b.recursive), preserveAttrs: flag(b.preserveAttrs) })));
+  },
+  'POST chmod': async (req, res) => {
+    const b = await readJsonBody(req);
+    const path = resolvePath(b.path, b.workingDir);
+    const mode = parseMode(b.mode);
+    if (mode === undefined) throw badRequest('mode is required, e.g. "0755"', path);
+    const affected = run(flag(b.asRoot), path, () => chmodPath(path, mode, flag(b.recursive)));
+    sendJson(res, 200, { affected, count: affected.length });
+  },
+  'POST chown': async (req, res) => {
+    const b = await readJsonBody(req);
+    const path = resolvePath(b.path, b.workingDir);
+    const uid = idValue(b.uid, 'uid');
+    const gid = idValue(b.gid, 'gid');
+    if (uid === -1 && gid === -1) throw badRequest('uid or gid is required', path);
+    const affected = run(flag(b.asRoot), path, () => chownPath(path, uid, gid, flag(b.recursive)));
+    sendJson(res, 200, { affected, count: affected.length });
+  },
+};
+
+/** /v1/sprites/{name}/fs/{op}: the filesystem API (PROTOCOL.md §8), run inside the sprite. */
+export function handleFsRequest(req: IncomingMessage, res: ServerResponse, op: string, query: URLSearchParams): void {
+  const handler = handlers[`${req.method === 'HEAD' ? 'GET' : req.method} ${op}`];
+  const fail = (e: unknown) => {
+    const err = e instanceof FsError ? e : fsErrorFrom(e, query.get('path') ?? '');
+    if (res.headersSent) return void res.destroy();
+    // A body still arriving is drained; an upload refused halfway whose sender stops once it
+    // has the answer (Node's client does) is cut off shortly after, so nothing waits forever.
+    req.resume();
+    if (!req.complete) {
+      res.once('finish', () => setTimeout(() => req.complete || req.socket.destroy(), 2000).unref());
+    }
+    sendJson(res, err.status, err.toBody());
+  };
+  if (!handler) {
+    const known = Object.keys(handlers).filter((k) => k.endsWith(` ${op}`));
+    req.resume();
+    if (known.length > 0) return fail(new FsError(405, 'EINVAL', `fs/${op} takes ${known.map((k) => k.split(' ')[0]).join(' or ')}`));
+    return fail(new FsError(404, 'ENOENT', `no filesystem endpoint fs/${op}`));
+  }
+  handler(req, res, query).catch(fail);
+}

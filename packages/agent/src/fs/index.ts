@@ -1,0 +1,3 @@
+export { handleFsRequest } from './http.js';
+export { FsError } from './errors.js';
+export { serveFsWatch } from './watch.js';
