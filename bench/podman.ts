@@ -44,6 +44,7 @@ export async function measurePodman(rootfs: string, runs: number): Promise<Podma
     // Only what this run made: never touch other podman containers or images on the host.
     spawnSync('podman', ['rmi', '-f', 'sprites-bench/base'], { env, stdio: 'ignore' });
     spawnSync('umount', ['-R', join(dir, 'storage', 'overlay')], { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
+    // podman's helpers may still be writing into the run root for a moment.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 }

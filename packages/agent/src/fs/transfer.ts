@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, fchownSync, fstatSync, fsync, lstatSync, readlinkSync, mkdirSync, openSync, renameSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, fchownSync, fstatSync, fsync, lstatSync, readlinkSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +14,8 @@ const fsyncAsync = promisify(fsync);
 export const UPLOAD_TEMP = /^\..+\.upload-[0-9a-f]{12}$/;
 const uploadTempName = (base: string) => `.${base}.upload-${randomBytes(6).toString('hex')}`;
 const CHUNK = 1024 * 1024;
+/** Files up to this size are read in one synchronous call. */
+const SMALL_FILE = 64 * 1024;
 
 export interface ByteRange {
   start: number;
@@ -69,6 +71,22 @@ export async function readFileTo(res: ServerResponse, path: string, who: FsIdent
   if (length === 0) {
     closeSync(fd);
     res.end();
+    return;
+  }
+  if (length <= SMALL_FILE) {
+    // Small reads in one call: no stream, no thread pool round trips.
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    try {
+      while (got < length) {
+        const n = readSync(fd, buf, got, length - got, start + got);
+        if (n === 0) break;
+        got += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    res.end(got === length ? buf : buf.subarray(0, got));
     return;
   }
   const stream = createReadStream('', { fd, start, end: end - 1, highWaterMark: CHUNK, autoClose: true });

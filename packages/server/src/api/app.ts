@@ -7,6 +7,7 @@ import type { Registry } from '../registry/index.js';
 import { authenticate } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import { checkpointRoutes } from './routes/checkpoints.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { spriteRoutes } from './routes/sprites.js';
 import { httpForwardRoutes } from '../forward/index.js';
@@ -76,6 +77,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   spriteRoutes(app, deps);
   organizationRoutes(app, deps);
+  checkpointRoutes(app, deps);
   httpForwardRoutes(app, deps);
   return app;
 }

@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { ErrorCode, nameProblem, SpriteError } from '@sprites/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../api/auth.js';
@@ -21,6 +21,12 @@ export interface HttpForwardDeps {
  * Per-sprite HTTP endpoints the agent serves: authenticated and woken here, then streamed to
  * and from the agent's socket unchanged (NDJSON bodies flow as they are written).
  */
+/**
+ * Connections to agents are kept open between requests (one pool per socket path): a small
+ * file read should not pay for a new connection each time.
+ */
+const agentConnections = new Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 4 });
+
 /** Forwarded requests not finished yet (shutdown says what it waits for). */
 const inFlight = new Set<string>();
 
@@ -43,7 +49,7 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     deps.lifecycle.connectionOpened(sprite.id);
     reply.raw.once('close', () => deps.lifecycle.connectionClosed(sprite.id));
     const upstream = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-      const req = httpRequest({ socketPath: deps.lifecycle.agentSocket(sprite.id), method: request.method, path: request.url, headers }, resolve);
+      const req = httpRequest({ socketPath: deps.lifecycle.agentSocket(sprite.id), method: request.method, path: request.url, headers, agent: agentConnections }, resolve);
       req.on('error', reject);
       // A streamed body (HTTP exec's stdin) goes through as it arrives.
       const body = request.body as NodeJS.ReadableStream | undefined;

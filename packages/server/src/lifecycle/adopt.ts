@@ -113,6 +113,41 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
       count('run dirs');
     }
   });
+  // A restore swaps volumes by two renames (ADR 0011): a crash between them leaves the sprite
+  // without a volume. The incoming one is complete once it exists: finish the swap; else
+  // put the old one back.
+  await attempt('half-done restores', async () => {
+    const names = await ctx.storage.listVolumes('');
+    for (const sprite of await registry.sprites.all()) {
+      if (names.includes(sprite.id)) continue;
+      const incoming = `.restore-${sprite.id}`;
+      const outgoing = names.filter((n) => n.startsWith(`trash-${sprite.id}-`)).sort().at(-1);
+      if (names.includes(incoming)) {
+        await ctx.storage.renameVolume(incoming, sprite.id);
+        count('restores finished');
+      } else if (outgoing) {
+        await ctx.storage.renameVolume(outgoing, sprite.id);
+        count('restores undone');
+      }
+    }
+  });
+  await attempt('checkpoints', async () => {
+    const known = new Map((await registry.sprites.all()).map((s) => [s.id, s]));
+    for (const [volume, snapshots] of await ctx.storage.listCheckpoints()) {
+      const sprite = known.get(volume);
+      if (!sprite) {
+        await ctx.storage.deleteCheckpoints(volume, null);
+        count('checkpoints');
+        continue;
+      }
+      const rows = new Set((await registry.checkpoints.list(volume, { includeAuto: true })).map((c) => c.id));
+      for (const snap of snapshots) {
+        if (rows.has(snap)) continue;
+        await ctx.storage.deleteCheckpoint(volume, snap);
+        count('checkpoints');
+      }
+    }
+  });
   await attempt('volumes', async () => {
     const known = new Set((await registry.sprites.all()).map((s) => s.id));
     for (const volume of await ctx.storage.listVolumes('')) {

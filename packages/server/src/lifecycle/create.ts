@@ -32,7 +32,7 @@ export async function createSprite(ctx: LifecycleContext, input: CreateSpriteInp
       undo.push('delete volume', () => ctx.storage.deleteVolume(spare));
       await ctx.storage.renameVolume(spare, id);
       undo.push('delete volume', () => ctx.storage.deleteVolume(id));
-      await ctx.storage.setQuota(id, input.config.storage_gb * GIB);
+      await ctx.registry.sprites.setQuotaGroup(id, await ctx.storage.setQuota(id, input.config.storage_gb * GIB));
       await startSprite(ctx, record);
     });
     undo.commit();

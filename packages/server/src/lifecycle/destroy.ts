@@ -12,8 +12,12 @@ export async function destroySprite(ctx: LifecycleContext, sprite: SpriteRecord)
     const trash = `trash-${sprite.id}`;
     const hasDisk = await ctx.storage.hasVolume(sprite.id);
     if (hasDisk) await ctx.storage.renameVolume(sprite.id, trash);
+    await ctx.registry.checkpoints.removeAll(sprite.id);
     await ctx.registry.sprites.remove(sprite.id);
-    if (hasDisk) ctx.background.add(`delete volume of ${sprite.id}`, () => ctx.storage.deleteVolume(trash));
+    ctx.background.add(`delete disk and checkpoints of ${sprite.id}`, async () => {
+      if (hasDisk) await ctx.storage.deleteVolume(trash);
+      await ctx.storage.deleteCheckpoints(sprite.id, sprite.quotaGroup);
+    });
   });
   ctx.log.info({ event: 'sprite.delete', spriteId: sprite.id, outcome: 'ok', durationMs: Date.now() - started }, 'sprite deleted');
 }

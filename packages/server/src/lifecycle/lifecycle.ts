@@ -1,8 +1,9 @@
 import type { SparePool } from '../host/index.js';
-import { NameTakenError, type SpriteRecord } from '../registry/index.js';
+import { NameTakenError, type CheckpointRecord, type SpriteRecord } from '../registry/index.js';
 import { removeCgroupTree, setFrozen } from '../runtime/index.js';
 import { hasRunningSession } from './idle.js';
 import { adoptAndReclaim, type ReclaimSummary } from './adopt.js';
+import { createCheckpoint, deleteCheckpoint, restoreCheckpoint, type Progress } from './checkpoint.js';
 import type { LifecycleContext } from './context.js';
 import { createSprite, type CreateSpriteInput } from './create.js';
 import { destroySprite } from './destroy.js';
@@ -129,6 +130,18 @@ export class SpriteLifecycle {
       const sprite = await this.ctx.registry.sprites.byId(spriteId);
       if (sprite) await startSprite(this.ctx, sprite);
     });
+  }
+
+  createCheckpoint(sprite: SpriteRecord, comment: string | null, progress: Progress): Promise<CheckpointRecord> {
+    return this.ctx.quiet.during(() => createCheckpoint(this.ctx, sprite, comment, progress));
+  }
+
+  restoreCheckpoint(sprite: SpriteRecord, checkpointId: string, progress: Progress): Promise<void> {
+    return this.ctx.quiet.during(() => restoreCheckpoint(this.ctx, sprite, checkpointId, progress));
+  }
+
+  deleteCheckpoint(sprite: SpriteRecord, checkpointId: string): Promise<void> {
+    return deleteCheckpoint(this.ctx, sprite, checkpointId);
   }
 
   destroy(sprite: SpriteRecord): Promise<void> {

@@ -21,6 +21,8 @@ export interface Prebooted {
   /** Host pid of its init, for entering its UTS namespace. */
   pid: number;
   config: Required<SpriteConfig>;
+  /** btrfs quota group of its volume. */
+  quotaGroup: number;
 }
 
 export function defaultSpriteConfig(ctx: LifecycleContext): Required<SpriteConfig> {
@@ -46,13 +48,13 @@ export function createPrebootPool(ctx: LifecycleContext, size: number, whenQuiet
         undo.push('delete volume', () => ctx.storage.deleteVolume(spare));
         await ctx.storage.renameVolume(spare, id);
         undo.push('delete volume', () => ctx.storage.deleteVolume(id));
-        await ctx.storage.setQuota(id, config.storage_gb * GIB);
+        const quotaGroup = await ctx.storage.setQuota(id, config.storage_gb * GIB);
         const runRecord = await bootRun(ctx, { id, name: PLACEHOLDER_NAME, config, environment: {} });
         undo.push('release run', () => releaseRun(ctx, id, runRecord, false));
         const state = await ctx.runtime.state(ctx.paths.containerId(id));
         if (!state?.pid) throw new Error(`pre-booted container ${id} is not running`);
         undo.commit();
-        return { id, run: runRecord, pid: state.pid, config };
+        return { id, run: runRecord, pid: state.pid, config, quotaGroup };
       } finally {
         await undo.unwind();
       }
@@ -84,14 +86,14 @@ export async function claimPrebooted(ctx: LifecycleContext, pre: Prebooted, inpu
     await ctx.storage.deleteVolume(pre.id);
   });
   try {
-    await ctx.registry.sprites.insert({ id: pre.id, ...input, status: 'cold', imageKey: ctx.imageKey });
+    await ctx.registry.sprites.insert({ id: pre.id, ...input, status: 'cold', imageKey: ctx.imageKey, quotaGroup: pre.quotaGroup });
     undo.push('remove registry row', () => ctx.registry.sprites.remove(pre.id));
     phase('registryMs');
     await ctx.locks.run(pre.id, async () => {
       const want = input.config;
       // Independent of each other: run them side by side.
       await Promise.all([
-        want.storage_gb !== pre.config.storage_gb ? ctx.storage.setQuota(pre.id, want.storage_gb * GIB) : undefined,
+        want.storage_gb !== pre.config.storage_gb ? ctx.storage.setQuota(pre.id, want.storage_gb * GIB, pre.quotaGroup) : undefined,
         writeCgroupLimits(ctx.paths.cgroupPath(pre.id), { memoryBytes: want.ram_mb * MIB, cpus: want.cpus, pidsLimit: ctx.config.limits.pidsPerSprite }, CPU_PERIOD_US),
         run('nsenter', ['--target', String(pre.pid), '--uts', 'hostname', input.name]),
         // The file is bind-mounted into the sprite: rewrite it in place (same inode).

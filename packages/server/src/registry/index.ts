@@ -3,7 +3,9 @@ export { OrganizationStore, type Organization } from './orgs.js';
 export { TokenStore, hashToken, generateToken, type TokenGrant } from './tokens.js';
 export { SpriteStore, NameTakenError, type SpriteRecord, type NewSprite, type ListPage } from './sprites.js';
 export { RunStore, type RunRecord } from './runs.js';
+export { CheckpointStore, type CheckpointRecord } from './checkpoints.js';
 
+import { CheckpointStore } from './checkpoints.js';
 import type { RegistryDb } from './db.js';
 import { OrganizationStore } from './orgs.js';
 import { RunStore } from './runs.js';
@@ -17,8 +19,9 @@ export interface Registry {
   tokens: TokenStore;
   sprites: SpriteStore;
   runs: RunStore;
+  checkpoints: CheckpointStore;
 }
 
 export function repositories(db: RegistryDb): Registry {
-  return { db, orgs: new OrganizationStore(db), tokens: new TokenStore(db), sprites: new SpriteStore(db), runs: new RunStore(db) };
+  return { db, orgs: new OrganizationStore(db), tokens: new TokenStore(db), sprites: new SpriteStore(db), runs: new RunStore(db), checkpoints: new CheckpointStore(db) };
 }

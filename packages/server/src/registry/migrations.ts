@@ -48,4 +48,24 @@ export const migrations: Record<string, Migration> = {
       await sql`SELECT 1`.execute(db);
     },
   },
+  '0002_checkpoints': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('checkpoints')
+        .addColumn('sprite_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('is_auto', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('comment', 'text')
+        .addColumn('source_id', 'text')
+        .addColumn('history_json', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('checkpoints_pk', ['sprite_id', 'id'])
+        .execute();
+      // The checkpoint the sprite's disk descends from (the last taken or restored), and the
+      // btrfs quota group that holds its volume and checkpoints (ADR 0011).
+      await db.schema.alterTable('sprites').addColumn('current_checkpoint', 'text').execute();
+      await db.schema.alterTable('sprites').addColumn('quota_group', 'integer').execute();
+    },
+  },
 };

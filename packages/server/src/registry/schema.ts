@@ -34,6 +34,24 @@ export interface SpritesTable {
   last_warming_at: string | null;
   /** Monotonic creation order, for stable pagination. */
   seq: Generated<number>;
+  /** The checkpoint the disk descends from (last taken or restored); null before the first. */
+  current_checkpoint: string | null;
+  /** btrfs level-1 quota group (1/N) of the sprite's volume and checkpoints; null until set. */
+  quota_group: number | null;
+}
+
+/** A checkpoint: a read-only snapshot of a sprite's disk (ids v0, v1, … or auto-<ms>). */
+export interface CheckpointsTable {
+  sprite_id: string;
+  id: string;
+  /** Order of creation within the sprite (auto checkpoints included). */
+  seq: number;
+  is_auto: number;
+  comment: string | null;
+  source_id: string | null;
+  /** Ancestor ids, nearest first (JSON array). */
+  history_json: string;
+  created_at: string;
 }
 
 /** Host resources a running sprite holds, so a restarted daemon can re-adopt or reclaim them. */
@@ -50,4 +68,5 @@ export interface Database {
   tokens: TokensTable;
   sprites: SpritesTable;
   runs: RunsTable;
+  checkpoints: CheckpointsTable;
 }

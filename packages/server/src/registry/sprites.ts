@@ -18,12 +18,16 @@ export interface SpriteRecord {
   lastRunningAt: string | null;
   lastWarmingAt: string | null;
   seq: number;
+  /** The checkpoint the disk descends from; null before the first. */
+  currentCheckpoint: string | null;
+  /** btrfs quota group (1/N) of the volume and its checkpoints; null until one is made. */
+  quotaGroup: number | null;
 }
 
 export type NewSprite = Pick<
   SpriteRecord,
   'id' | 'orgId' | 'name' | 'status' | 'config' | 'environment' | 'labels' | 'urlSettings' | 'imageKey'
->;
+> & { quotaGroup?: number | null };
 
 export class NameTakenError extends Error {
   constructor(name: string) {
@@ -48,6 +52,8 @@ function fromRow(row: Selectable<SpritesTable>): SpriteRecord {
     lastRunningAt: row.last_running_at,
     lastWarmingAt: row.last_warming_at,
     seq: row.seq,
+    currentCheckpoint: row.current_checkpoint,
+    quotaGroup: row.quota_group,
   };
 }
 
@@ -79,6 +85,8 @@ export class SpriteStore {
           updated_at: now,
           last_running_at: null,
           last_warming_at: null,
+          current_checkpoint: null,
+          quota_group: s.quotaGroup ?? null,
         })
         .execute();
     } catch (e) {
@@ -160,6 +168,14 @@ export class SpriteStore {
 
   async setImage(id: string, imageKey: string): Promise<void> {
     await this.db.updateTable('sprites').set({ image_key: imageKey, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+  }
+
+  async setCurrentCheckpoint(id: string, checkpointId: string | null): Promise<void> {
+    await this.db.updateTable('sprites').set({ current_checkpoint: checkpointId }).where('id', '=', id).execute();
+  }
+
+  async setQuotaGroup(id: string, group: number): Promise<void> {
+    await this.db.updateTable('sprites').set({ quota_group: group }).where('id', '=', id).execute();
   }
 
   async remove(id: string): Promise<void> {

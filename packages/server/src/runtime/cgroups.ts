@@ -105,6 +105,12 @@ export async function writeCgroupLimits(relPath: string, limits: CgroupLimits, c
 
 let unifiedOnly: boolean | undefined;
 
+/** The file that freezes a cgroup: v1 `freezer.state`, or v2 `cgroup.freeze`. */
+export function freezerFile(relPath: string): string {
+  unifiedOnly ??= existsSync(join(CGROUP_ROOT, 'cgroup.procs'));
+  return unifiedOnly ? join(CGROUP_ROOT, relPath, 'cgroup.freeze') : join(CGROUP_ROOT, 'freezer', relPath, 'freezer.state');
+}
+
 /**
  * Freezes or thaws every process of a container through its cgroup (v1 freezer or v2
  * cgroup.freeze), without a runtime call; resolves once the kernel reports the new state.
@@ -112,9 +118,8 @@ let unifiedOnly: boolean | undefined;
  * they are kernel memory, and a thaw is on the path of a request waiting for it.
  */
 export async function setFrozen(relPath: string, frozen: boolean, timeoutMs = 2000): Promise<void> {
-  unifiedOnly ??= existsSync(join(CGROUP_ROOT, 'cgroup.procs'));
-  const v2 = unifiedOnly;
-  const file = v2 ? join(CGROUP_ROOT, relPath, 'cgroup.freeze') : join(CGROUP_ROOT, 'freezer', relPath, 'freezer.state');
+  const file = freezerFile(relPath);
+  const v2 = unifiedOnly === true;
   writeFileSync(file, v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
   const done = () => {
     if (v2) return readFileSync(join(CGROUP_ROOT, relPath, 'cgroup.events'), 'utf8').includes(`frozen ${frozen ? 1 : 0}`);

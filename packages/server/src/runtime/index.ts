@@ -2,4 +2,4 @@ export type { RuntimeDriver, RuntimeInfo, ContainerState, ContainerStatus, Start
 export { UnknownDriverError } from './driver.js';
 export { loadRuntime, runtimeDrivers, isHybridCgroupHost } from './drivers.js';
 export { buildOciConfig, CPU_PERIOD_US, DEFAULT_PATH, SPRITE_CAPABILITIES, type SpriteBundleSpec, type OciConfig, type AgentMounts } from './bundle.js';
-export { removeCgroupTree, listChildCgroups, memoryUsage, writeCgroupLimits, setFrozen, type CgroupLimits } from './cgroups.js';
+export { removeCgroupTree, listChildCgroups, memoryUsage, writeCgroupLimits, setFrozen, freezerFile, type CgroupLimits } from './cgroups.js';

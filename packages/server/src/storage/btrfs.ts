@@ -141,8 +141,83 @@ export class BtrfsDriver implements StorageDriver {
     return Number(stdout.trim());
   }
 
-  async setQuota(name: string, bytes: number): Promise<void> {
-    await run('btrfs', ['qgroup', 'limit', String(bytes), this.volumePath(name)]);
+  /**
+   * The limit sits on a level-1 quota group (1/N) holding the volume and, later, its
+   * checkpoints and restored volumes: what checkpoints keep alive counts against the sprite,
+   * and a restore does not reset it (ADR 0011). N is the volume's first subvolume id unless
+   * the sprite already has a group.
+   */
+  async setQuota(name: string, bytes: number, group?: number): Promise<number> {
+    if (group !== undefined) {
+      // The sprite's volume is in its group already (made there, or by restore with -i).
+      await run('btrfs', ['qgroup', 'limit', String(bytes), `1/${group}`, this.root]);
+      return group;
+    }
+    const id = await this.subvolumeId(this.volumePath(name));
+    await this.ensureGroup(id);
+    await run('btrfs', ['qgroup', 'assign', `0/${id}`, `1/${id}`, this.root], { okCodes: [1] });
+    await run('btrfs', ['qgroup', 'limit', String(bytes), `1/${id}`, this.root]);
+    return id;
+  }
+
+  private async ensureGroup(group: number): Promise<void> {
+    const made = await run('btrfs', ['qgroup', 'create', `1/${group}`, this.root], { okCodes: [1] });
+    if (made.code === 1 && !/exists/i.test(made.stderr)) throw new Error(`btrfs qgroup create 1/${group}: ${made.stderr.trim()}`);
+  }
+
+  checkpointPath(volume: string, checkpoint: string): string {
+    return join(this.root, 'checkpoints', volume, checkpoint);
+  }
+
+  async hasCheckpoint(volume: string, checkpoint: string): Promise<boolean> {
+    return exists(this.checkpointPath(volume, checkpoint));
+  }
+
+  /**
+   * A read-only snapshot of the volume, in the sprite's quota group. With `freezeFile` (the
+   * sprite's cgroup freezer) the sprite is frozen around it, after a first sync: one helper
+   * process does syncfs, freeze, syncfs, snapshot, thaw.
+   */
+  async snapshotVolume(volume: string, checkpoint: string, group: number, freezeFile?: string): Promise<void> {
+    const dir = join(this.root, 'checkpoints', volume);
+    await mkdir(dir, { recursive: true });
+    await run(helperPath(), ['snapshot', '-r', '-g', String(group), ...(freezeFile ? ['-f', freezeFile] : []), this.volumePath(volume), dir, checkpoint]);
+  }
+
+  /**
+   * Replaces the volume by a writable snapshot of a checkpoint: made beside it, then swapped
+   * in by two renames. Returns the name the old volume was moved to (the caller deletes it).
+   */
+  async restoreVolume(volume: string, checkpoint: string, group: number): Promise<string> {
+    const incoming = `.restore-${volume}`;
+    await this.deleteSubvolume(this.volumePath(incoming));
+    await run(helperPath(), ['snapshot', '-g', String(group), this.checkpointPath(volume, checkpoint), join(this.root, 'volumes'), incoming]);
+    const outgoing = `trash-${volume}-${Date.now()}`;
+    await rename(this.volumePath(volume), this.volumePath(outgoing));
+    await rename(this.volumePath(incoming), this.volumePath(volume));
+    return outgoing;
+  }
+
+  async deleteCheckpoint(volume: string, checkpoint: string): Promise<void> {
+    await this.deleteSubvolume(this.checkpointPath(volume, checkpoint));
+  }
+
+  /** Volumes with a checkpoints directory, and the checkpoints in each. */
+  async listCheckpoints(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    const root = join(this.root, 'checkpoints');
+    for (const volume of await readdir(root).catch(() => [] as string[])) {
+      out.set(volume, await readdir(join(root, volume)).catch(() => [] as string[]));
+    }
+    return out;
+  }
+
+  /** Every checkpoint of a volume, and the quota group: when the sprite is deleted. */
+  async deleteCheckpoints(volume: string, group: number | null): Promise<void> {
+    const dir = join(this.root, 'checkpoints', volume);
+    for (const name of await readdir(dir).catch(() => [] as string[])) await this.deleteSubvolume(join(dir, name));
+    await rm(dir, { recursive: true, force: true });
+    if (group !== null) await run('btrfs', ['qgroup', 'destroy', `1/${group}`, this.root], { okCodes: [1] }).catch(() => undefined);
   }
 
   async listVolumes(prefix: string): Promise<string[]> {

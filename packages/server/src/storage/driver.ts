@@ -35,8 +35,21 @@ export interface StorageDriver {
   /** Removes the volume and its quota group. Idempotent. */
   deleteVolume(name: string): Promise<void>;
   hasVolume(name: string): Promise<boolean>;
-  /** Limit what the volume may reference (its whole root filesystem), in bytes. */
-  setQuota(name: string, bytes: number): Promise<void>;
+  /**
+   * Limit what the sprite may use, in bytes: the volume plus what its checkpoints hold.
+   * Returns the quota group; pass it again for the same sprite.
+   */
+  setQuota(name: string, bytes: number, group?: number): Promise<number>;
+  checkpointPath(volume: string, checkpoint: string): string;
+  hasCheckpoint(volume: string, checkpoint: string): Promise<boolean>;
+  /** A read-only, constant-time snapshot of the volume, charged to its quota group. */
+  snapshotVolume(volume: string, checkpoint: string, group: number, freezeFile?: string): Promise<void>;
+  /** Swaps in a writable copy of the checkpoint; returns the old volume's new name. */
+  restoreVolume(volume: string, checkpoint: string, group: number): Promise<string>;
+  deleteCheckpoint(volume: string, checkpoint: string): Promise<void>;
+  deleteCheckpoints(volume: string, group: number | null): Promise<void>;
+  /** Volume name → its checkpoints, as found in the pool (for startup reconcile). */
+  listCheckpoints(): Promise<Map<string, string[]>>;
   listVolumes(prefix: string): Promise<string[]>;
   /** Host path of the volume's tree (for mounting into a sprite). */
   volumePath(name: string): string;

@@ -1,0 +1,103 @@
+import { ErrorCode, nameProblem, SPRITE_VERSION, SPRITE_VERSION_HEADER, SpriteError } from '@sprites/protocol';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { CheckpointRecord, SpriteRecord } from '../../registry/index.js';
+import type { ApiDeps } from '../deps.js';
+
+const MAX_COMMENT = 1000;
+const CHECKPOINT_ID = /^(v\d{1,9}|auto-\d{1,16})$/;
+
+/** The wire form of a checkpoint (PROTOCOL.md §12.1). */
+function present(c: CheckpointRecord): Record<string, unknown> {
+  return {
+    id: c.id,
+    create_time: c.createdAt,
+    history: c.history,
+    is_auto: c.isAuto,
+    ...(c.comment !== null ? { comment: c.comment } : {}),
+    ...(c.sourceId !== null ? { source_id: c.sourceId } : {}),
+  };
+}
+
+/**
+ * An NDJSON progress stream (§11.3): `info` lines as the work goes, then `complete`, or an
+ * in-band `error` (the status is already 200 by then).
+ */
+async function streamProgress(reply: FastifyReply, work: (info: (line: string) => void) => Promise<string>): Promise<void> {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', [SPRITE_VERSION_HEADER]: SPRITE_VERSION });
+  const line = (msg: Record<string, unknown>) => raw.writableEnded || raw.write(`${JSON.stringify({ ...msg, time: new Date().toISOString() })}\n`);
+  try {
+    const done = await work((data) => line({ type: 'info', data }));
+    line({ type: 'complete', data: done });
+  } catch (e) {
+    line({ type: 'error', error: e instanceof Error ? e.message : String(e) });
+  }
+  raw.end();
+}
+
+export function checkpointRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { registry, lifecycle } = deps;
+
+  const lookup = async (orgId: string, name: string): Promise<SpriteRecord> => {
+    const sprite = nameProblem(name) === null ? await registry.sprites.byName(orgId, name) : null;
+    if (!sprite) throw new SpriteError(ErrorCode.SpriteNotFound, `sprite not found: ${name}`);
+    return sprite;
+  };
+
+  /** A checkpoint of this sprite; another sprite's ids are simply not found. */
+  const checkpointOf = async (sprite: SpriteRecord, id: string): Promise<CheckpointRecord> => {
+    const found = CHECKPOINT_ID.test(id) ? await registry.checkpoints.get(sprite.id, id) : null;
+    if (!found) throw new SpriteError(ErrorCode.NotFound, `checkpoint ${id} not found for sprite ${sprite.name}`);
+    return found;
+  };
+
+  app.post<{ Params: { name: string }; Body: unknown }>('/v1/sprites/:name/checkpoint', async (request, reply) => {
+    const caller = await deps.authenticate(request);
+    const sprite = await lookup(caller.org.id, request.params.name);
+    const body = request.body ?? {};
+    if (typeof body !== 'object' || Array.isArray(body)) throw new SpriteError(ErrorCode.ValidationFailed, 'the body must be a JSON object such as {"comment":"before the upgrade"}');
+    const comment = (body as { comment?: unknown }).comment;
+    if (comment !== undefined && comment !== null && (typeof comment !== 'string' || comment.length > MAX_COMMENT)) {
+      throw new SpriteError(ErrorCode.ValidationFailed, `comment must be a string of at most ${MAX_COMMENT} characters`);
+    }
+    await streamProgress(reply, async (info) => {
+      const made = await lifecycle.createCheckpoint(sprite, typeof comment === 'string' && comment !== '' ? comment : null, info);
+      return `Checkpoint ${made.id} created`;
+    });
+  });
+
+  app.get<{ Params: { name: string }; Querystring: { history?: string; includeAuto?: string } }>('/v1/sprites/:name/checkpoints', async (request, reply) => {
+    const caller = await deps.authenticate(request);
+    const sprite = await lookup(caller.org.id, request.params.name);
+    const includeAuto = request.query.includeAuto === 'true' || request.query.includeAuto === '1';
+    let list = await registry.checkpoints.list(sprite.id, { includeAuto });
+    const history = request.query.history;
+    if (history !== undefined && history !== '') list = list.filter((c) => c.id === history || c.history.includes(history));
+    return reply.type('application/json').send(list.map(present));
+  });
+
+  app.get<{ Params: { name: string; id: string } }>('/v1/sprites/:name/checkpoints/:id', async (request) => {
+    const caller = await deps.authenticate(request);
+    const sprite = await lookup(caller.org.id, request.params.name);
+    return present(await checkpointOf(sprite, request.params.id));
+  });
+
+  app.post<{ Params: { name: string; id: string } }>('/v1/sprites/:name/checkpoints/:id/restore', async (request, reply) => {
+    const caller = await deps.authenticate(request);
+    const sprite = await lookup(caller.org.id, request.params.name);
+    const target = await checkpointOf(sprite, request.params.id);
+    await streamProgress(reply, async (info) => {
+      await lifecycle.restoreCheckpoint(sprite, target.id, info);
+      return `Checkpoint ${target.id} restored`;
+    });
+  });
+
+  app.delete<{ Params: { name: string; id: string } }>('/v1/sprites/:name/checkpoints/:id', async (request, reply) => {
+    const caller = await deps.authenticate(request);
+    const sprite = await lookup(caller.org.id, request.params.name);
+    const target = await checkpointOf(sprite, request.params.id);
+    await lifecycle.deleteCheckpoint(sprite, target.id);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,130 @@
+import { ErrorCode, SpriteError } from '@sprites/protocol';
+import type { CheckpointRecord, SpriteRecord } from '../registry/index.js';
+import { freezerFile } from '../runtime/index.js';
+import type { LifecycleContext } from './context.js';
+import { startSprite } from './start.js';
+import { stopSprite } from './stop.js';
+
+const GIB = 1024 ** 3;
+
+/** Progress lines of a long operation (NDJSON `info` messages). */
+export type Progress = (line: string) => void;
+
+/** Auto checkpoints kept per sprite; older ones are deleted when a new one is taken. */
+export const AUTO_CHECKPOINTS_KEPT = 5;
+
+/** The sprite's quota group, made now for a sprite from before groups existed. */
+async function quotaGroup(ctx: LifecycleContext, sprite: SpriteRecord): Promise<number> {
+  if (sprite.quotaGroup !== null) return sprite.quotaGroup;
+  const group = await ctx.storage.setQuota(sprite.id, sprite.config.storage_gb * GIB);
+  await ctx.registry.sprites.setQuotaGroup(sprite.id, group);
+  sprite.quotaGroup = group;
+  return group;
+}
+
+/**
+ * Takes a snapshot of the sprite's disk. A running sprite is frozen for the instant of the
+ * snapshot and its dirty data written out first, so the checkpoint is consistent; its
+ * processes go on afterwards. Call under the sprite's lock.
+ */
+async function snapshot(ctx: LifecycleContext, sprite: SpriteRecord, opts: { auto: boolean; comment: string | null }, progress: Progress): Promise<CheckpointRecord> {
+  const group = await quotaGroup(ctx, sprite);
+  const seq = await ctx.registry.checkpoints.nextSeq(sprite.id);
+  const createdAt = new Date();
+  const id = opts.auto ? `auto-${createdAt.getTime()}` : `v${await ctx.registry.checkpoints.nextVersion(sprite.id)}`;
+  const running = (await ctx.registry.runs.get(sprite.id)) !== null;
+  const fresh = await ctx.registry.sprites.byId(sprite.id);
+  const wasWarm = fresh?.status === 'warm';
+  // A running sprite is frozen around the snapshot (a warm one already is): the helper syncs
+  // first, freezes, syncs again, snapshots and thaws, so the checkpoint is consistent.
+  const freeze = running && !wasWarm ? freezerFile(ctx.paths.cgroupPath(sprite.id)) : undefined;
+  await ctx.storage.snapshotVolume(sprite.id, id, group, freeze);
+  const source = fresh?.currentCheckpoint ?? null;
+  const parent = source ? await ctx.registry.checkpoints.get(sprite.id, source) : null;
+  const record: CheckpointRecord = {
+    spriteId: sprite.id,
+    id,
+    seq,
+    isAuto: opts.auto,
+    comment: opts.comment,
+    sourceId: source,
+    history: parent ? [parent.id, ...parent.history] : [],
+    createdAt: createdAt.toISOString(),
+  };
+  try {
+    await ctx.registry.checkpoints.insert(record);
+  } catch (e) {
+    await ctx.storage.deleteCheckpoint(sprite.id, id).catch(() => undefined);
+    throw e;
+  }
+  if (!opts.auto) await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, id);
+  progress(`${opts.auto ? 'Auto checkpoint' : 'Checkpoint'} ${id} taken`);
+  return record;
+}
+
+export function createCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, comment: string | null, progress: Progress): Promise<CheckpointRecord> {
+  return ctx.locks.run(sprite.id, async () => {
+    const started = Date.now();
+    progress('Creating checkpoint...');
+    const record = await snapshot(ctx, sprite, { auto: false, comment }, progress);
+    ctx.log.info({ event: 'checkpoint.create', spriteId: sprite.id, checkpoint: record.id, outcome: 'ok', durationMs: Date.now() - started }, 'checkpoint created');
+    return record;
+  });
+}
+
+/** Keeps the newest AUTO_CHECKPOINTS_KEPT auto checkpoints. */
+async function pruneAuto(ctx: LifecycleContext, sprite: SpriteRecord): Promise<void> {
+  const autos = (await ctx.registry.checkpoints.list(sprite.id, { includeAuto: true })).filter((c) => c.isAuto);
+  for (const old of autos.slice(AUTO_CHECKPOINTS_KEPT)) {
+    await ctx.registry.checkpoints.remove(sprite.id, old.id);
+    ctx.background.add(`delete auto checkpoint ${old.id} of ${sprite.id}`, () => ctx.storage.deleteCheckpoint(sprite.id, old.id));
+  }
+}
+
+/**
+ * Replaces the sprite's disk with a checkpoint's: an auto checkpoint of the current disk
+ * first (nothing is lost by mistake), then the sprite's processes stop, the volume is
+ * swapped, and the sprite boots again on it. Sessions end. A failure before the swap leaves
+ * the sprite as it was.
+ */
+export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, checkpointId: string, progress: Progress): Promise<void> {
+  return ctx.locks.run(sprite.id, async () => {
+    const started = Date.now();
+    const target = await ctx.registry.checkpoints.get(sprite.id, checkpointId);
+    if (!target || !(await ctx.storage.hasCheckpoint(sprite.id, checkpointId))) {
+      throw new SpriteError(ErrorCode.NotFound, `checkpoint ${checkpointId} not found for sprite ${sprite.name}`);
+    }
+    const group = await quotaGroup(ctx, sprite);
+    progress(`Restoring checkpoint ${checkpointId}...`);
+    await snapshot(ctx, sprite, { auto: true, comment: `before restoring ${checkpointId}` }, progress);
+    const wasRunning = (await ctx.registry.runs.get(sprite.id)) !== null;
+    if (wasRunning) {
+      progress('Stopping the sprite');
+      await stopSprite(ctx, sprite, 'restore', { graceful: false });
+    }
+    progress('Swapping in the checkpoint');
+    const old = await ctx.storage.restoreVolume(sprite.id, checkpointId, group);
+    await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, checkpointId);
+    ctx.background.add(`delete replaced volume of ${sprite.id}`, () => ctx.storage.deleteVolume(old));
+    progress('Starting the sprite');
+    const fresh = await ctx.registry.sprites.byId(sprite.id);
+    if (fresh) await startSprite(ctx, fresh);
+    await pruneAuto(ctx, sprite);
+    ctx.log.info({ event: 'checkpoint.restore', spriteId: sprite.id, checkpoint: checkpointId, outcome: 'ok', durationMs: Date.now() - started }, 'checkpoint restored');
+    progress(`Restored checkpoint ${checkpointId}`);
+  });
+}
+
+/** Deletes a checkpoint, except the one the disk currently descends from. */
+export function deleteCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, checkpointId: string): Promise<void> {
+  return ctx.locks.run(sprite.id, async () => {
+    const target = await ctx.registry.checkpoints.get(sprite.id, checkpointId);
+    if (!target) throw new SpriteError(ErrorCode.NotFound, `checkpoint ${checkpointId} not found for sprite ${sprite.name}`);
+    const fresh = await ctx.registry.sprites.byId(sprite.id);
+    if (fresh?.currentCheckpoint === checkpointId) {
+      throw new SpriteError(ErrorCode.Conflict, `checkpoint ${checkpointId} is the one the sprite's disk descends from; it cannot be deleted`);
+    }
+    await ctx.registry.checkpoints.remove(sprite.id, checkpointId);
+    await ctx.storage.deleteCheckpoint(sprite.id, checkpointId);
+  });
+}
