@@ -112,6 +112,23 @@ test('checkpoints: consistent copy-on-write snapshots, exact restores, per-sprit
     assert.equal((await d.api('GET', `/v1/sprites/cp/checkpoints/${auto}`)).status, 404);
   });
 
+  await t.test('the newest checkpoints are browsable, read-only, at /.sprite/checkpoints/<id>/', async () => {
+    const ls = await d.exec('cp', ['ls', '/.sprite/checkpoints']);
+    assert.equal(ls.stdout, 'v0\nv1\n', ls.stderr);
+    const old = await d.exec('cp', ['cat', '/.sprite/checkpoints/v0/home/sprite/data/a']);
+    assert.equal(old.stdout, 'one\n');
+    const owner = await d.exec('cp', ['stat', '-c', '%U', '/.sprite/checkpoints/v0/home/sprite/data/a']);
+    assert.equal(owner.stdout, 'sprite\n', 'owners look the same as on the live disk');
+    const write = await d.sh('cp', 'echo x > /.sprite/checkpoints/v0/home/sprite/data/a');
+    assert.notEqual(write.code, 0);
+    assert.match(write.stderr, /Read-only file system/);
+    for (let i = 0; i < 5; i++) await checkpoint(d, 'cp');
+    const five = await d.exec('cp', ['ls', '/.sprite/checkpoints']);
+    assert.equal(five.stdout, 'v2\nv3\nv4\nv5\nv6\n', 'only the newest five');
+    assert.equal((await d.api('DELETE', '/v1/sprites/cp/checkpoints/v2')).status, 204);
+    assert.equal((await d.exec('cp', ['ls', '/.sprite/checkpoints'])).stdout, 'v1\nv3\nv4\nv5\nv6\n');
+  });
+
   await t.test("another sprite's checkpoint id is not found; bad bodies are 400", async () => {
     assert.equal((await ndjson(d, '/v1/sprites/other/checkpoints/v0/restore')).status, 404);
     assert.equal((await ndjson(d, '/v1/sprites/nobody/checkpoint', {})).status, 404);

@@ -307,7 +307,9 @@ static int cmd_hide_unified(int argc, char **argv) {
     return 2;
   }
   if (unshare(CLONE_NEWNS) < 0) return fail("unshare(CLONE_NEWNS)");
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return fail("make / private");
+  /* Slave, not private: mounts the daemon adds on the host later (checkpoint views) still reach
+   * the containers started from here; nothing done here flows back to the host. */
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) return fail("make / a slave");
   if (umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) return fail("umount unified");
   execvp(argv[3], argv + 3);
   return fail(argv[3]);

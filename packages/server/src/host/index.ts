@@ -3,7 +3,7 @@ export { UndoStack, runAll, errorText } from './undo.js';
 export { helperPath } from './helper.js';
 export { HostClaims } from './claims.js';
 export { KeyedMutex } from './mutex.js';
-export { mountsUnder, isMountPoint, unmount } from './mounts.js';
+export { mountsUnder, isMountPoint, unmount, unmountAll } from './mounts.js';
 
 export { ownHardNofile } from './limits.js';
 export { SparePool } from './spare-pool.js';

@@ -25,3 +25,8 @@ export async function unmount(path: string): Promise<void> {
     await run('umount', ['--lazy', path]);
   }
 }
+
+/** Unmounts every mount at or below `path`, deepest first. */
+export async function unmountAll(path: string): Promise<void> {
+  for (const target of await mountsUnder(path)) await unmount(target);
+}

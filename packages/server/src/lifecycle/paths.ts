@@ -20,6 +20,11 @@ export class SpritePaths {
     return join(this.runDir(spriteId), 'rootfs');
   }
 
+  /** Shared mount point whose read-only checkpoint views appear in the sprite at /.sprite/checkpoints. */
+  checkpointsView(spriteId: string): string {
+    return join(this.runDir(spriteId), 'checkpoints');
+  }
+
   agentSocket(spriteId: string): string {
     return join(this.runDir(spriteId), 'agent.sock');
   }

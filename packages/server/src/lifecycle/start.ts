@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { helperPath, run, UndoStack, unmount } from '../host/index.js';
+import { helperPath, run, UndoStack, unmount, unmountAll } from '../host/index.js';
 import type { RunRecord, SpriteRecord } from '../registry/index.js';
 import { buildOciConfig } from '../runtime/index.js';
 import { waitForAgent } from './agent-client.js';
@@ -66,6 +66,13 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
     undo.push('unmount rootfs', () => unmount(paths.rootfs(sprite.id)));
     phase('rootfsMs');
 
+    // A shared mount point: checkpoint views mounted under it later propagate into the sprite.
+    const view = paths.checkpointsView(sprite.id);
+    await mkdir(view, { recursive: true, mode: 0o755 });
+    await run('mount', ['--bind', view, view]);
+    undo.push('unmount checkpoint views', () => unmountAll(view));
+    await run('mount', ['--make-shared', view]);
+
     await writeFile(paths.hostsFile(sprite.id), hostsFile(sprite.name, slot.spriteIp), { mode: 0o644 });
     await writeFile(paths.resolvFile(sprite.id), ctx.resolvConf, { mode: 0o644 });
     const ramBytes = sprite.config.ram_mb * MIB;
@@ -83,6 +90,7 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
       nofile: ctx.nofile,
       hostsFile: paths.hostsFile(sprite.id),
       resolvFile: paths.resolvFile(sprite.id),
+      checkpointsView: view,
       agent: ctx.agent,
       env: { SPRITE_NAME: sprite.name, SPRITE_ID: sprite.id, SPRITE_ENVIRONMENT: JSON.stringify(sprite.environment) },
     });

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { runAll, unmount } from '../host/index.js';
+import { runAll, unmount, unmountAll } from '../host/index.js';
 import type { RunRecord, SpriteRecord } from '../registry/index.js';
 import { setFrozen } from '../runtime/index.js';
 import type { LifecycleContext } from './context.js';
@@ -27,6 +27,7 @@ export async function releaseRun(ctx: LifecycleContext, spriteId: string, runRec
   const containerId = paths.containerId(spriteId);
   await runAll(`stop sprite ${spriteId}`, [
     ['stop container', () => stopContainer(ctx, containerId, ctx.paths.cgroupPath(spriteId), graceful)],
+    ['unmount checkpoint views', () => unmountAll(paths.checkpointsView(spriteId))],
     ['unmount rootfs', () => unmount(paths.rootfs(spriteId))],
     ['destroy network slot', () => (runRecord ? ctx.slots.destroy(runRecord.netSlot) : undefined)],
     ['release claims', async () => {

@@ -30,10 +30,16 @@ function fromRow(row: Selectable<CheckpointsTable>): CheckpointRecord {
 export class CheckpointStore {
   constructor(private readonly db: RegistryDb) {}
 
-  /** The next `vN` number of a sprite (auto checkpoints never use one). */
-  async nextVersion(spriteId: string): Promise<number> {
-    const row = await this.db.selectFrom('checkpoints').select((eb) => eb.fn.count<number>('id').as('n')).where('sprite_id', '=', spriteId).where('is_auto', '=', 0).executeTakeFirst();
-    return Number(row?.n ?? 0);
+  /**
+   * Takes the next `vN` number of a sprite (auto checkpoints never use one). Numbers are
+   * never handed out twice, even when the checkpoint they named was deleted.
+   */
+  async takeVersion(spriteId: string): Promise<number> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('sprites').select('next_checkpoint_version').where('id', '=', spriteId).executeTakeFirstOrThrow();
+      await tx.updateTable('sprites').set({ next_checkpoint_version: row.next_checkpoint_version + 1 }).where('id', '=', spriteId).execute();
+      return row.next_checkpoint_version;
+    });
   }
 
   async nextSeq(spriteId: string): Promise<number> {

@@ -66,6 +66,8 @@ export const migrations: Record<string, Migration> = {
       // btrfs quota group that holds its volume and checkpoints (ADR 0011).
       await db.schema.alterTable('sprites').addColumn('current_checkpoint', 'text').execute();
       await db.schema.alterTable('sprites').addColumn('quota_group', 'integer').execute();
+      // vN ids are never reused, even after the newest is deleted.
+      await db.schema.alterTable('sprites').addColumn('next_checkpoint_version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
 };

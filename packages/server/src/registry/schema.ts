@@ -38,6 +38,8 @@ export interface SpritesTable {
   current_checkpoint: string | null;
   /** btrfs level-1 quota group (1/N) of the sprite's volume and checkpoints; null until set. */
   quota_group: number | null;
+  /** The number the next `vN` checkpoint gets. */
+  next_checkpoint_version: Generated<number>;
 }
 
 /** A checkpoint: a read-only snapshot of a sprite's disk (ids v0, v1, … or auto-<ms>). */

@@ -38,6 +38,8 @@ export interface SpriteBundleSpec {
   /** Daemon-written files bound read-only over /etc/hosts and /etc/resolv.conf. */
   hostsFile: string;
   resolvFile: string;
+  /** Host directory (a shared mount) whose submounts appear read-only at /.sprite/checkpoints. */
+  checkpointsView?: string;
   agent: AgentMounts;
   /** Environment of the agent (and so the default of every command it runs). */
   env: Record<string, string>;
@@ -68,6 +70,7 @@ export interface OciConfig {
   hostname: string;
   mounts: OciMount[];
   linux: {
+    rootfsPropagation?: string;
     uidMappings: { containerID: number; hostID: number; size: number }[];
     gidMappings: { containerID: number; hostID: number; size: number }[];
     namespaces: { type: string; path?: string }[];
@@ -146,8 +149,15 @@ export function buildOciConfig(spec: SpriteBundleSpec): OciConfig {
       { destination: '/.sprite/agent', type: 'bind', source: a.agentDir, options: ro },
       { destination: '/etc/hosts', type: 'bind', source: spec.hostsFile, options: ro },
       { destination: '/etc/resolv.conf', type: 'bind', source: spec.resolvFile, options: ro },
+      // rslave: checkpoint views the daemon mounts later on the host side show up inside.
+      ...(spec.checkpointsView
+        ? [{ destination: '/.sprite/checkpoints', type: 'bind', source: spec.checkpointsView, options: ['rbind', 'ro', 'nosuid', 'nodev', 'rslave'] }]
+        : []),
     ],
     linux: {
+      // Slave, not private: mounts the daemon adds under the checkpoint view on the host must
+      // still reach the sprite after the runtime has copied the mount table.
+      ...(spec.checkpointsView ? { rootfsPropagation: 'rslave' } : {}),
       uidMappings: [{ containerID: 0, hostID: spec.hostIdBase, size: spec.idCount }],
       gidMappings: [{ containerID: 0, hostID: spec.hostIdBase, size: spec.idCount }],
       namespaces: [
