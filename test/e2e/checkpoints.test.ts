@@ -167,10 +167,15 @@ while True:
     const ws = new WebSocket(execUrl(d.url, 'cp', [['cmd', 'sleep'], ['cmd', '1000'], ['tty', 'true']]), { headers: { authorization: `Bearer ${d.adminToken}` } });
     await new Promise((r) => ws.once('message', r));
     const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    assert.equal((await fetch(`${d.url}/v1/sprites/cp/fs/read?path=/home/sprite/data/a`, { headers: { authorization: `Bearer ${d.adminToken}` } })).status, 200);
     await restore(d, 'cp', 'v1');
     const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
     assert.notEqual(code, -1, 'the session socket closed');
     assert.equal((await d.exec('cp', ['echo', 'back'])).stdout, 'back\n');
+    // Plain HTTP reaches the restarted agent too (no stale kept-alive connection).
+    const read = await fetch(`${d.url}/v1/sprites/cp/fs/read?path=/home/sprite/data/a`, { headers: { authorization: `Bearer ${d.adminToken}` } });
+    assert.equal(read.status, 200);
+    assert.equal(await read.text(), 'one\n');
     const sessions = await d.api<{ sessions: { id: string }[] }>('GET', '/v1/sprites/cp/exec');
     assert.deepEqual(sessions.body.sessions, [], 'the restore ended every session');
   });

@@ -6,8 +6,7 @@ import type { CheckpointRecord, SpriteRecord } from '../registry/index.js';
 import { freezerFile } from '../runtime/index.js';
 import type { LifecycleContext } from './context.js';
 import { hostIdBase, ID_RANGE_SIZE } from './paths.js';
-import { startSprite } from './start.js';
-import { stopSprite } from './stop.js';
+import { restartOnNewDisk } from './restart.js';
 
 const GIB = 1024 ** 3;
 
@@ -132,19 +131,20 @@ export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, c
     const group = await quotaGroup(ctx, sprite);
     progress(`Restoring checkpoint ${checkpointId}...`);
     await snapshot(ctx, sprite, { auto: true, comment: `before restoring ${checkpointId}` }, progress);
-    const wasRunning = (await ctx.registry.runs.get(sprite.id)) !== null;
-    if (wasRunning) {
-      progress('Stopping the sprite');
-      await stopSprite(ctx, sprite, 'restore', { graceful: false });
+    // The copy is made while the sprite still runs; only the swap happens while it is down.
+    await ctx.storage.prepareRestore(sprite.id, checkpointId, group);
+    progress('Restarting the sprite on the checkpoint');
+    let old = '';
+    const fresh = (await ctx.registry.sprites.byId(sprite.id)) ?? sprite;
+    try {
+      await restartOnNewDisk(ctx, fresh, async () => {
+        old = await ctx.storage.swapInRestore(sprite.id);
+        await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, checkpointId);
+      }, () => mountCheckpointViews(ctx, sprite.id).catch((err: unknown) => ctx.log.warn({ spriteId: sprite.id, err }, 'checkpoint views not mounted')));
+    } finally {
+      if (!old) await ctx.storage.discardRestore(sprite.id).catch(() => undefined);
     }
-    progress('Swapping in the checkpoint');
-    const old = await ctx.storage.restoreVolume(sprite.id, checkpointId, group);
-    await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, checkpointId);
     ctx.background.add(`delete replaced volume of ${sprite.id}`, () => ctx.storage.deleteVolume(old));
-    progress('Starting the sprite');
-    const fresh = await ctx.registry.sprites.byId(sprite.id);
-    if (fresh) await startSprite(ctx, fresh);
-    await mountCheckpointViews(ctx, sprite.id).catch((err: unknown) => ctx.log.warn({ spriteId: sprite.id, err }, 'checkpoint views not mounted'));
     await pruneAuto(ctx, sprite);
     ctx.log.info({ event: 'checkpoint.restore', spriteId: sprite.id, checkpoint: checkpointId, outcome: 'ok', durationMs: Date.now() - started }, 'checkpoint restored');
     progress(`Restored checkpoint ${checkpointId}`);

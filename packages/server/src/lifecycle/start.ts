@@ -8,7 +8,7 @@ import type { LifecycleContext } from './context.js';
 import { hostIdBase, ID_RANGE_SIZE } from './paths.js';
 import { releaseRun } from './stop.js';
 
-const AGENT_READY_TIMEOUT_MS = 15_000;
+export const AGENT_READY_TIMEOUT_MS = 15_000;
 const MIB = 2 ** 20;
 
 /** What a boot needs to know of a sprite (a pre-booted one gets a placeholder name). */

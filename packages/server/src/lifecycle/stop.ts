@@ -39,7 +39,7 @@ export async function releaseRun(ctx: LifecycleContext, spriteId: string, runRec
   ]);
 }
 
-async function stopContainer(ctx: LifecycleContext, containerId: string, cgroupPath: string, graceful: boolean): Promise<void> {
+export async function stopContainer(ctx: LifecycleContext, containerId: string, cgroupPath: string, graceful: boolean): Promise<void> {
   const state = await ctx.runtime.state(containerId);
   if (!state) return;
   // A frozen (warm) sprite cannot act on signals: thaw it first.

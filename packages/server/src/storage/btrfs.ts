@@ -184,18 +184,27 @@ export class BtrfsDriver implements StorageDriver {
     await run(helperPath(), ['snapshot', '-r', '-g', String(group), ...(freezeFile ? ['-f', freezeFile] : []), this.volumePath(volume), dir, checkpoint]);
   }
 
-  /**
-   * Replaces the volume by a writable snapshot of a checkpoint: made beside it, then swapped
-   * in by two renames. Returns the name the old volume was moved to (the caller deletes it).
-   */
-  async restoreVolume(volume: string, checkpoint: string, group: number): Promise<string> {
+  /** Makes `.restore-<volume>`, a writable snapshot of the checkpoint, beside the live volume. */
+  async prepareRestore(volume: string, checkpoint: string, group: number): Promise<void> {
     const incoming = `.restore-${volume}`;
     await this.deleteSubvolume(this.volumePath(incoming));
     await run(helperPath(), ['snapshot', '-g', String(group), this.checkpointPath(volume, checkpoint), join(this.root, 'volumes'), incoming]);
+  }
+
+  /**
+   * Swaps the prepared copy in by two renames. Returns the name the old volume was moved to
+   * (the caller deletes it).
+   */
+  async swapInRestore(volume: string): Promise<string> {
     const outgoing = `trash-${volume}-${Date.now()}`;
     await rename(this.volumePath(volume), this.volumePath(outgoing));
-    await rename(this.volumePath(incoming), this.volumePath(volume));
+    await rename(this.volumePath(`.restore-${volume}`), this.volumePath(volume));
     return outgoing;
+  }
+
+  /** Drops a prepared copy that will not be swapped in. */
+  async discardRestore(volume: string): Promise<void> {
+    await this.deleteSubvolume(this.volumePath(`.restore-${volume}`));
   }
 
   async deleteCheckpoint(volume: string, checkpoint: string): Promise<void> {

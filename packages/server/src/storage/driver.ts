@@ -44,8 +44,11 @@ export interface StorageDriver {
   hasCheckpoint(volume: string, checkpoint: string): Promise<boolean>;
   /** A read-only, constant-time snapshot of the volume, charged to its quota group. */
   snapshotVolume(volume: string, checkpoint: string, group: number, freezeFile?: string): Promise<void>;
-  /** Swaps in a writable copy of the checkpoint; returns the old volume's new name. */
-  restoreVolume(volume: string, checkpoint: string, group: number): Promise<string>;
+  /** Makes a writable copy of the checkpoint beside the live volume (the sprite runs on). */
+  prepareRestore(volume: string, checkpoint: string, group: number): Promise<void>;
+  /** Swaps the prepared copy in (constant time); returns the old volume's new name. */
+  swapInRestore(volume: string): Promise<string>;
+  discardRestore(volume: string): Promise<void>;
   deleteCheckpoint(volume: string, checkpoint: string): Promise<void>;
   deleteCheckpoints(volume: string, group: number | null): Promise<void>;
   /** Volume name → its checkpoints, as found in the pool (for startup reconcile). */
