@@ -34,7 +34,9 @@ async function snapshot(ctx: LifecycleContext, sprite: SpriteRecord, opts: { aut
   const group = await quotaGroup(ctx, sprite);
   const seq = await ctx.registry.checkpoints.nextSeq(sprite.id);
   const createdAt = new Date();
-  const id = opts.auto ? `auto-${createdAt.getTime()}` : `v${await ctx.registry.checkpoints.takeVersion(sprite.id)}`;
+  // Under the sprite's lock nobody else takes this number; `record` moves the counter on.
+  const version = opts.auto ? null : await ctx.registry.checkpoints.peekVersion(sprite.id);
+  const id = version === null ? `auto-${createdAt.getTime()}` : `v${version}`;
   const running = (await ctx.registry.runs.get(sprite.id)) !== null;
   const fresh = await ctx.registry.sprites.byId(sprite.id);
   const wasWarm = fresh?.status === 'warm';
@@ -55,12 +57,11 @@ async function snapshot(ctx: LifecycleContext, sprite: SpriteRecord, opts: { aut
     createdAt: createdAt.toISOString(),
   };
   try {
-    await ctx.registry.checkpoints.insert(record);
+    await ctx.registry.checkpoints.record(record, version);
   } catch (e) {
     await ctx.storage.deleteCheckpoint(sprite.id, id).catch(() => undefined);
     throw e;
   }
-  if (!opts.auto) await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, id);
   progress(`${opts.auto ? 'Auto checkpoint' : 'Checkpoint'} ${id} taken`);
   return record;
 }
@@ -100,7 +101,8 @@ export function createCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, co
     const started = Date.now();
     progress('Creating checkpoint...');
     const record = await snapshot(ctx, sprite, { auto: false, comment }, progress);
-    await mountCheckpointViews(ctx, sprite.id).catch((err: unknown) => ctx.log.warn({ spriteId: sprite.id, err }, 'checkpoint views not refreshed'));
+    // The new checkpoint's view is mounted after the answer.
+    refreshCheckpointViewsLater(ctx, sprite.id);
     ctx.log.info({ event: 'checkpoint.create', spriteId: sprite.id, checkpoint: record.id, outcome: 'ok', durationMs: Date.now() - started }, 'checkpoint created');
     return record;
   });

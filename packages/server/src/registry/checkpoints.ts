@@ -30,28 +30,31 @@ function fromRow(row: Selectable<CheckpointsTable>): CheckpointRecord {
 export class CheckpointStore {
   constructor(private readonly db: RegistryDb) {}
 
+  /** The number the next `vN` checkpoint will get (taken for real by `record`). */
+  async peekVersion(spriteId: string): Promise<number> {
+    const row = await this.db.selectFrom('sprites').select('next_checkpoint_version').where('id', '=', spriteId).executeTakeFirstOrThrow();
+    return row.next_checkpoint_version;
+  }
+
   /**
-   * Takes the next `vN` number of a sprite (auto checkpoints never use one). Numbers are
-   * never handed out twice, even when the checkpoint they named was deleted.
+   * Records a checkpoint in one transaction (one fsync): the row, and for a `vN` one the
+   * version counter moved past it and the sprite's current checkpoint.
    */
-  async takeVersion(spriteId: string): Promise<number> {
-    return this.db.transaction().execute(async (tx) => {
-      const row = await tx.selectFrom('sprites').select('next_checkpoint_version').where('id', '=', spriteId).executeTakeFirstOrThrow();
-      await tx.updateTable('sprites').set({ next_checkpoint_version: row.next_checkpoint_version + 1 }).where('id', '=', spriteId).execute();
-      return row.next_checkpoint_version;
+  async record(c: CheckpointRecord, version: number | null): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('checkpoints')
+        .values({ sprite_id: c.spriteId, id: c.id, seq: c.seq, is_auto: c.isAuto ? 1 : 0, comment: c.comment, source_id: c.sourceId, history_json: JSON.stringify(c.history), created_at: c.createdAt })
+        .execute();
+      if (version !== null) {
+        await tx.updateTable('sprites').set({ next_checkpoint_version: version + 1, current_checkpoint: c.id }).where('id', '=', c.spriteId).execute();
+      }
     });
   }
 
   async nextSeq(spriteId: string): Promise<number> {
     const row = await this.db.selectFrom('checkpoints').select((eb) => eb.fn.max<number>('seq').as('m')).where('sprite_id', '=', spriteId).executeTakeFirst();
     return row?.m === null || row?.m === undefined ? 0 : Number(row.m) + 1;
-  }
-
-  async insert(c: CheckpointRecord): Promise<void> {
-    await this.db
-      .insertInto('checkpoints')
-      .values({ sprite_id: c.spriteId, id: c.id, seq: c.seq, is_auto: c.isAuto ? 1 : 0, comment: c.comment, source_id: c.sourceId, history_json: JSON.stringify(c.history), created_at: c.createdAt })
-      .execute();
   }
 
   async get(spriteId: string, id: string): Promise<CheckpointRecord | null> {
