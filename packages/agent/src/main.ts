@@ -5,6 +5,7 @@ import { ExecParamError, httpExec, parseExecParams, startSession } from './exec/
 import { handleFsRequest, serveFsWatch } from './fs/index.js';
 import { PortWatcher } from './ports/index.js';
 import { killSession, SessionRegistry } from './sessions/index.js';
+import { sendJson } from './http-json.js';
 
 /**
  * sprite-agent: the one process the daemon talks to inside a sprite. It serves the
@@ -61,11 +62,6 @@ function setIdentity(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://agent');

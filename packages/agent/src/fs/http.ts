@@ -5,15 +5,11 @@ import { asIdentity, identityFor } from './identity.js';
 import { chmodPath, chownPath, copyPath, removePath, renamePath } from './ops.js';
 import { flag, parseMode, resolvePath } from './paths.js';
 import { parseRange, readFileTo, writeFileFrom } from './transfer.js';
+import { sendJson } from '../http-json.js';
 
 /** JSON bodies of rename, copy, chmod and chown are small. */
 const MAX_JSON_BODY = 1024 * 1024;
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {

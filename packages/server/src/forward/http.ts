@@ -1,8 +1,8 @@
 import { Agent, request as httpRequest } from 'node:http';
-import { ErrorCode, nameProblem, SpriteError } from '@sprites/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../api/auth.js';
 import { lingerClose } from '../api/linger.js';
+import { findSprite } from '../api/lookup.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Registry } from '../registry/index.js';
 
@@ -41,8 +41,7 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     reply.raw.once('close', () => inFlight.delete(label));
     const caller = await deps.authenticate(request);
     const name = request.params.name;
-    const sprite = nameProblem(name) === null ? await deps.registry.sprites.byName(caller.org.id, name) : null;
-    if (!sprite) throw new SpriteError(ErrorCode.SpriteNotFound, `sprite not found: ${name}`);
+    const sprite = await findSprite(deps.registry, caller.org.id, name);
     await deps.lifecycle.ensureRunning(sprite.id);
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(request.headers)) if (v !== undefined && !PRIVATE_HEADERS.has(k)) headers[k] = v;

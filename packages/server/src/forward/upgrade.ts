@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ErrorCode, nameProblem, SPRITE_VERSION, SPRITE_VERSION_HEADER, SpriteError, type APIErrorBody } from '@sprites/protocol';
+import { ErrorCode, SPRITE_VERSION, SPRITE_VERSION_HEADER, SpriteError, type APIErrorBody } from '@sprites/protocol';
 import { authenticateHeader } from '../api/auth.js';
+import { findSprite } from '../api/lookup.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
@@ -66,8 +67,7 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
   if (!match) throw new SpriteError(ErrorCode.NotFound, `no WebSocket endpoint at ${path}`);
   const caller = await authenticateHeader(deps.registry, req.headers.authorization);
   const name = decodeURIComponent(match[1] ?? '');
-  const sprite = nameProblem(name) === null ? await deps.registry.sprites.byName(caller.org.id, name) : null;
-  if (!sprite) throw new SpriteError(ErrorCode.SpriteNotFound, `sprite not found: ${name}`);
+  const sprite = await findSprite(deps.registry, caller.org.id, name);
   await deps.lifecycle.ensureRunning(sprite.id);
   if (socket.destroyed) return;
 

@@ -1,7 +1,8 @@
-import { ErrorCode, nameProblem, SPRITE_VERSION, SPRITE_VERSION_HEADER, SpriteError } from '@sprites/protocol';
+import { ErrorCode, SPRITE_VERSION, SPRITE_VERSION_HEADER, SpriteError } from '@sprites/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CheckpointRecord, SpriteRecord } from '../../registry/index.js';
 import type { ApiDeps } from '../deps.js';
+import { findSprite } from '../lookup.js';
 
 const MAX_COMMENT = 1000;
 const CHECKPOINT_ID = /^(v\d{1,9}|auto-\d{1,16})$/;
@@ -39,11 +40,7 @@ async function streamProgress(reply: FastifyReply, work: (info: (line: string) =
 export function checkpointRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { registry, lifecycle } = deps;
 
-  const lookup = async (orgId: string, name: string): Promise<SpriteRecord> => {
-    const sprite = nameProblem(name) === null ? await registry.sprites.byName(orgId, name) : null;
-    if (!sprite) throw new SpriteError(ErrorCode.SpriteNotFound, `sprite not found: ${name}`);
-    return sprite;
-  };
+  const lookup = (orgId: string, name: string): Promise<SpriteRecord> => findSprite(registry, orgId, name);
 
   /** A checkpoint of this sprite; another sprite's ids are simply not found. */
   const checkpointOf = async (sprite: SpriteRecord, id: string): Promise<CheckpointRecord> => {

@@ -11,6 +11,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { NameTakenError, type SpriteRecord } from '../../registry/index.js';
 import type { ApiDeps } from '../deps.js';
+import { findSprite } from '../lookup.js';
 import { toSpriteInfo } from '../present.js';
 import { createSpriteBody, listSpritesQuery, updateSpriteBody } from '../schemas.js';
 
@@ -21,12 +22,7 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { registry, lifecycle, config } = deps;
   const info = (record: SpriteRecord, orgSlug: string) => toSpriteInfo(record, orgSlug, config.spriteUrlTemplate);
 
-  /** The caller's sprite by name; another organization's sprite is indistinguishable from none. */
-  const lookup = async (orgId: string, name: string): Promise<SpriteRecord> => {
-    const sprite = nameProblem(name) === null ? await registry.sprites.byName(orgId, name) : null;
-    if (!sprite) throw new SpriteError(ErrorCode.SpriteNotFound, `sprite not found: ${name}`);
-    return sprite;
-  };
+  const lookup = (orgId: string, name: string): Promise<SpriteRecord> => findSprite(registry, orgId, name);
 
   app.post<{ Body: CreateSpriteRequest }>('/v1/sprites', { schema: { body: createSpriteBody } }, async (request, reply) => {
     const caller = await deps.authenticate(request);
