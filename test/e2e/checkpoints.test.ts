@@ -112,9 +112,9 @@ test('checkpoints: consistent copy-on-write snapshots, exact restores, per-sprit
     assert.equal((await d.api('GET', `/v1/sprites/cp/checkpoints/${auto}`)).status, 404);
   });
 
-  await t.test('the newest checkpoints are browsable, read-only, at /.sprite/checkpoints/<id>/', async () => {
-    const ls = await d.exec('cp', ['ls', '/.sprite/checkpoints']);
-    assert.equal(ls.stdout, 'v0\nv1\n', ls.stderr);
+  await t.test('named checkpoints are browsable, read-only, at /.sprite/checkpoints/<id>/', async () => {
+    const ls = await d.exec('cp', ['ls', '-a', '/.sprite/checkpoints']);
+    assert.equal(ls.stdout, '.\n..\nv0\nv1\n', `auto checkpoints are not shown: ${ls.stderr}`);
     const old = await d.exec('cp', ['cat', '/.sprite/checkpoints/v0/home/sprite/data/a']);
     assert.equal(old.stdout, 'one\n');
     const owner = await d.exec('cp', ['stat', '-c', '%U', '/.sprite/checkpoints/v0/home/sprite/data/a']);
@@ -122,11 +122,17 @@ test('checkpoints: consistent copy-on-write snapshots, exact restores, per-sprit
     const write = await d.sh('cp', 'echo x > /.sprite/checkpoints/v0/home/sprite/data/a');
     assert.notEqual(write.code, 0);
     assert.match(write.stderr, /Read-only file system/);
+    const mkdirInside = await d.sh('cp', 'mkdir /.sprite/checkpoints/mine');
+    assert.notEqual(mkdirInside.code, 0, 'not even root adds to the view');
     for (let i = 0; i < 5; i++) await checkpoint(d, 'cp');
-    const five = await d.exec('cp', ['ls', '/.sprite/checkpoints']);
-    assert.equal(five.stdout, 'v2\nv3\nv4\nv5\nv6\n', 'only the newest five');
+    const seven = await d.exec('cp', ['ls', '/.sprite/checkpoints']);
+    assert.equal(seven.stdout, 'v0\nv1\nv2\nv3\nv4\nv5\nv6\n', 'new checkpoints appear in the running sprite');
+    // A process sitting inside a checkpoint does not stop its deletion.
+    const sitter = d.exec('cp', ['sh', '-c', 'cd /.sprite/checkpoints/v2/home && sleep 3']);
+    await new Promise((r) => setTimeout(r, 500));
     assert.equal((await d.api('DELETE', '/v1/sprites/cp/checkpoints/v2')).status, 204);
-    assert.equal((await d.exec('cp', ['ls', '/.sprite/checkpoints'])).stdout, 'v1\nv3\nv4\nv5\nv6\n');
+    await sitter;
+    assert.equal((await d.exec('cp', ['ls', '/.sprite/checkpoints'])).stdout, 'v0\nv1\nv3\nv4\nv5\nv6\n');
   });
 
   await t.test("another sprite's checkpoint id is not found; bad bodies are 400", async () => {

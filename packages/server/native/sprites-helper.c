@@ -54,6 +54,9 @@
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
 #ifndef MOUNT_ATTR_IDMAP
 #define MOUNT_ATTR_IDMAP 0x00100000
 #endif
@@ -130,8 +133,15 @@ out:;
 }
 
 static int cmd_idmap(int argc, char **argv) {
+  // `-r` makes the mount read-only in the same call (checkpoint views).
+  uint64_t extra = 0;
+  if (argc >= 3 && strcmp(argv[2], "-r") == 0) {
+    extra = MOUNT_ATTR_RDONLY;
+    argv++;
+    argc--;
+  }
   if (argc != 6) {
-    fprintf(stderr, "usage: sprites-helper idmap SRC DST HOST_ID COUNT\n");
+    fprintf(stderr, "usage: sprites-helper idmap [-r] SRC DST HOST_ID COUNT\n");
     return 2;
   }
   unsigned long host_id = strtoul(argv[4], NULL, 10), count = strtoul(argv[5], NULL, 10);
@@ -140,7 +150,7 @@ static int cmd_idmap(int argc, char **argv) {
   if (userns < 0) return fail("user namespace for the mapping");
   int tree = (int)syscall(SYS_open_tree, AT_FDCWD, argv[2], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   if (tree < 0) return fail("open_tree");
-  struct mount_attr_v0 attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+  struct mount_attr_v0 attr = {.attr_set = MOUNT_ATTR_IDMAP | extra, .userns_fd = (uint64_t)userns};
   if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) return fail("mount_setattr(MOUNT_ATTR_IDMAP)");
   if (syscall(SYS_move_mount, tree, "", AT_FDCWD, argv[3], MOVE_MOUNT_F_EMPTY_PATH) < 0) return fail("move_mount");
   return 0;

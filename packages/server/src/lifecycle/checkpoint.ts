@@ -1,11 +1,7 @@
-import { mkdir, readdir, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ErrorCode, SpriteError } from '@sprites/protocol';
-import { helperPath, isMountPoint, mountsUnder, run, unmount } from '../host/index.js';
 import type { CheckpointRecord, SpriteRecord } from '../registry/index.js';
 import { freezerFile } from '../runtime/index.js';
 import type { LifecycleContext } from './context.js';
-import { hostIdBase, ID_RANGE_SIZE } from './paths.js';
 import { restartOnNewDisk } from './restart.js';
 
 const GIB = 1024 ** 3;
@@ -66,43 +62,11 @@ async function snapshot(ctx: LifecycleContext, sprite: SpriteRecord, opts: { aut
   return record;
 }
 
-/** How many of the newest checkpoints a sprite can browse at /.sprite/checkpoints/<id>/. */
-export const BROWSABLE_CHECKPOINTS = 5;
-
-/**
- * Makes /.sprite/checkpoints inside a running sprite show its newest checkpoints, read-only
- * and with the sprite's own ids (an idmapped mount of each snapshot under the run's shared
- * view, which propagates into the sprite). Call under the sprite's lock.
- */
-export async function mountCheckpointViews(ctx: LifecycleContext, spriteId: string): Promise<void> {
-  const runRecord = await ctx.registry.runs.get(spriteId);
-  if (!runRecord) return;
-  const view = ctx.paths.checkpointsView(spriteId);
-  if (!(await isMountPoint(view))) return; // booted before views existed
-  const wanted = (await ctx.registry.checkpoints.list(spriteId, { includeAuto: false })).slice(0, BROWSABLE_CHECKPOINTS).map((c) => c.id);
-  const mounted = new Set((await mountsUnder(view)).filter((m) => m !== view).map((m) => m.slice(view.length + 1)));
-  for (const id of mounted) if (!wanted.includes(id)) await unmount(join(view, id));
-  for (const id of wanted) {
-    if (mounted.has(id)) continue;
-    const target = join(view, id);
-    await mkdir(target, { recursive: true });
-    await run(helperPath(), ['idmap', ctx.storage.checkpointPath(spriteId, id), target, String(hostIdBase(runRecord.idSlot)), String(ID_RANGE_SIZE)]);
-  }
-  for (const entry of await readdir(view)) if (!wanted.includes(entry)) await rmdir(join(view, entry)).catch(() => undefined);
-}
-
-/** Refreshes the views after the lock is free (off the path of the request that booted it). */
-export function refreshCheckpointViewsLater(ctx: LifecycleContext, spriteId: string): void {
-  ctx.background.add(`checkpoint views of ${spriteId}`, () => ctx.locks.run(spriteId, () => mountCheckpointViews(ctx, spriteId)));
-}
-
 export function createCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, comment: string | null, progress: Progress): Promise<CheckpointRecord> {
   return ctx.locks.run(sprite.id, async () => {
     const started = Date.now();
     progress('Creating checkpoint...');
     const record = await snapshot(ctx, sprite, { auto: false, comment }, progress);
-    // The new checkpoint's view is mounted after the answer.
-    refreshCheckpointViewsLater(ctx, sprite.id);
     ctx.log.info({ event: 'checkpoint.create', spriteId: sprite.id, checkpoint: record.id, outcome: 'ok', durationMs: Date.now() - started }, 'checkpoint created');
     return record;
   });
@@ -142,7 +106,7 @@ export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, c
       await restartOnNewDisk(ctx, fresh, async () => {
         old = await ctx.storage.swapInRestore(sprite.id);
         await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, checkpointId);
-      }, () => mountCheckpointViews(ctx, sprite.id).catch((err: unknown) => ctx.log.warn({ spriteId: sprite.id, err }, 'checkpoint views not mounted')));
+      });
     } finally {
       if (!old) await ctx.storage.discardRestore(sprite.id).catch(() => undefined);
     }
@@ -163,8 +127,6 @@ export function deleteCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, ch
       throw new SpriteError(ErrorCode.Conflict, `checkpoint ${checkpointId} is the one the sprite's disk descends from; it cannot be deleted`);
     }
     await ctx.registry.checkpoints.remove(sprite.id, checkpointId);
-    // Its view goes first (and the next newest takes its place).
-    await mountCheckpointViews(ctx, sprite.id);
     await ctx.storage.deleteCheckpoint(sprite.id, checkpointId);
   });
 }

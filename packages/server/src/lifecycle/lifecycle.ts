@@ -3,7 +3,7 @@ import { NameTakenError, type CheckpointRecord, type SpriteRecord } from '../reg
 import { removeCgroupTree, setFrozen } from '../runtime/index.js';
 import { hasRunningSession } from './idle.js';
 import { adoptAndReclaim, type ReclaimSummary } from './adopt.js';
-import { createCheckpoint, deleteCheckpoint, refreshCheckpointViewsLater, restoreCheckpoint, type Progress } from './checkpoint.js';
+import { createCheckpoint, deleteCheckpoint, restoreCheckpoint, type Progress } from './checkpoint.js';
 import type { LifecycleContext } from './context.js';
 import { createSprite, type CreateSpriteInput } from './create.js';
 import { destroySprite } from './destroy.js';
@@ -66,7 +66,6 @@ export class SpriteLifecycle {
         return;
       }
       await startSprite(this.ctx, sprite);
-      refreshCheckpointViewsLater(this.ctx, spriteId);
     }));
     let woke = false;
     await Promise.race([awake.then(() => (woke = true)), transition]);

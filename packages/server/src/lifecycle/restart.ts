@@ -1,4 +1,4 @@
-import { helperPath, mountsUnder, run, unmount } from '../host/index.js';
+import { helperPath, run, unmount } from '../host/index.js';
 import type { SpriteRecord } from '../registry/index.js';
 import { waitForAgent } from './agent-client.js';
 import type { LifecycleContext } from './context.js';
@@ -10,10 +10,10 @@ import { releaseRun, stopContainer } from './stop.js';
  * Boots a sprite again on a replaced disk. A running sprite keeps its run (network slot, id
  * range, run dir, bundle): its container and mounts go, `swap` replaces the volume while
  * nothing holds it, then the root filesystem is mounted again and the same bundle starts.
- * That skips what a full stop and start would redo. `whileBooting` runs while the agent starts. On a failure the run is released and,
+ * That skips what a full stop and start would redo. On a failure the run is released and,
  * if the disk was not swapped yet, the sprite boots on its old disk. Call under the lock.
  */
-export async function restartOnNewDisk(ctx: LifecycleContext, sprite: SpriteRecord, swap: () => Promise<void>, whileBooting: () => Promise<void> = async () => undefined): Promise<void> {
+export async function restartOnNewDisk(ctx: LifecycleContext, sprite: SpriteRecord, swap: () => Promise<void>): Promise<void> {
   const { paths } = ctx;
   const runRecord = await ctx.registry.runs.get(sprite.id);
   if (!runRecord) {
@@ -25,14 +25,12 @@ export async function restartOnNewDisk(ctx: LifecycleContext, sprite: SpriteReco
   try {
     const containerId = paths.containerId(sprite.id);
     await stopContainer(ctx, containerId, paths.cgroupPath(sprite.id), false);
-    const view = paths.checkpointsView(sprite.id);
-    for (const mount of await mountsUnder(view)) if (mount !== view) await unmount(mount);
     await unmount(paths.rootfs(sprite.id));
     await swap();
     swapped = true;
     await run(helperPath(), ['idmap', ctx.storage.volumePath(sprite.id), paths.rootfs(sprite.id), String(hostIdBase(runRecord.idSlot)), String(ID_RANGE_SIZE)]);
     await ctx.runtime.start(containerId, paths.runDir(sprite.id), { agentSocket: paths.agentSocket(sprite.id), consoleLog: paths.consoleLog(sprite.id) });
-    await Promise.all([waitForAgent(paths.agentSocket(sprite.id), AGENT_READY_TIMEOUT_MS), whileBooting()]);
+    await waitForAgent(paths.agentSocket(sprite.id), AGENT_READY_TIMEOUT_MS);
     await ctx.registry.sprites.setStatus(sprite.id, 'running');
   } catch (e) {
     await releaseRun(ctx, sprite.id, runRecord, false).catch(() => undefined);

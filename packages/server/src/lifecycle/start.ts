@@ -66,12 +66,12 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
     undo.push('unmount rootfs', () => unmount(paths.rootfs(sprite.id)));
     phase('rootfsMs');
 
-    // A shared mount point: checkpoint views mounted under it later propagate into the sprite.
+    // The directory of the sprite's named checkpoints, read-only with the sprite's own ids:
+    // one mount for the whole run, through which every checkpoint taken later appears too.
     const view = paths.checkpointsView(sprite.id);
     await mkdir(view, { recursive: true, mode: 0o755 });
-    await run('mount', ['--bind', view, view]);
+    await run(helperPath(), ['idmap', '-r', await ctx.storage.browsableCheckpoints(sprite.id), view, String(idBase), String(ID_RANGE_SIZE)]);
     undo.push('unmount checkpoint views', () => unmountAll(view));
-    await run('mount', ['--make-shared', view]);
 
     await writeFile(paths.hostsFile(sprite.id), hostsFile(sprite.name, slot.spriteIp), { mode: 0o644 });
     await writeFile(paths.resolvFile(sprite.id), ctx.resolvConf, { mode: 0o644 });

@@ -165,8 +165,22 @@ export class BtrfsDriver implements StorageDriver {
     if (made.code === 1 && !/exists/i.test(made.stderr)) throw new Error(`btrfs qgroup create 1/${group}: ${made.stderr.trim()}`);
   }
 
+  /**
+   * Named checkpoints live in checkpoints/<volume>/ (the directory the sprite browses), auto
+   * checkpoints apart in auto-checkpoints/<volume>/ so browsing never shows them.
+   */
   checkpointPath(volume: string, checkpoint: string): string {
-    return join(this.root, 'checkpoints', volume, checkpoint);
+    return join(this.checkpointsDirOf(volume, checkpoint.startsWith('auto-')), checkpoint);
+  }
+
+  private checkpointsDirOf(volume: string, auto: boolean): string {
+    return join(this.root, auto ? 'auto-checkpoints' : 'checkpoints', volume);
+  }
+
+  async browsableCheckpoints(volume: string): Promise<string> {
+    const dir = this.checkpointsDirOf(volume, false);
+    await mkdir(dir, { recursive: true });
+    return dir;
   }
 
   async hasCheckpoint(volume: string, checkpoint: string): Promise<boolean> {
@@ -179,7 +193,7 @@ export class BtrfsDriver implements StorageDriver {
    * process does syncfs, freeze, syncfs, snapshot, thaw.
    */
   async snapshotVolume(volume: string, checkpoint: string, group: number, freezeFile?: string): Promise<void> {
-    const dir = join(this.root, 'checkpoints', volume);
+    const dir = this.checkpointsDirOf(volume, checkpoint.startsWith('auto-'));
     await mkdir(dir, { recursive: true });
     await run(helperPath(), ['snapshot', '-r', '-g', String(group), ...(freezeFile ? ['-f', freezeFile] : []), this.volumePath(volume), dir, checkpoint]);
   }
@@ -214,18 +228,22 @@ export class BtrfsDriver implements StorageDriver {
   /** Volumes with a checkpoints directory, and the checkpoints in each. */
   async listCheckpoints(): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
-    const root = join(this.root, 'checkpoints');
-    for (const volume of await readdir(root).catch(() => [] as string[])) {
-      out.set(volume, await readdir(join(root, volume)).catch(() => [] as string[]));
+    for (const kind of ['checkpoints', 'auto-checkpoints']) {
+      const root = join(this.root, kind);
+      for (const volume of await readdir(root).catch(() => [] as string[])) {
+        const found = await readdir(join(root, volume)).catch(() => [] as string[]);
+        out.set(volume, [...(out.get(volume) ?? []), ...found]);
+      }
     }
     return out;
   }
 
   /** Every checkpoint of a volume, and the quota group: when the sprite is deleted. */
   async deleteCheckpoints(volume: string, group: number | null): Promise<void> {
-    const dir = join(this.root, 'checkpoints', volume);
-    for (const name of await readdir(dir).catch(() => [] as string[])) await this.deleteSubvolume(join(dir, name));
-    await rm(dir, { recursive: true, force: true });
+    for (const dir of [this.checkpointsDirOf(volume, false), this.checkpointsDirOf(volume, true)]) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) await this.deleteSubvolume(join(dir, name));
+      await rm(dir, { recursive: true, force: true });
+    }
     if (group !== null) await run('btrfs', ['qgroup', 'destroy', `1/${group}`, this.root], { okCodes: [1] }).catch(() => undefined);
   }
 

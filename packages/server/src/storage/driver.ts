@@ -41,6 +41,8 @@ export interface StorageDriver {
    */
   setQuota(name: string, bytes: number, group?: number): Promise<number>;
   checkpointPath(volume: string, checkpoint: string): string;
+  /** The directory holding the volume's named checkpoints (made if missing), for browsing. */
+  browsableCheckpoints(volume: string): Promise<string>;
   hasCheckpoint(volume: string, checkpoint: string): Promise<boolean>;
   /** A read-only, constant-time snapshot of the volume, charged to its quota group. */
   snapshotVolume(volume: string, checkpoint: string, group: number, freezeFile?: string): Promise<void>;
