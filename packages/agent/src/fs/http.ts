@@ -1,6 +1,7 @@
+import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest, FsError, fsErrorFrom } from './errors.js';
-import { listPath } from './entries.js';
+import { entryOf, listPath } from './entries.js';
 import { asIdentity, identityFor } from './identity.js';
 import { chmodPath, chownPath, copyPath, removePath, renamePath } from './ops.js';
 import { flag, parseMode, resolvePath } from './paths.js';
@@ -62,6 +63,13 @@ const handlers: Record<string, Handler> = {
     const pattern = q.get('pattern') ?? undefined;
     sendJson(res, 200, run(flag(q.get('asRoot')), path, () => listPath(path, { recursive: flag(q.get('recursive')), pattern })));
   },
+  // Our extension: one entry for any path, a directory included (list shows its children).
+  // `follow=true` reports what a symlink points to (stat rather than lstat).
+  'GET stat': async (_req, res, q) => {
+    const path = resolvePath(q.get('path'), q.get('workingDir'));
+    const follow = flag(q.get('follow'));
+    sendJson(res, 200, run(flag(q.get('asRoot')), path, () => entryOf(path, follow ? statSync(path) : lstatSync(path))));
+  },
   'PUT write': async (req, res, q) => {
     const path = resolvePath(q.get('path'), q.get('workingDir'));
     const mode = parseMode(q.get('mode'));
@@ -94,6 +102,16 @@ const handlers: Record<string, Handler> = {
     if (mode === undefined) throw badRequest('mode is required, e.g. "0755"', path);
     const affected = run(flag(b.asRoot), path, () => chmodPath(path, mode, flag(b.recursive)));
     sendJson(res, 200, { affected, count: affected.length });
+  },
+  // Our extension (the official SDKs write and delete a `.keep` file instead): a real mkdir,
+  // so a missing parent without `recursive` is ENOENT and an existing directory EEXIST.
+  'POST mkdir': async (req, res) => {
+    const b = await readJsonBody(req);
+    const path = resolvePath(b.path, b.workingDir);
+    const mode = parseMode(b.mode) ?? 0o755;
+    const recursive = flag(b.recursive);
+    run(flag(b.asRoot), path, () => mkdirSync(path, { recursive, mode }));
+    sendJson(res, 200, { path, mode: `0${mode.toString(8)}` });
   },
   'POST chown': async (req, res) => {
     const b = await readJsonBody(req);

@@ -13,6 +13,9 @@ import { spriteRoutes } from './routes/sprites.js';
 import { httpForwardRoutes } from '../forward/index.js';
 import { lingerClose } from './linger.js';
 
+/** Response headers a browser page may read (CORS hides the rest). */
+const CORS_EXPOSED = [SPRITE_VERSION_HEADER, 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'content-range', 'content-length'].join(', ');
+
 export interface BuildAppOptions {
   config: DaemonConfig;
   registry: Registry;
@@ -59,6 +62,23 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header(SPRITE_VERSION_HEADER, SPRITE_VERSION);
+    // Browsers may call the API from any page: it authenticates by bearer token, never by
+    // cookie, so allowing every origin exposes nothing a page could not send anyway.
+    // Raw headers, so replies written past Fastify (streams, forwarded files) carry them too.
+    if (request.headers.origin !== undefined) {
+      reply.raw.setHeader('access-control-allow-origin', '*');
+      reply.raw.setHeader('access-control-expose-headers', CORS_EXPOSED);
+    }
+  });
+  app.route({
+    method: 'OPTIONS',
+    url: '/*',
+    handler: async (_request, reply) => {
+      reply.raw.setHeader('access-control-allow-methods', 'GET, HEAD, POST, PUT, DELETE');
+      reply.raw.setHeader('access-control-allow-headers', 'authorization, content-type, range');
+      reply.raw.setHeader('access-control-max-age', '600');
+      return reply.code(204).send();
+    },
   });
   // Fastify answers a too-large body (413) with `connection: close` before reading it; Node
   // would then close with unread bytes and reset the answer away. Linger instead.

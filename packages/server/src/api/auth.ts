@@ -14,6 +14,27 @@ export function tokenFrom(header: string | undefined): string | null {
   return m?.[2] ?? null;
 }
 
+/** Sub-protocol a browser offers next to the token, and the one the connection settles on. */
+export const TOKEN_PROTOCOL = 'sprites';
+/** A browser cannot set headers on a WebSocket: it offers `sprites.bearer.<base64url token>`. */
+export const TOKEN_PROTOCOL_PREFIX = 'sprites.bearer.';
+
+/**
+ * The token a WebSocket handshake carries in `Sec-WebSocket-Protocol`, and that header with
+ * the token taken out (what the agent gets). Null when no token rides there.
+ */
+export function tokenFromProtocols(header: string | undefined): { token: string; rest: string } | null {
+  if (!header) return null;
+  const offered = header.split(',').map((p) => p.trim()).filter(Boolean);
+  const carrier = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
+  if (!carrier) return null;
+  const encoded = carrier.slice(TOKEN_PROTOCOL_PREFIX.length);
+  if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return null;
+  const token = Buffer.from(encoded, 'base64url').toString('utf8');
+  const rest = offered.filter((p) => p !== carrier);
+  return { token, rest: (rest.length > 0 ? rest : [TOKEN_PROTOCOL]).join(', ') };
+}
+
 export function authenticate(registry: Registry, request: FastifyRequest): Promise<Caller> {
   return authenticateHeader(registry, request.headers.authorization);
 }

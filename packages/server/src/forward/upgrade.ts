@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, SPRITE_VERSION, SPRITE_VERSION_HEADER, SpriteError, type APIErrorBody } from '@sprites/protocol';
-import { authenticateHeader } from '../api/auth.js';
+import { authenticateHeader, tokenFromProtocols } from '../api/auth.js';
 import { findSprite } from '../api/lookup.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
@@ -65,7 +65,9 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
   const path = url.split('?')[0] ?? '/';
   const match = FORWARDED.exec(path);
   if (!match) throw new SpriteError(ErrorCode.NotFound, `no WebSocket endpoint at ${path}`);
-  const caller = await authenticateHeader(deps.registry, req.headers.authorization);
+  // Browsers send the token as a sub-protocol; it is taken out before anything else sees it.
+  const fromProtocol = req.headers.authorization ? null : tokenFromProtocols(req.headers['sec-websocket-protocol']);
+  const caller = await authenticateHeader(deps.registry, fromProtocol ? `Bearer ${fromProtocol.token}` : req.headers.authorization);
   const name = decodeURIComponent(match[1] ?? '');
   const sprite = await findSprite(deps.registry, caller.org.id, name);
   await deps.lifecycle.ensureRunning(sprite.id);
@@ -80,6 +82,10 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const key = req.rawHeaders[i] ?? '';
     if (PRIVATE_HEADERS.has(key.toLowerCase())) continue;
+    if (fromProtocol && key.toLowerCase() === 'sec-websocket-protocol') {
+      lines.push(`${key}: ${fromProtocol.rest}`);
+      continue;
+    }
     lines.push(`${key}: ${req.rawHeaders[i + 1] ?? ''}`);
   }
   agent.write(`${lines.join('\r\n')}\r\n\r\n`);
