@@ -14,6 +14,9 @@ import { measureExec } from './exec.js';
 import { measureFs } from './fs.js';
 import { measureFloors } from './floors.js';
 import { measurePodman } from './podman.js';
+import { measureSdk } from './sdk.js';
+import { measureCli } from './cli.js';
+import { measureUrl } from './url.js';
 import type { Summary } from './stats.js';
 
 const SPRITES = Number(process.env.BENCH_SPRITES ?? 100);
@@ -49,6 +52,13 @@ async function main(): Promise<void> {
     } finally {
       await execDaemon.destroy();
     }
+    const sdkCommands = Number(process.env.BENCH_SDK_COMMANDS ?? 10_000);
+    process.stderr.write(`bench: SDK exec round trip next to a raw WebSocket; heap after ${sdkCommands} commands\n`);
+    const sdk = await measureSdk(daemon, RUNS * 10, sdkCommands);
+    process.stderr.write('bench: CLI start-up (`sprite exec -- true`) next to the SDK round trip\n');
+    const cli = await measureCli(daemon, RUNS);
+    process.stderr.write('bench: sprite URL and TCP tunnel next to direct access; service restart\n');
+    const url = await measureUrl(daemon, RUNS);
     const gigabytes = Number(process.env.BENCH_CHECKPOINT_GB ?? 5);
     process.stderr.write(`bench: checkpoints and restores (a fresh sprite, one with ${gigabytes} GB written)\n`);
     const cpDaemon = new TestDaemon({ extraArgs: ['--pool-size', `${gigabytes * 2 + 8}G`], env: { SPRITES_PREBOOTED: '0' } });
@@ -59,7 +69,7 @@ async function main(): Promise<void> {
     } finally {
       await cpDaemon.destroy();
     }
-    Object.assign(results, { floors, podman, ours, exec, fs, checkpoints });
+    Object.assign(results, { floors, podman, ours, exec, fs, checkpoints, sdk, cli, url });
 
     const runtime = daemon.runtime;
     const raw = floors.runtimes[runtime]!;
@@ -113,6 +123,18 @@ async function main(): Promise<void> {
       row(`floor: btrfs subvolume snapshot -r of that volume (CLI)`, checkpoints.rawSnapshot),
       row('ours: restore → first output, fresh sprite', checkpoints.fresh.restoreToFirstOutput, 'target < 150 ms'),
       row(`ours: restore → first output, ${checkpoints.written.gigabytes} GB written`, checkpoints.written.restoreToFirstOutput, 'target < 150 ms'),
+      '',
+      row('ours: SDK execFile(\'true\') round trip', sdk.sdkRoundTrip),
+      row('floor: the same over a bare ws WebSocket (interleaved)', sdk.rawRoundTrip),
+      `SDK overhead p50 ${(sdk.sdkRoundTrip.p50 - sdk.rawRoundTrip.p50).toFixed(2)} ms (target < 1 ms); heap after 1,000 commands ${sdk.heapAfter1kMb.toFixed(1)} MB, after ${sdk.commands} ${sdk.heapAfterAllMb.toFixed(1)} MB${sdk.gcAvailable ? '' : ' (no --expose-gc: heap figures include garbage)'} (target: no growth)`,
+      row('ours: `sprite exec -- true` (CLI, start-up included)', cli.cliExec, 'target < 150 ms'),
+      row('ours: SDK execFile(\'true\') in the same run', cli.sdkExec),
+      row('floor: node -e 0', cli.nodeStart),
+      row('ours: GET through the sprite URL (keep-alive)', url.urlLatency),
+      row('floor: the same GET straight to the app in the sprite', url.directLatency),
+      `URL adds ${(url.urlLatency.p50 - url.directLatency.p50).toFixed(2)} ms p50 (target < 1 ms); ${url.urlRps.toFixed(0)} req/s through the URL vs ${url.directRps.toFixed(0)} direct (16 connections)`,
+      `TCP tunnel ${url.tunnelMBps.toFixed(0)} MB/s vs direct TCP ${url.directTcpMBps.toFixed(0)} MB/s = ${((url.tunnelMBps / url.directTcpMBps) * 100).toFixed(0)}% (target ≥ 50%)`,
+      row('ours: service restart (restartService → running)', url.serviceRestart),
       `stdout throughput ${exec.throughputMBps.toFixed(0)} MB/s vs local pipe ${exec.localPipeMBps.toFixed(0)} MB/s = ${((exec.throughputMBps / exec.localPipeMBps) * 100).toFixed(0)}% (target ≥ 50%)`,
     ].filter((l) => l !== '');
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds what tsc does not: the native helper and the single-file agent bundle.
+# Builds what tsc does not: the native helpers and the single-file agent and CLI bundles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p packages/server/native/build
@@ -28,3 +28,8 @@ for pkg in node-pty "node-pty-linux-$(node -p 'process.arch')"; do
 done
 cp "$addon" packages/agent/dist/bundle/agent-native.node
 chmod +x packages/server/dist/main.js
+# The `sprite` CLI as one file: Node then loads one script instead of ~40 modules and the
+# ws package, which was most of a CLI call's start-up time (ADR 0013).
+npx esbuild packages/cli/src/sprite.ts --bundle --platform=node --target=node20 --format=cjs --minify \
+  --log-level=error --outfile=packages/cli/dist/sprite.cjs
+chmod +x packages/cli/dist/sprite.cjs

@@ -1,6 +1,7 @@
 // Drives a sprite through the official JS client (@fly/sprites) under Node >= 24 and prints
 // one JSON object of what it observed. test/e2e/official-js-client.test.ts asserts on it.
-import { SpritesClient } from '@fly/sprites';
+// SPRITES_SDK_ENTRY runs the same scenario with our SDK (a file path); the default is the official client.
+const { SpritesClient } = process.env.SPRITES_SDK_ENTRY ? await import(new URL(`file://${process.env.SPRITES_SDK_ENTRY}`).href) : await import('@fly/sprites');
 
 const { SPRITES_URL, SPRITES_TOKEN, SPRITE_NAME } = process.env;
 const client = new SpritesClient(SPRITES_TOKEN, { baseURL: SPRITES_URL });

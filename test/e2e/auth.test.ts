@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import WebSocket from 'ws';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { execInSprite } from '../helpers/exec.js';
 
@@ -57,4 +58,40 @@ test("organization A's token gets 404 for organization B's sprites on every endp
     assert.equal(r.headers.get('sprite-version'), '0.1.0');
   }
   await assert.rejects(execInSprite(d.url, 'spr_nope', 'b-only', ['true']), (e: Error & { status?: number }) => e.status === 401);
+});
+
+test('browsers: the token as a WebSocket sub-protocol is accepted and taken out; CORS preflight and headers', async (t) => {
+  const d = await startTestDaemon(t);
+  await d.createSprite('br', { ram_mb: 256, storage_gb: 1 });
+  const url = `${d.url.replace('http', 'ws')}/v1/sprites/br/exec?cmd=echo&cmd=hi&path=echo&stdin=false`;
+  const open = (token: string) =>
+    new Promise<{ protocol: string; out: string } | { status: number }>((resolve) => {
+      const ws = new WebSocket(url, ['sprites', `sprites.bearer.${Buffer.from(token).toString('base64url')}`]);
+      let out = '';
+      ws.on('message', (data: Buffer, binary: boolean) => {
+        if (binary && data[0] === 1) out += data.subarray(1).toString();
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        resolve({ status: res.statusCode ?? 0 });
+        ws.terminate();
+      });
+      ws.on('close', () => resolve({ protocol: ws.protocol, out }));
+      ws.on('error', () => undefined);
+    });
+  assert.deepEqual(await open(d.adminToken), { protocol: 'sprites', out: 'hi\n' }, 'only the token-free protocol is echoed');
+  assert.deepEqual(await open('spr_wrong'), { status: 401 });
+
+  const preflight = await fetch(`${d.url}/v1/sprites/br`, {
+    method: 'OPTIONS',
+    headers: { origin: 'http://page.example', 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' },
+  });
+  assert.equal(preflight.status, 204);
+  assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /authorization/);
+  assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /DELETE/);
+  const got = await d.api('GET', '/v1/sprites/br', undefined, { headers: { origin: 'http://page.example' } });
+  assert.equal(got.headers.get('access-control-allow-origin'), '*');
+  assert.match(got.headers.get('access-control-expose-headers') ?? '', /sprite-version/i);
+  const streamed = await fetch(`${d.url}/v1/sprites/br/checkpoint`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}`, origin: 'http://page.example' } });
+  await streamed.text();
+  assert.equal(streamed.headers.get('access-control-allow-origin'), '*', 'streamed answers carry CORS headers too');
 });

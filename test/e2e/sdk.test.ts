@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import type { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { AbortError, APIError, ConnectionError, ExecError, ExitError, FilesystemError, SpritesClient, type Sprite } from '@sprites/sdk';
 import { startTestDaemon } from '../helpers/daemon.js';
-import { pollUntil } from '../helpers/ws.js';
-
-/** A port free right now, so the daemon keeps its URL across restarts. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { freePort, pollUntil } from '../helpers/ws.js';
 
 function text(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('utf8');
@@ -212,6 +199,13 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     const buf = await sprite.execFile('printf', ['\\001\\002'], { encoding: 'buffer' });
     assert.ok(Buffer.isBuffer(buf.stdout));
     assert.deepEqual([...buf.stdout], [1, 2]);
+    const overHttp = await sprite.execFileHTTP('sh', ['-c', 'cat; echo b >&2; exit 4'], { input: 'a\n' }).catch((e: unknown) => e);
+    assert.ok(overHttp instanceof ExecError);
+    assert.deepEqual(overHttp.result, { stdout: 'a\n', stderr: 'b\n', exitCode: 4 }, 'execFileHTTP: stdin, both streams and the exit code');
+    const httpHash = createHash('sha256');
+    const bigHttp = await sprite.execFileHTTP('sh', ['-c', 'head -c 16777216 /dev/urandom > /tmp/h; sha256sum /tmp/h >&2; cat /tmp/h'], { encoding: 'buffer', maxBuffer: 1 << 25 });
+    httpHash.update(bigHttp.stdout);
+    assert.equal(Buffer.from(bigHttp.stderr).toString().split(' ')[0], httpHash.digest('hex'), '16 MB over HTTP arrive intact, however the network splits them');
     const overflow = await sprite.execFile('sh', ['-c', 'yes | head -c 100000; sleep 30'], { maxBuffer: 1000 }).catch((e: unknown) => e);
     assert.ok(overflow instanceof ExecError && /maxBuffer/.test(overflow.message), String(overflow));
   });

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import WebSocket from 'ws';
 
 export interface Transcript {
@@ -62,4 +63,16 @@ export function pollUntil<T>(fn: () => Promise<T | null | undefined | false>, ti
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
+}
+
+/** A port free right now, so the daemon keeps its URL across restarts. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }

@@ -1,3 +1,4 @@
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -6,6 +7,8 @@ import { handleFsRequest, serveFsWatch } from './fs/index.js';
 import { PortWatcher } from './ports/index.js';
 import { killSession, SessionRegistry } from './sessions/index.js';
 import { sendJson } from './http-json.js';
+import { serveProxy } from './proxy.js';
+import { handleServices, isServicesPath, Supervisor } from './services/index.js';
 
 /**
  * sprite-agent: the one process the daemon talks to inside a sprite. It serves the
@@ -22,12 +25,26 @@ const sessions = new SessionRegistry();
 const FS_PATH = /^\/v1\/sprites\/[^/]+\/fs\/([a-z]+)$/;
 const FS_WATCH_PATH = /^\/v1\/sprites\/[^/]+\/fs\/watch$/;
 const PORTS_PATH = /^\/v1\/sprites\/[^/]+\/ports\/watch$/;
+const PROXY_PATH = /^\/v1\/sprites\/[^/]+\/proxy$/;
+/** The port the sprite URL reaches when no service declares an `http_port`. */
+const DEFAULT_HTTP_PORT = 8080;
 const ports = new PortWatcher();
 
 /** Port events go to every exec socket as text messages (PROTOCOL.md §5.5), while it is open. */
 function forwardPortEvents(ws: WebSocket): void {
   const unsubscribe = ports.subscribe((e) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(e)));
   ws.once('close', unsubscribe);
+}
+
+function linkState(root: string, linkDir: string): void {
+  for (const name of ['services', 'logs']) {
+    try {
+      mkdirSync(`${root}/${name}`, { recursive: true, mode: 0o755 });
+      if (!existsSync(`${linkDir}/${name}`)) symlinkSync(`${root}/${name}`, `${linkDir}/${name}`);
+    } catch {
+      // a development agent without /.sprite: the state directory alone is enough
+    }
+  }
 }
 
 function spriteEnvironment(): Record<string, string> {
@@ -39,6 +56,25 @@ function spriteEnvironment(): Record<string, string> {
   }
 }
 let spriteEnv: Record<string, string> = { ...spriteEnvironment(), SPRITE_NAME: process.env.SPRITE_NAME ?? '' };
+
+/**
+ * Services: definitions and logs live on the sprite's own disk (so they survive boots and
+ * travel with checkpoints); /.sprite is a tmpfs, so /.sprite/services and /.sprite/logs are
+ * symlinks to them.
+ */
+const stateRoot = process.env.SPRITE_STATE_DIR ?? '/var/lib/sprite';
+linkState(stateRoot, process.env.SPRITE_STATE_LINKS ?? '/.sprite');
+const supervisor = new Supervisor({ stateDir: `${stateRoot}/services`, logDir: `${stateRoot}/logs/services`, shownLogDir: '/.sprite/logs/services', environment: () => spriteEnv });
+
+/**
+ * Where the sprite URL goes: the `http_port` service (started if it is not running), else
+ * port 8080. Only the daemon reaches /v1/internal/.
+ */
+function httpTarget(res: ServerResponse): void {
+  const svc = supervisor.httpService();
+  if (svc && !svc.running) supervisor.start(svc.name);
+  sendJson(res, 200, { port: svc?.port ?? DEFAULT_HTTP_PORT, service: svc?.name ?? null, started: svc !== null && !svc.running });
+}
 
 /**
  * A pre-booted sprite learns who it is when it is handed out: its name and environment
@@ -70,6 +106,8 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   if (req.method === 'POST' && url.pathname === '/v1/internal/identity') return setIdentity(req, res);
+  if (req.method === 'POST' && url.pathname === '/v1/internal/http-target') return httpTarget(res);
+  if (isServicesPath(url.pathname)) return handleServices(req, res, url, supervisor);
   const fsOp = FS_PATH.exec(url.pathname);
   if (fsOp) return handleFsRequest(req, res, fsOp[1]!, url.searchParams);
   const exec = EXEC_PATH.exec(url.pathname);
@@ -104,6 +142,10 @@ server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     });
     return;
   }
+  if (PROXY_PATH.test(url.pathname)) {
+    wss.handleUpgrade(req, socket, head, (ws) => serveProxy(ws));
+    return;
+  }
   if (FS_WATCH_PATH.test(url.pathname)) {
     wss.handleUpgrade(req, socket, head, (ws) => serveFsWatch(ws));
     return;
@@ -133,6 +175,8 @@ server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     forwardPortEvents(ws);
   });
 });
+
+supervisor.boot();
 
 const socketPath = process.env.SPRITE_AGENT_SOCKET;
 if (socketPath) server.listen(socketPath);

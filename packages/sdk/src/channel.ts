@@ -23,6 +23,29 @@ export interface Channel {
 /** Opens a WebSocket to `url` authenticated with the bearer token. */
 export type Connect = (url: string, token: string, handlers: ChannelHandlers) => Channel;
 
+/**
+ * The close report of one socket: `finish` calls `handlers.close` once (later calls are
+ * ignored) and cancels the timer `drop` schedules for a peer that never answers a close.
+ */
+export function closeOnce(handlers: ChannelHandlers): { finish: (code: number, reason: string, error?: Error) => void; drop: (fn: () => void) => void; readonly closed: boolean } {
+  let closed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return {
+    finish(code, reason, error) {
+      if (closed) return;
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      handlers.close(code, reason, error);
+    },
+    drop(fn) {
+      timer = setTimeout(fn, CLOSE_GRACE_MS);
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}
+
 /** How long a close handshake may take before the socket is simply dropped. */
 export const CLOSE_GRACE_MS = 1000;
 
@@ -66,14 +89,8 @@ export function globalWebSocketConnector(auth: 'header' | 'protocol'): Connect {
         : new Ctor(url, [TOKEN_PROTOCOL, `${TOKEN_PROTOCOL_PREFIX}${base64url(token)}`]);
     ws.binaryType = 'arraybuffer';
     let opened = false;
-    let closed = false;
-    let dropTimer: ReturnType<typeof setTimeout> | undefined;
-    const finish = (code: number, reason: string, error?: Error) => {
-      if (closed) return;
-      closed = true;
-      if (dropTimer !== undefined) clearTimeout(dropTimer);
-      handlers.close(code, reason, error);
-    };
+    const report = closeOnce(handlers);
+    const finish = report.finish;
     ws.addEventListener('open', () => {
       opened = true;
       handlers.open();
@@ -95,14 +112,14 @@ export function globalWebSocketConnector(auth: 'header' | 'protocol'): Connect {
       },
       capabilities: ['signal'],
       close: (code = 1000, reason = '') => {
-        if (closed) return;
+        if (report.closed) return;
         try {
           ws.close(code, reason);
         } catch {
           ws.close();
         }
         // Some runtimes wait for the peer's close frame indefinitely; report closed anyway.
-        dropTimer = setTimeout(() => finish(code, reason), CLOSE_GRACE_MS);
+        report.drop(() => finish(code, reason));
       },
     };
   };

@@ -19,7 +19,7 @@ import {
 
 /** Options of {@link SpritesClient}. */
 export interface ClientOptions {
-  /** The API's origin, e.g. `http://127.0.0.1:7780` (default `https://api.sprites.dev`). */
+  /** The API's origin, e.g. `http://127.0.0.1:7070` (default `https://api.sprites.dev`). */
   baseURL?: string;
   /** Default timeout of plain requests in milliseconds (30 000). Streams and commands have none unless given. */
   timeout?: number;
@@ -159,6 +159,24 @@ export class SpritesClient<K extends StreamKinds = NodeStreamKinds> {
     if (options.labels !== undefined) body.labels = options.labels;
     if (options.clearLabels) body.clear_labels = true;
     return spriteInfoFromWire(await this.transport.json<WireSpriteInfo>('PUT', spritePath(name), { json: body, signal: options.signal, timeout: options.timeout }));
+  }
+
+  /**
+   * A raw authenticated request to any API path (the CLI's `sprite api`): the Response as it
+   * came, whatever its status. The caller reads or cancels the body.
+   */
+  async request(method: string, path: string, init: { body?: string | Uint8Array; headers?: Record<string, string> } & CallOptions = {}): Promise<Response> {
+    const all = Array.from({ length: 500 }, (_, i) => i + 100);
+    const { response, deadline } = await this.transport.send(method, path.startsWith('/') ? path : `/${path}`, {
+      body: init.body,
+      headers: init.headers,
+      expect: all,
+      streaming: true,
+      signal: init.signal,
+      timeout: init.timeout,
+    });
+    void deadline;
+    return response;
   }
 
   /** Who may open the sprite's URL. */

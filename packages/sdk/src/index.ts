@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { SpritesClient } from '@sprites/sdk';
- * const client = new SpritesClient(process.env.SPRITE_TOKEN!, { baseURL: 'http://127.0.0.1:7780' });
+ * const client = new SpritesClient(process.env.SPRITE_TOKEN!, { baseURL: 'http://127.0.0.1:7070' });
  * const sprite = await client.createSprite('demo');
  * console.log((await sprite.exec('uname -a')).stdout);
  * ```

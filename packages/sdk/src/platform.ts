@@ -1,5 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Connect } from './channel.js';
+import type { SpriteContext } from './context.js';
+import type { PortMapping, ProxySession, TunnelSocket } from './node/proxy.js';
 
 /** The stream types a runtime's flavour of the SDK hands out. */
 export interface StreamKinds {
@@ -7,6 +9,10 @@ export interface StreamKinds {
   writable: unknown;
   /** What binary results (file contents, collected output) are: Buffer on Node. */
   bytes: Uint8Array;
+  /** A TCP tunnel into the sprite as a socket (Node only). */
+  socket: unknown;
+  /** A local port forwarded into the sprite (Node only). */
+  proxySession: unknown;
 }
 
 /** Node, Bun and Deno: `node:stream` Readable/Writable and Buffer. */
@@ -14,6 +20,8 @@ export interface NodeStreamKinds extends StreamKinds {
   readable: Readable;
   writable: Writable;
   bytes: Buffer;
+  socket: TunnelSocket;
+  proxySession: ProxySession;
 }
 
 /** Browsers: WHATWG streams and Uint8Array. */
@@ -21,6 +29,8 @@ export interface WebStreamKinds extends StreamKinds {
   readable: ReadableStream<Uint8Array>;
   writable: WritableStream<Uint8Array>;
   bytes: Uint8Array;
+  socket: never;
+  proxySession: never;
 }
 
 /** The producing end of a readable stream the SDK feeds. */
@@ -45,6 +55,11 @@ export interface Platform<K extends StreamKinds> {
   /** Wraps a fetch body as this runtime's readable stream. */
   fromWeb(stream: ReadableStream<Uint8Array>): K['readable'];
   connect: Connect;
+  /** TCP tunnels with local sockets and listeners; absent where there are none (browsers). */
+  tunnels?: {
+    socket(ctx: SpriteContext<K>, addr: string, signal?: AbortSignal): Promise<K['socket']>;
+    ports(ctx: SpriteContext<K>, mappings: PortMapping[]): Promise<K['proxySession'][]>;
+  };
 }
 
 /** Turns what a caller may pass as input into chunks. */

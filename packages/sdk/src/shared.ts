@@ -18,7 +18,7 @@ export {
   type ExecResult,
   type FilesystemErrorCode,
 } from './errors.js';
-export type { ExecOptions, SpawnOptions } from './exec/child.js';
+export type { ExecOptions, HTTPExecOptions, SpawnOptions } from './exec/child.js';
 export { Cmd, type CommandOptions } from './exec/cmd.js';
 export { StreamID, type PortNotification, type ServerMessage, type SessionInfo } from './exec/frames.js';
 export {
@@ -38,6 +38,9 @@ export {
 export { FilesystemWatcher, type FilesystemWatchEvent, type FilesystemWatchOptions } from './fs/watch.js';
 export type { InputSource, NodeStreamKinds, StreamKinds, WebStreamKinds } from './platform.js';
 export { SessionKillStream } from './sessions.js';
+export { ServiceLogStream, type Service, type ServiceLogEvent, type ServiceRequest, type ServiceState, type ServiceWithState } from './services.js';
+export { parseAddress, type Tunnel } from './tunnel.js';
+export type { PortMapping, ProxySession, TunnelSocket } from './node/proxy.js';
 export { Sprite } from './sprite.js';
 export { NDJSONStream } from './streams/ndjson.js';
 export type {

@@ -3,12 +3,15 @@ import * as checkpoints from './checkpoints.js';
 import type { CheckpointStream, RestoreStream } from './checkpoints.js';
 import type { SpriteContext } from './context.js';
 import type { ExecResult } from './errors.js';
-import { execCommand, execFileCommand, spawnCommand, type ExecOptions, type SpawnOptions } from './exec/child.js';
+import { execCommand, execFileCommand, execFileHTTPCommand, spawnCommand, type ExecOptions, type HTTPExecOptions, type SpawnOptions } from './exec/child.js';
 import { Cmd, type CommandOptions } from './exec/cmd.js';
 import { SpriteFilesystem } from './fs/filesystem.js';
 import type { HttpTransport } from './http.js';
 import type { Platform, StreamKinds, NodeStreamKinds } from './platform.js';
 import * as sessions from './sessions.js';
+import * as services from './services.js';
+import type { ServiceLogStream, ServiceRequest, ServiceWithState } from './services.js';
+import type { PortMapping } from './node/proxy.js';
 import type { SessionKillStream } from './sessions.js';
 import type { Checkpoint, ListCheckpointsOptions, OrganizationInfo, Session, SpriteConfig, SpriteInfo, UpdateSpriteOptions, URLSettings } from './types.js';
 
@@ -155,6 +158,13 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
     return execFileCommand(this, file, args, options) as Promise<ExecResult<string | K['bytes']>>;
   }
 
+  /** `execFile` over one HTTP request (no WebSocket; no TTY). */
+  execFileHTTP(file: string, args?: readonly string[], options?: HTTPExecOptions & { encoding?: 'utf8' }): Promise<ExecResult<string>>;
+  execFileHTTP(file: string, args: readonly string[], options: HTTPExecOptions & { encoding: 'buffer' | null }): Promise<ExecResult<K['bytes']>>;
+  execFileHTTP(file: string, args: readonly string[] = [], options: HTTPExecOptions = {}): Promise<ExecResult<string | K['bytes']>> {
+    return execFileHTTPCommand(this, file, args, options) as Promise<ExecResult<string | K['bytes']>>;
+  }
+
   /** Starts a detachable TTY session (attach to it later by its `sessionId`). */
   createSession(command: string, args: readonly string[] = [], options: SpawnOptions = {}): Cmd<K> {
     return this.spawn(command, args, { ...options, tty: true, detachable: true });
@@ -190,6 +200,72 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
   /** Go's `FilesystemAt(dir)`. */
   filesystemAt(workingDir: string): SpriteFilesystem<K> {
     return this.filesystem(workingDir);
+  }
+
+  // ---- services -----------------------------------------------------------------------
+
+  /** Services with their state. */
+  listServices(options: CallOptions = {}): Promise<ServiceWithState[]> {
+    return services.listServices(this, options);
+  }
+
+  getService(name: string, options: CallOptions = {}): Promise<ServiceWithState> {
+    return services.getService(this, name, options);
+  }
+
+  /** Creates or replaces a service and starts it, following its output for `duration` ("5s"; "0" returns at once). */
+  createService(name: string, request: ServiceRequest, duration?: string, options: CallOptions = {}): Promise<ServiceLogStream> {
+    return services.createService(this, name, request, duration, options);
+  }
+
+  startService(name: string, duration?: string, options: CallOptions = {}): Promise<ServiceLogStream> {
+    return services.startService(this, name, duration, options);
+  }
+
+  /** Stops a service: SIGTERM, then SIGKILL after `timeout` ("10s" by default). Stays stopped. */
+  stopService(name: string, timeout?: string, options: CallOptions = {}): Promise<ServiceLogStream> {
+    return services.stopService(this, name, timeout, options);
+  }
+
+  restartService(name: string, duration?: string, options: CallOptions = {}): Promise<ServiceLogStream> {
+    return services.restartService(this, name, duration, options);
+  }
+
+  deleteService(name: string, options: CallOptions = {}): Promise<void> {
+    return services.deleteService(this, name, options);
+  }
+
+  signalService(name: string, signal: string, options: CallOptions = {}): Promise<void> {
+    return services.signalService(this, name, signal, options);
+  }
+
+  /** The last `lines` of a service's log, then `duration` of live output. */
+  getServiceLogs(name: string, options: { lines?: number; duration?: string } & CallOptions = {}): Promise<ServiceLogStream> {
+    return services.getServiceLogs(this, name, options);
+  }
+
+  // ---- TCP proxy (Node, Bun, Deno) ----------------------------------------------------
+
+  private tunnels(): NonNullable<Platform<K>['tunnels']> {
+    const t = this.platform.tunnels;
+    if (!t) throw new Error('TCP proxying needs local sockets: use the SDK on Node, Bun or Deno');
+    return t;
+  }
+
+  /** A connection to `host:port` as seen from inside the sprite (`localhost` is the sprite's own). */
+  proxySocket(addr: string, options: { signal?: AbortSignal } = {}): Promise<K['socket']> {
+    return this.tunnels().socket(this, addr, options.signal);
+  }
+
+  /** Listens on 127.0.0.1:`localPort` (0 = any) and tunnels each connection to `remotePort` in the sprite. */
+  async proxyPort(localPort: number, remotePort: number, remoteHost?: string): Promise<K['proxySession']> {
+    const [session] = await this.tunnels().ports(this, [{ localPort, remotePort, remoteHost }]);
+    return session as K['proxySession'];
+  }
+
+  /** Several forwards at once; if one fails, the others are closed. */
+  proxyPorts(mappings: PortMapping[]): Promise<K['proxySession'][]> {
+    return this.tunnels().ports(this, mappings);
   }
 
   // ---- checkpoints --------------------------------------------------------------------

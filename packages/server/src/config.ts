@@ -25,6 +25,10 @@ export interface DaemonConfig {
   idleColdSeconds: number;
   /** Public base URL of sprite URLs; `{name}` and `{org}` are substituted. */
   spriteUrlTemplate: string;
+  /** Sprite URLs are `<name>-<org>.<urlDomain>` on the API's port. */
+  urlDomain: string;
+  /** PEM files: the API and sprite URLs are served over HTTPS. */
+  tls: { certFile: string; keyFile: string } | null;
   defaults: { ramMb: number; cpus: number; storageGb: number; region: string };
   limits: { maxRamMb: number; maxCpus: number; maxStorageGb: number; pidsPerSprite: number; maxSprites: number };
   logLevel: string;
@@ -99,6 +103,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     throw new ConfigError(`instance id "${instanceId}" must be 1-6 lowercase letters or digits (it goes into 15-byte interface names)`);
   }
   const runtime = values.runtime ?? env.SPRITES_RUNTIME ?? 'crun';
+  const urlDomain = (env.SPRITES_URL_DOMAIN ?? 'sprites.localhost').toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(urlDomain)) throw new ConfigError(`SPRITES_URL_DOMAIN "${urlDomain}" must be a DNS name such as sprites.localhost`);
+  const tlsCert = env.SPRITES_TLS_CERT;
+  const tlsKey = env.SPRITES_TLS_KEY;
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new ConfigError('TLS needs both SPRITES_TLS_CERT and SPRITES_TLS_KEY (PEM files)');
   if (runtime !== 'crun' && runtime !== 'runc') throw new ConfigError(`runtime "${runtime}" must be crun or runc`);
   return {
     dataDir: values['data-dir'] ?? env.SPRITES_DATA_DIR ?? '/var/lib/sprites',
@@ -116,7 +125,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     prebooted: Number(env.SPRITES_PREBOOTED ?? 2),
     idleWarmSeconds: Number(env.SPRITES_IDLE_WARM_SECONDS ?? 30),
     idleColdSeconds: Number(env.SPRITES_IDLE_COLD_SECONDS ?? 600),
-    spriteUrlTemplate: env.SPRITES_URL_TEMPLATE ?? `http://{name}.sprites.localhost:${listen.port}`,
+    urlDomain,
+    tls: tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : null,
+    // {port} is the port actually bound (it may be 0 here), filled in once listening.
+    spriteUrlTemplate: env.SPRITES_URL_TEMPLATE ?? `${tlsCert ? 'https' : 'http'}://{name}-{org}.${urlDomain}:{port}`,
     defaults: {
       ramMb: Number(env.SPRITES_DEFAULT_RAM_MB ?? 2048),
       cpus: Number(env.SPRITES_DEFAULT_CPUS ?? 2),

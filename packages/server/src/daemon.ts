@@ -12,6 +12,10 @@ import { enableForwarding, NftTable, parsePool, SlotFactory, slotCount, spriteRe
 import { hashToken, openRegistry, repositories, type Registry } from './registry/index.js';
 import { loadRuntime } from './runtime/index.js';
 import { BtrfsDriver, DEFAULT_IMAGE_RECIPE, ImageCache } from './storage/index.js';
+import { SessionSigner, SpriteUrlRouter } from './url/index.js';
+
+/** File in the data dir holding the API's URL, for clients on this host. */
+export const API_URL_FILE = 'api-url';
 
 export interface RunningDaemon {
   url: string;
@@ -126,11 +130,20 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     void lifecycle.sweepIdle().finally(() => (sweeping = false));
   }, sweepEveryMs);
 
-  const app: FastifyInstance = buildApp({ config, registry, lifecycle, log });
-  const upgrades = createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }) });
+  const spriteUrls = new SpriteUrlRouter({ registry, lifecycle, log: log.child({ room: 'url' }), domain: config.urlDomain, signer: new SessionSigner(config.dataDir), secure: config.tls !== null, targetCacheMs: Math.min(2000, config.idleWarmSeconds * 250) });
+  const https = config.tls ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) } : undefined;
+  const app: FastifyInstance = buildApp({ config, registry, lifecycle, log, spriteUrls, https });
+  const upgrades = createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }), spriteUrls });
   app.server.on('upgrade', upgrades.handle);
-  app.addHook('preClose', async () => upgrades.closeAll());
+  app.addHook('preClose', async () => {
+    upgrades.closeAll();
+    spriteUrls.close();
+  });
   const address = await app.listen({ host: config.listenHost, port: config.listenPort });
+  const bound = app.server.address();
+  config.spriteUrlTemplate = config.spriteUrlTemplate.replaceAll('{port}', String(typeof bound === 'object' && bound ? bound.port : config.listenPort));
+  // Where clients on this host find the API (the `sprite` CLI reads it with admin.token).
+  await writeFile(join(config.dataDir, API_URL_FILE), `${address}\n`, { mode: 0o644 });
   log.info({ event: 'daemon.ready', url: address, runtime: runtime.info(), durationMs: Date.now() - t0 }, `spritesd listening on ${address} (runtime ${runtime.info().name} ${runtime.info().version})`);
 
   let closing: Promise<void> | null = null;

@@ -4,8 +4,19 @@ import { spawnPipes } from '../sessions/index.js';
 import { commandEnvironment, isExecutable, resolveCommand, SPRITE_USER } from './environment.js';
 import { ExecParamError, parseExecParams } from './params.js';
 
-function chunk(stream: number, data: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([stream]), data]);
+/**
+ * A chunk of the answer: the stream byte and the data. With `framing=length` (our
+ * extension) a 4-byte big-endian length follows the stream byte, so a client can split the
+ * stream however the network merged or cut it; the official format has no length.
+ */
+function chunker(lengths: boolean): (stream: number, data: Buffer) => Buffer {
+  if (!lengths) return (stream, data) => Buffer.concat([Buffer.from([stream]), data]);
+  return (stream, data) => {
+    const head = Buffer.alloc(5);
+    head[0] = stream;
+    head.writeUInt32BE(data.length, 1);
+    return Buffer.concat([head, data]);
+  };
 }
 
 /**
@@ -27,17 +38,20 @@ export function httpExec(req: IncomingMessage, res: ServerResponse, query: URLSe
     throw e;
   }
   if (params.tty) return fail(400, 'HTTP exec has no TTY; use the WebSocket exec for tty=true');
+  const framing = query.get('framing');
+  if (framing !== null && framing !== 'length') return fail(400, 'framing must be "length" (or absent)');
+  const chunk = chunker(framing === 'length');
   const env = commandEnvironment(spriteEnv, params.env);
   const cwd = params.dir ?? SPRITE_USER.home;
   const file = resolveCommand(params.argv[0]!, env.PATH ?? '', isExecutable);
   res.writeHead(200, { 'content-type': 'application/octet-stream' });
   if (!file) {
-    res.end(Buffer.concat([chunk(StreamId.Stderr, Buffer.from(`${params.argv[0]}: command not found\n`)), Buffer.from([StreamId.Exit, 127])]));
+    res.end(Buffer.concat([chunk(StreamId.Stderr, Buffer.from(`${params.argv[0]}: command not found\n`)), chunk(StreamId.Exit, Buffer.from([127]))]));
     return;
   }
   const proc = spawnPipes({ file, argv: params.argv, cwd, env, uid: SPRITE_USER.uid, gid: SPRITE_USER.gid, stdin: params.stdin, cols: 80, rows: 24 });
   proc.onOutput((stream, data) => res.write(chunk(stream, data)));
-  proc.onExit((code) => res.end(Buffer.from([StreamId.Exit, code & 0xff])));
+  proc.onExit((code) => res.end(chunk(StreamId.Exit, Buffer.from([code & 0xff]))));
   if (params.stdin) {
     req.on('data', (d: Buffer) => proc.write(d));
     req.on('end', () => proc.endInput());

@@ -6,32 +6,23 @@ import { asIdentity, identityFor } from './identity.js';
 import { chmodPath, chownPath, copyPath, removePath, renamePath } from './ops.js';
 import { flag, parseMode, resolvePath } from './paths.js';
 import { parseRange, readFileTo, writeFileFrom } from './transfer.js';
-import { sendJson } from '../http-json.js';
+import { readLimited, sendJson } from '../http-json.js';
 
 /** JSON bodies of rename, copy, chmod and chown are small. */
 const MAX_JSON_BODY = 1024 * 1024;
 
 
-function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_JSON_BODY) chunks.push(c);
-    });
-    req.on('end', () => {
-      if (size > MAX_JSON_BODY) return reject(new FsError(413, 'EINVAL', `the JSON body is larger than ${MAX_JSON_BODY} bytes`));
-      try {
-        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return reject(badRequest('the body must be a JSON object'));
-        resolve(parsed as Record<string, unknown>);
-      } catch {
-        reject(badRequest('the body must be JSON, e.g. {"path":"/home/sprite/x"}'));
-      }
-    });
-    req.on('error', reject);
-  });
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const { text, tooLarge } = await readLimited(req, MAX_JSON_BODY);
+  if (tooLarge) throw new FsError(413, 'EINVAL', `the JSON body is larger than ${MAX_JSON_BODY} bytes`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw badRequest('the body must be JSON, e.g. {"path":"/home/sprite/x"}');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badRequest('the body must be a JSON object');
+  return parsed as Record<string, unknown>;
 }
 
 function idValue(v: unknown, field: string): number {

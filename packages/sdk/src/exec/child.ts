@@ -1,7 +1,7 @@
-import { ExecError, type ExecResult } from '../errors.js';
-import type { SpriteContext } from '../context.js';
-import type { InputSource, StreamKinds } from '../platform.js';
-import { Cmd, type CommandOptions } from './cmd.js';
+import { ConnectionError, ExecError, type ExecResult } from '../errors.js';
+import { spritePath, type SpriteContext } from '../context.js';
+import { chunksOf, concatBytes, type InputSource, type StreamKinds } from '../platform.js';
+import { Cmd, envPairs, type CommandOptions } from './cmd.js';
 import { StreamID } from './frames.js';
 
 /** Options of `spawn()`: a command whose stdin is a pipe unless `stdin: 'ignore'`. */
@@ -77,4 +77,95 @@ export function execCommand<K extends StreamKinds, E extends ExecOptions['encodi
   options: ExecOptions & { encoding?: E } = {},
 ): Promise<ExecResult<Decoded<E>>> {
   return execFileCommand(ctx, '/bin/sh', ['-c', command], options);
+}
+
+/** Options of `execFileHTTP()`: one HTTP request, no WebSocket, no TTY. */
+export interface HTTPExecOptions extends ExecOptions {
+  /** Sees output as it arrives (the result still holds all of it). */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
+}
+
+/**
+ * Runs a program over one HTTP request instead of a WebSocket (proxies that refuse
+ * upgrades, environments without WebSockets). No TTY. It asks our server for
+ * length-prefixed chunks, so output is split exactly however the network delivers it.
+ */
+export async function execFileHTTPCommand<K extends StreamKinds, E extends ExecOptions['encoding'] = 'utf8'>(
+  ctx: SpriteContext<K>,
+  file: string,
+  args: readonly string[] = [],
+  options: HTTPExecOptions & { encoding?: E } = {},
+): Promise<ExecResult<Decoded<E>>> {
+  const { input, encoding, maxBuffer = DEFAULT_MAX_BUFFER, onOutput, env, cwd, dir, signal, timeout } = options;
+  const envList = envPairs(env);
+  const body = input === undefined ? undefined : await collectInput(input);
+  const { response, deadline } = await ctx.transport.send('POST', spritePath(ctx.name, '/exec'), {
+    query: { cmd: [file, ...args], path: file, env: envList, dir: cwd ?? dir, stdin: body ? 'true' : 'false', framing: 'length' },
+    body,
+    streaming: true,
+    signal,
+    timeout: timeout ?? 0,
+  });
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  let size = 0;
+  let code = -1;
+  let overflow = false;
+  const parser = new LengthFramer((stream, payload) => {
+    if (stream === StreamID.Exit) code = payload[0] ?? -1;
+    else if (stream === StreamID.Stdout || stream === StreamID.Stderr) {
+      size += payload.length;
+      overflow ||= size > maxBuffer;
+      (stream === StreamID.Stdout ? out : err).push(payload);
+      onOutput?.(stream === StreamID.Stdout ? 'stdout' : 'stderr', payload);
+    }
+  });
+  const reader = response.body?.getReader();
+  try {
+    // Stopping the read ends the request, and the server kills the command.
+    while (!overflow) {
+      const chunk = await reader?.read();
+      if (!chunk || chunk.done) break;
+      parser.push(chunk.value);
+    }
+  } catch (e) {
+    if (deadline.aborted) throw deadline.reason;
+    throw new ConnectionError(`the exec answer was cut off: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  } finally {
+    deadline.dispose();
+    await reader?.cancel().catch(() => undefined);
+  }
+  const decode = (chunks: Uint8Array[]) => {
+    const bytes = concatBytes(chunks);
+    return encoding === 'buffer' || encoding === null ? ctx.platform.bytes(bytes) : new TextDecoder().decode(bytes);
+  };
+  const result = { stdout: decode(out), stderr: decode(err), exitCode: code } as ExecResult<Decoded<E>>;
+  if (overflow) throw new ExecError(`output maxBuffer length exceeded (${maxBuffer} bytes)`, result);
+  if (code < 0) throw new ConnectionError('the exec answer ended without an exit code');
+  if (code !== 0) throw new ExecError(`Command failed with exit code ${code}: ${[file, ...args].join(' ')}`, result);
+  return result;
+}
+
+/** Splits `[stream][u32 length][payload]` frames out of arbitrary byte chunks. */
+class LengthFramer {
+  private pending = new Uint8Array(0);
+
+  constructor(private readonly onFrame: (stream: number, payload: Uint8Array) => void) {}
+
+  push(chunk: Uint8Array): void {
+    let data = this.pending.length > 0 ? concatBytes([this.pending, chunk]) : chunk;
+    while (data.length >= 5) {
+      const length = new DataView(data.buffer, data.byteOffset + 1, 4).getUint32(0);
+      if (data.length < 5 + length) break;
+      this.onFrame(data[0]!, data.slice(5, 5 + length));
+      data = data.subarray(5 + length);
+    }
+    this.pending = data.slice();
+  }
+}
+
+async function collectInput(input: InputSource): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of chunksOf(input)) chunks.push(c);
+  return concatBytes(chunks);
 }

@@ -35,6 +35,12 @@ export interface CommandOptions {
   timeout?: number;
 }
 
+/** `{ A: '1' }` or `['A=1']` as the `KEY=VALUE` list the exec endpoints take. */
+export function envPairs(env: CommandOptions['env']): string[] | undefined {
+  if (env === undefined) return undefined;
+  return Array.isArray(env) ? [...(env as readonly string[])] : Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}
+
 /** Internal: how the command connects (a new process or an existing session). */
 export interface CmdTarget {
   argv?: readonly string[];
@@ -298,7 +304,7 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
   private url(): [string, Query] {
     const base = `/v1/sprites/${encodeURIComponent(this.ctx.name)}/exec`;
     const o = this.opts;
-    const env = o.env === undefined ? undefined : Array.isArray(o.env) ? [...(o.env as readonly string[])] : Object.entries(o.env).map(([k, v]) => `${k}=${v}`);
+    const env = envPairs(o.env);
     const query: Query = {
       env,
       dir: o.cwd ?? o.dir,

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { CLOSE_GRACE_MS, handshakeError, type Connect } from '../channel.js';
+import { closeOnce, handshakeError, type Connect } from '../channel.js';
 import { ConnectionError } from '../errors.js';
 
 /**
@@ -10,14 +10,8 @@ import { ConnectionError } from '../errors.js';
 export const wsConnector: Connect = (url, token, handlers) => {
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false, followRedirects: false });
   let capabilities: string[] = [];
-  let closed = false;
-  let dropTimer: ReturnType<typeof setTimeout> | undefined;
-  const finish = (code: number, reason: string, error?: Error) => {
-    if (closed) return;
-    closed = true;
-    if (dropTimer !== undefined) clearTimeout(dropTimer);
-    handlers.close(code, reason, error);
-  };
+  const report = closeOnce(handlers);
+  const finish = report.finish;
   ws.on('upgrade', (res) => {
     const header = res.headers['x-sprite-capabilities'];
     const text = Array.isArray(header) ? header.join(',') : (header ?? '');
@@ -57,14 +51,14 @@ export const wsConnector: Connect = (url, token, handlers) => {
       return capabilities;
     },
     close: (code = 1000, reason = '') => {
-      if (closed) return;
+      if (report.closed) return;
       if (ws.readyState === WebSocket.CONNECTING) {
         ws.terminate();
         return;
       }
       ws.close(code, reason);
       // Do not wait for a peer that never answers the close frame (ws waits 30 s).
-      dropTimer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+      report.drop(() => ws.terminate());
     },
   };
 };

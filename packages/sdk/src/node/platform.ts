@@ -3,6 +3,7 @@ import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import { globalWebSocketConnector, type Connect } from '../channel.js';
 import type { NodeStreamKinds, Platform } from '../platform.js';
 import { wsConnector } from './channel.js';
+import { proxyPorts, proxySocket } from './proxy.js';
 
 function toBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -53,4 +54,5 @@ export const nodePlatform: Platform<NodeStreamKinds> = {
   bytes: toBuffer,
   fromWeb: (stream) => Readable.fromWeb(stream as unknown as NodeWebReadableStream<Uint8Array>),
   connect: pickConnector(),
+  tunnels: { socket: proxySocket, ports: proxyPorts },
 };

@@ -12,6 +12,7 @@ import { organizationRoutes } from './routes/organizations.js';
 import { spriteRoutes } from './routes/sprites.js';
 import { httpForwardRoutes } from '../forward/index.js';
 import { lingerClose } from './linger.js';
+import type { SpriteUrlRouter } from '../url/index.js';
 
 /** Response headers a browser page may read (CORS hides the rest). */
 const CORS_EXPOSED = [SPRITE_VERSION_HEADER, 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'content-range', 'content-length'].join(', ');
@@ -22,11 +23,16 @@ export interface BuildAppOptions {
   lifecycle: SpriteLifecycle;
   log: Logger;
   bodyLimitBytes?: number;
+  /** Requests for sprite URLs (by Host) go here instead of the API. */
+  spriteUrls?: SpriteUrlRouter;
+  /** PEM certificate and key: serve HTTPS. */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 /** The public HTTP API as a Fastify instance (not yet listening). */
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     loggerInstance: opts.log.child({ room: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
@@ -43,6 +49,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     lifecycle: opts.lifecycle,
     log: opts.log,
     authenticate: (request) => authenticate(opts.registry, request),
+    spriteChanged: (spriteId) => opts.spriteUrls?.forget(spriteId),
   };
 
   // Clients send Content-Type: application/json on body-less requests; treat empty as no body.
@@ -60,7 +67,17 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     }
   });
 
+  // A sprite URL (Host `<name>-<org>.<domain>`) is not the API: it is proxied to the sprite.
+  const spriteUrls = opts.spriteUrls;
+  if (spriteUrls) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (!spriteUrls.matches(request.headers.host)) return;
+      void reply.hijack();
+      await spriteUrls.handleRequest(request.raw, reply.raw);
+    });
+  }
   app.addHook('onRequest', async (request, reply) => {
+    if (reply.sent) return;
     void reply.header(SPRITE_VERSION_HEADER, SPRITE_VERSION);
     // Browsers may call the API from any page: it authenticates by bearer token, never by
     // cookie, so allowing every origin exposes nothing a page could not send anyway.

@@ -11,4 +11,6 @@ export interface ApiDeps {
   lifecycle: SpriteLifecycle;
   log: Logger;
   authenticate(request: FastifyRequest): Promise<Caller>;
+  /** A sprite's record changed or it is gone: caches keyed by it (sprite URLs) drop it. */
+  spriteChanged(spriteId: string): void;
 }

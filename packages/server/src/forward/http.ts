@@ -72,5 +72,9 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     scope.post('/v1/sprites/:name/exec', { bodyLimit: 1024 ** 4 }, forward);
     // The filesystem API: uploads of any size stream through, JSON bodies are the agent's to parse.
     scope.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/v1/sprites/:name/fs/:op', bodyLimit: 1024 ** 4, handler: forward });
+    // Services (PROTOCOL §11) live in the agent: definitions, supervision, logs and streams.
+    for (const url of ['/v1/sprites/:name/services', '/v1/sprites/:name/services/:svc', '/v1/sprites/:name/services/:svc/:action']) {
+      scope.route({ method: ['GET', 'PUT', 'POST', 'DELETE'], url, bodyLimit: 1024 * 1024, handler: forward });
+    }
   });
 }

@@ -8,9 +8,10 @@ import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { PRIVATE_HEADERS } from './http.js';
+import type { SpriteUrlRouter } from '../url/index.js';
 
 /** Per-sprite WebSocket endpoints the agent serves; the daemon authenticates, wakes and forwards. */
-const FORWARDED = /^\/v1\/sprites\/([^/]+)\/(?:exec(?:\/[^/]+)?|ports\/watch|fs\/watch)$/;
+const FORWARDED = /^\/v1\/sprites\/([^/]+)\/(?:exec(?:\/[^/]+)?|ports\/watch|fs\/watch|proxy)$/;
 
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
@@ -27,6 +28,8 @@ export interface UpgradeDeps {
   registry: Registry;
   lifecycle: SpriteLifecycle;
   log: Logger;
+  /** WebSockets to sprite URLs go to the sprite's app instead. */
+  spriteUrls?: SpriteUrlRouter;
 }
 
 /**
@@ -46,6 +49,10 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
     socket.on('error', () => undefined);
     open.add(socket);
     socket.once('close', () => open.delete(socket));
+    if (deps.spriteUrls?.matches(req.headers.host)) {
+      void deps.spriteUrls.handleUpgrade(req, socket, head);
+      return;
+    }
     void forward(deps, req, socket, head).catch((e: unknown) => {
       if (e instanceof SpriteError) return reject(socket, e.status, e.toBody());
       deps.log.error({ err: e, url: req.url }, 'upgrade forwarding failed');

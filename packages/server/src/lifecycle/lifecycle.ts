@@ -157,6 +157,17 @@ export class SpriteLifecycle {
     return this.ctx.paths.agentSocket(spriteId);
   }
 
+  /** Records use of a sprite that is known to be awake (it keeps it from idling). */
+  touch(spriteId: string): void {
+    this.ctx.activity.touch(spriteId);
+  }
+
+  /** The sprite's address on its host-side network (running sprites only). */
+  async spriteAddress(spriteId: string): Promise<string | null> {
+    const run = await this.ctx.registry.runs.get(spriteId);
+    return run ? this.ctx.slots.describe(run.netSlot).spriteIp : null;
+  }
+
   async runningCount(): Promise<number> {
     return (await this.ctx.registry.runs.all()).length;
   }

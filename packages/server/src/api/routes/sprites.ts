@@ -87,6 +87,7 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
       let urlSettings: URLSettings | undefined;
       if (body.url_settings) urlSettings = { ...sprite.urlSettings, ...stripNulls(body.url_settings) };
       await registry.sprites.update(sprite.id, { labels, urlSettings });
+      deps.spriteChanged(sprite.id);
       return info((await registry.sprites.byId(sprite.id)) ?? sprite, caller.org.slug);
     },
   );
@@ -95,6 +96,7 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const caller = await deps.authenticate(request);
     const sprite = await lookup(caller.org.id, request.params.name);
     await lifecycle.destroy(sprite);
+    deps.spriteChanged(sprite.id);
     return reply.status(204).send();
   });
 

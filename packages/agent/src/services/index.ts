@@ -1,0 +1,3 @@
+export { handleServices, isServicesPath } from './http.js';
+export { Supervisor, type ServiceEvent, type ServiceStatus } from './supervisor.js';
+export { ServiceError } from './definition.js';

@@ -1,0 +1,28 @@
+/** Prints rows as aligned columns under a header (empty cells as "-"). */
+export function printTable(headers: string[], rows: (string | number | undefined)[][]): void {
+  const cells = rows.map((r) => r.map((c) => (c === undefined || c === '' ? '-' : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  process.stdout.write(`${line(headers)}\n`);
+  for (const r of cells) process.stdout.write(`${line(r)}\n`);
+}
+
+/** Pretty JSON on stdout, with Dates as ISO strings. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** "3m ago", "2h ago", "5d ago". */
+export function ago(date: Date | undefined, now = Date.now()): string {
+  if (!date || date.getTime() === 0) return '-';
+  const s = Math.max(0, Math.round((now - date.getTime()) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+/** Progress and notices go to stderr, so stdout stays clean for pipes and --json. */
+export function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}

@@ -1,0 +1,73 @@
+import type { Channel } from './channel.js';
+import { spritePath, type SpriteContext } from './context.js';
+import { ConnectionError } from './errors.js';
+import type { StreamKinds } from './platform.js';
+
+/** One TCP connection to a host:port as seen from inside the sprite, over a WebSocket. */
+export interface Tunnel {
+  /** What the server dialled (`host:port`). */
+  readonly target: string;
+  send(data: Uint8Array): void;
+  /** Bytes queued towards the sprite. */
+  readonly bufferedAmount: number;
+  onData(fn: (data: Uint8Array) => void): void;
+  /** Called once: without an error for a clean end (close 1000/1001). */
+  onClose(fn: (error?: Error) => void): void;
+  close(): void;
+}
+
+/** `host:port`, `[v6]:port` or just a port (localhost). */
+export function parseAddress(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr) ?? /^()()(\d+)$/.exec(addr);
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`"${addr}" is not host:port (e.g. localhost:5432 or [::1]:6379)`);
+  return { host: m[1] ?? (m[2] || 'localhost'), port };
+}
+
+/** Opens a tunnel (PROTOCOL §10); resolves once the sprite has connected to the target. */
+export function openTunnel<K extends StreamKinds>(ctx: SpriteContext<K>, host: string, port: number, signal?: AbortSignal): Promise<Tunnel> {
+  return new Promise((resolve, reject) => {
+    let dataFn: (d: Uint8Array) => void = () => undefined;
+    let closeFn: (e?: Error) => void = () => undefined;
+    let connected = false;
+    let channel: Channel;
+    const onAbort = () => channel.close(1000);
+    channel = ctx.platform.connect(ctx.transport.wsURL(spritePath(ctx.name, '/proxy')), ctx.transport.bearerToken, {
+      open: () => channel.send(JSON.stringify({ host: host.replace(/^\[(.*)\]$/, '$1'), port })),
+      message: (data) => {
+        if (connected) {
+          if (typeof data !== 'string') dataFn(data);
+          return;
+        }
+        if (typeof data !== 'string') return;
+        let reply: { status?: string; target?: string; error?: string };
+        try {
+          reply = JSON.parse(data) as typeof reply;
+        } catch {
+          reply = {};
+        }
+        if (reply.status !== 'connected') {
+          channel.close(1000);
+          return reject(new ConnectionError(reply.error ?? `the proxy answered ${reply.status ?? 'something unexpected'}`));
+        }
+        connected = true;
+        resolve({
+          target: reply.target ?? `${host}:${port}`,
+          send: (d) => channel.send(d),
+          get bufferedAmount() {
+            return channel.bufferedAmount;
+          },
+          onData: (fn) => (dataFn = fn),
+          onClose: (fn) => (closeFn = fn),
+          close: () => channel.close(1000),
+        });
+      },
+      close: (code, reason, error) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (!connected) return reject(error ?? new ConnectionError(`the proxy closed before connecting (code ${code}${reason ? `: ${reason}` : ''})`));
+        closeFn(code === 1000 || code === 1001 ? undefined : (error ?? new ConnectionError(`the tunnel closed with code ${code}${reason ? `: ${reason}` : ''}`)));
+      },
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,2 @@
+export { SpriteUrlRouter, type UrlRouterDeps } from './router.js';
+export { SessionSigner } from './auth.js';

@@ -1,0 +1,299 @@
+import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { tokenFrom } from '../api/auth.js';
+import type { SpriteLifecycle } from '../lifecycle/index.js';
+import type { Logger } from '../log.js';
+import type { Registry, SpriteRecord } from '../registry/index.js';
+import { cookieValue, LOGIN_PATH, loginPage, safeNext, SESSION_COOKIE, SESSION_SECONDS, type SessionSigner, withoutCookie } from './auth.js';
+import { SpriteHosts, spriteLabel } from './hosts.js';
+
+export interface UrlRouterDeps {
+  registry: Registry;
+  lifecycle: SpriteLifecycle;
+  log: Logger;
+  /** Sprite URLs are `<name>-<org>.<domain>`. */
+  domain: string;
+  signer: SessionSigner;
+  /** Served over TLS: cookies get `Secure`, forwarded requests `X-Forwarded-Proto: https`. */
+  secure: boolean;
+  /** How long an answer about where a sprite's HTTP goes is reused; well below the idle time. */
+  targetCacheMs: number;
+}
+
+/** How long a connection to a just-woken sprite or just-started service is retried. */
+const STARTUP_RETRY_MS = 15_000;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
+class UrlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The sprite URL: requests to `<name>-<org>.<domain>` go to the sprite's `http_port`
+ * service (started if it is not running), else to port 8080, over HTTP or WebSocket. A
+ * request wakes the sprite. `url_settings.auth` = `sprite` asks for the organization's token
+ * (Bearer, or a login cookie); `public` asks for nothing.
+ */
+export class SpriteUrlRouter {
+  private readonly hosts: SpriteHosts;
+  private readonly upstream = new Agent({ keepAlive: true, maxSockets: Infinity, keepAliveMsecs: 1000 });
+  private readonly targets = new Map<string, { address: string; port: number; at: number }>();
+
+  constructor(private readonly deps: UrlRouterDeps) {
+    this.hosts = new SpriteHosts(deps.registry);
+  }
+
+  /** Whether a request is for a sprite URL rather than the API. */
+  matches(host: string | undefined): boolean {
+    return spriteLabel(host, this.deps.domain) !== null;
+  }
+
+  close(): void {
+    this.upstream.destroy();
+  }
+
+  /** Forgets a sprite's cached lookup and target (its settings changed, or it is gone). */
+  forget(spriteId: string): void {
+    this.hosts.forget(spriteId);
+    this.targets.delete(spriteId);
+  }
+
+  async handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const sprite = await this.sprite(req);
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === LOGIN_PATH) return await this.login(req, res, sprite);
+      const auth = await this.authorize(req, sprite);
+      if (!auth) {
+        const wantsHtml = req.method === 'GET' && /text\/html/.test(req.headers.accept ?? '');
+        if (wantsHtml) {
+          res.writeHead(302, { location: `${LOGIN_PATH}?next=${encodeURIComponent(req.url ?? '/')}`, 'cache-control': 'no-store' }).end();
+          return;
+        }
+        throw new UrlError(401, `sprite ${sprite.name} is private to its organization: send "Authorization: Bearer <token>" or log in at ${LOGIN_PATH}`);
+      }
+      await this.forward(req, res, sprite);
+    } catch (e) {
+      this.fail(res, e);
+    }
+  }
+
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => undefined);
+    try {
+      const sprite = await this.sprite(req);
+      if (!(await this.authorize(req, sprite))) throw new UrlError(401, `sprite ${sprite.name} is private to its organization`);
+      let { address, port, retry } = await this.target(sprite);
+      const upstream = await this.dial(address, port, retry).catch(async (e: unknown) => {
+        if (!(e instanceof UrlError && /ECONNREFUSED/.test(e.message))) throw e;
+        this.targets.delete(sprite.id);
+        ({ address, port, retry } = await this.target(sprite));
+        return this.dial(address, port, true);
+      });
+      this.deps.lifecycle.connectionOpened(sprite.id);
+      socket.once('close', () => this.deps.lifecycle.connectionClosed(sprite.id));
+      const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
+      for (const [k, v] of Object.entries(this.requestHeaders(req, true))) {
+        for (const value of Array.isArray(v) ? v : [v]) if (value !== undefined) lines.push(`${k}: ${value}`);
+      }
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      upstream.on('error', () => socket.destroy());
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+      socket.on('close', () => upstream.destroy());
+    } catch (e) {
+      const status = e instanceof UrlError ? e.status : 502;
+      const body = JSON.stringify({ error: status === 401 ? 'unauthorized' : status === 404 ? 'sprite_not_found' : 'bad_gateway', message: e instanceof Error ? e.message : String(e) });
+      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Gateway'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    }
+  }
+
+  private async sprite(req: IncomingMessage): Promise<SpriteRecord> {
+    const label = spriteLabel(req.headers.host, this.deps.domain);
+    const found = label ? await this.hosts.find(label) : null;
+    if (!found) throw new UrlError(404, `no sprite answers at ${req.headers.host ?? '?'}: the URL is <sprite>-<organization>.${this.deps.domain}`);
+    return found.sprite;
+  }
+
+  /** Public, or a token (header) or login cookie of the sprite's organization. */
+  private async authorize(req: IncomingMessage, sprite: SpriteRecord): Promise<boolean> {
+    if (sprite.urlSettings.auth === 'public') return true;
+    const token = tokenFrom(req.headers.authorization);
+    if (token) {
+      const grant = await this.deps.registry.tokens.resolve(token);
+      if (grant?.orgId === sprite.orgId) return true;
+    }
+    const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    return cookie !== null && this.deps.signer.verify(cookie) === sprite.orgId;
+  }
+
+  private async login(req: IncomingMessage, res: ServerResponse, sprite: SpriteRecord): Promise<void> {
+    const html = (status: number, body: string) => res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    if (req.method === 'GET') return void html(200, loginPage(sprite.name, safeNext(query.get('next'))));
+    if (req.method !== 'POST') throw new UrlError(405, `${LOGIN_PATH} takes GET or POST`);
+    const form = new URLSearchParams(await readBody(req, 16 * 1024));
+    const next = safeNext(form.get('next'));
+    const grant = await this.deps.registry.tokens.resolve(form.get('token')?.trim() ?? '');
+    if (!grant || grant.orgId !== sprite.orgId) return void html(401, loginPage(sprite.name, next, "That token does not belong to this sprite's organization."));
+    const cookie = `${SESSION_COOKIE}=${this.deps.signer.issue(sprite.orgId)}; Path=/; Max-Age=${SESSION_SECONDS}; HttpOnly; SameSite=Lax${this.deps.secure ? '; Secure' : ''}`;
+    res.writeHead(303, { location: next, 'set-cookie': cookie, 'cache-control': 'no-store' }).end();
+  }
+
+  /**
+   * Wakes the sprite and asks its agent where HTTP goes. A sprite that answered moments ago
+   * is still awake (idling takes far longer), so then the last answer is used as is: a URL
+   * request must add well under a millisecond. A stale answer fails the connection, which
+   * drops it and takes the slow path.
+   */
+  private async target(sprite: SpriteRecord): Promise<{ address: string; port: number; retry: boolean }> {
+    const recent = this.targets.get(sprite.id);
+    if (recent && Date.now() - recent.at < this.deps.targetCacheMs) {
+      this.deps.lifecycle.touch(sprite.id);
+      return { address: recent.address, port: recent.port, retry: false };
+    }
+    // A warm sprite thaws with its apps listening; a cold one boots, and its app needs a moment.
+    const wasRunning = (await this.deps.lifecycle.spriteAddress(sprite.id)) !== null;
+    await this.deps.lifecycle.ensureRunning(sprite.id);
+    const address = await this.deps.lifecycle.spriteAddress(sprite.id);
+    if (!address) throw new UrlError(503, `sprite ${sprite.name} is not running; retry in a moment`);
+    const answer = await agentHttpTarget(this.deps.lifecycle.agentSocket(sprite.id));
+    this.targets.set(sprite.id, { address, port: answer.port, at: Date.now() });
+    return { address, port: answer.port, retry: answer.started || !wasRunning };
+  }
+
+  /** Connects, retrying refusals for a while when the service is only now starting. */
+  private async dial(address: string, port: number, retry: boolean): Promise<Socket> {
+    const deadline = Date.now() + (retry ? STARTUP_RETRY_MS : 0);
+    for (;;) {
+      try {
+        return await new Promise<Socket>((resolve, reject) => {
+          const s = connect({ host: address, port });
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ECONNREFUSED' || Date.now() >= deadline) {
+          throw new UrlError(502, `nothing answers on port ${port} in the sprite (${code ?? String(e)}); run your app on 0.0.0.0:${port}, or create a service with http_port`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  private requestHeaders(req: IncomingMessage, upgrade: boolean): OutgoingHttpHeaders {
+    const out: OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v === undefined) continue;
+      if (!upgrade && HOP_BY_HOP.has(k)) continue;
+      if (k === 'authorization' && tokenFrom(typeof v === 'string' ? v : undefined)) continue;
+      if (k === 'cookie') {
+        const rest = withoutCookie(typeof v === 'string' ? v : v.join('; '), SESSION_COOKIE);
+        if (rest) out.cookie = rest;
+        continue;
+      }
+      out[k] = v;
+    }
+    const client = req.socket.remoteAddress ?? '';
+    out['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${String(req.headers['x-forwarded-for'])}, ${client}` : client;
+    out['x-forwarded-host'] = req.headers.host ?? '';
+    out['x-forwarded-proto'] = this.deps.secure ? 'https' : 'http';
+    return out;
+  }
+
+  private async forward(req: IncomingMessage, res: ServerResponse, sprite: SpriteRecord): Promise<void> {
+    let { address, port, retry } = await this.target(sprite);
+    // A sprite that was just woken or a service just started gets a moment to listen.
+    if (retry) (await this.dial(address, port, true)).destroy();
+    this.deps.lifecycle.connectionOpened(sprite.id);
+    res.once('close', () => this.deps.lifecycle.connectionClosed(sprite.id));
+    const bodiless = req.headers['content-length'] === undefined || req.headers['content-length'] === '0' ? req.headers['transfer-encoding'] === undefined : false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.send(req, res, sprite, address, port);
+      } catch (e) {
+        // The cached port may belong to a service stopped since: ask the agent again (which
+        // starts an http_port service) and retry once, if nothing of the body is lost.
+        const refused = e instanceof UrlError && e.status === 502 && /ECONNREFUSED/.test(e.message);
+        if (!refused || attempt > 0 || !bodiless) throw e;
+        this.targets.delete(sprite.id);
+        ({ address, port, retry } = await this.target(sprite));
+        (await this.dial(address, port, true)).destroy();
+      }
+    }
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, sprite: SpriteRecord, address: string, port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const upstream = httpRequest({ host: address, port, method: req.method, path: req.url, headers: this.requestHeaders(req, false), agent: this.upstream }, (answer) => {
+        const headers: OutgoingHttpHeaders = {};
+        for (const [k, v] of Object.entries(answer.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive') headers[k] = v;
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
+        answer.pipe(res);
+        answer.once('end', resolve);
+        answer.once('error', reject);
+      });
+      upstream.once('error', (e: NodeJS.ErrnoException) => {
+        this.targets.delete(sprite.id);
+        reject(new UrlError(502, `the app in sprite ${sprite.name} on port ${port} did not answer (${e.code ?? e.message})`));
+      });
+      res.once('close', () => upstream.destroy());
+      // Small requests and answers must not wait for delayed ACKs (Nagle): 40 ms each.
+      upstream.setNoDelay(true);
+      req.socket.setNoDelay(true);
+      req.pipe(upstream);
+    });
+  }
+
+  private fail(res: ServerResponse, e: unknown): void {
+    const status = e instanceof UrlError ? e.status : 502;
+    if (!(e instanceof UrlError)) this.deps.log.warn({ err: e }, 'sprite URL request failed');
+    if (res.headersSent) return void res.destroy();
+    const body = JSON.stringify({ error: status === 401 ? 'unauthorized' : status === 404 ? 'sprite_not_found' : status === 503 ? 'sprite_not_ready' : 'bad_gateway', message: e instanceof Error ? e.message : String(e) });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      text += c;
+      if (text.length > limit) reject(new UrlError(413, 'the form is too large'));
+    });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
+}
+
+/** Asks the agent which port the URL goes to (and to start an `http_port` service). */
+function agentHttpTarget(socketPath: string): Promise<{ port: number; started: boolean }> {
+  return new Promise((resolve, reject) => {
+    const r = httpRequest({ socketPath, method: 'POST', path: '/v1/internal/http-target' }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        try {
+          const body = JSON.parse(text) as { port?: unknown; started?: unknown };
+          if (typeof body.port !== 'number') throw new Error('no port');
+          resolve({ port: body.port, started: body.started === true });
+        } catch {
+          // An agent from before services routes to the default port.
+          resolve({ port: 8080, started: false });
+        }
+      });
+    });
+    r.once('error', reject);
+    r.end();
+  });
+}
