@@ -17,7 +17,8 @@ import { measurePodman } from './podman.js';
 import { measureSdk } from './sdk.js';
 import { measureCli } from './cli.js';
 import { measureUrl } from './url.js';
-import type { Summary } from './stats.js';
+import { measurePolicy } from './policy.js';
+import { summarize, type Summary } from './stats.js';
 
 const SPRITES = Number(process.env.BENCH_SPRITES ?? 100);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
     const cli = await measureCli(daemon, RUNS);
     process.stderr.write('bench: sprite URL and TCP tunnel next to direct access; service restart\n');
     const url = await measureUrl(daemon, RUNS);
+    process.stderr.write('bench: network policy: lookups, connects and round trips with and without (a daemon of its own)\n');
+    const policy = await measurePolicy(RUNS, summarize);
     const gigabytes = Number(process.env.BENCH_CHECKPOINT_GB ?? 5);
     process.stderr.write(`bench: checkpoints and restores (a fresh sprite, one with ${gigabytes} GB written)\n`);
     const cpDaemon = new TestDaemon({ extraArgs: ['--pool-size', `${gigabytes * 2 + 8}G`], env: { SPRITES_PREBOOTED: '0' } });
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
     } finally {
       await cpDaemon.destroy();
     }
-    Object.assign(results, { floors, podman, ours, exec, fs, checkpoints, sdk, cli, url });
+    Object.assign(results, { floors, podman, ours, exec, fs, checkpoints, sdk, cli, url, policy });
 
     const runtime = daemon.runtime;
     const raw = floors.runtimes[runtime]!;
@@ -135,6 +138,11 @@ async function main(): Promise<void> {
       `URL adds ${(url.urlLatency.p50 - url.directLatency.p50).toFixed(2)} ms p50 (target < 1 ms); ${url.urlRps.toFixed(0)} req/s through the URL vs ${url.directRps.toFixed(0)} direct (16 connections)`,
       `TCP tunnel ${url.tunnelMBps.toFixed(0)} MB/s vs direct TCP ${url.directTcpMBps.toFixed(0)} MB/s = ${((url.tunnelMBps / url.directTcpMBps) * 100).toFixed(0)}% (target ≥ 50%)`,
       row('ours: service restart (restartService → running)', url.serviceRestart),
+      row('ours: DNS lookup from a sprite, with a policy (proxy)', policy.lookupPolicy),
+      row('floor: the same lookup straight to the resolver', policy.lookupOpen),
+      row('ours: TCP connect + greeting, with a policy', policy.connectPolicy),
+      row('floor: the same without a policy', policy.connectOpen),
+      `policy adds ${(policy.lookupPolicy.p50 - policy.lookupOpen.p50).toFixed(2)} ms p50 to a lookup (target < 1 ms), ${(policy.connectPolicy.p50 - policy.connectOpen.p50).toFixed(2)} ms to a connect, ${(policy.roundTripPolicy.p50 - policy.roundTripOpen.p50).toFixed(3)} ms to a round trip on an open connection (${policy.roundTripPolicy.p50.toFixed(3)} vs ${policy.roundTripOpen.p50.toFixed(3)}; target: nothing measurable)`,
       `stdout throughput ${exec.throughputMBps.toFixed(0)} MB/s vs local pipe ${exec.localPipeMBps.toFixed(0)} MB/s = ${((exec.throughputMBps / exec.localPipeMBps) * 100).toFixed(0)}% (target ≥ 50%)`,
     ].filter((l) => l !== '');
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -215,6 +215,19 @@ test('the sprite CLI: a fresh user on the daemon host, exec, console through a r
     assert.equal((await cli(['services', 'rm', 'ticker', '-s', 'demo'])).code, 0);
   });
 
+  await t.test('policy get and set through the CLI', async () => {
+    assert.match((await cli(['policy', 'get', '-s', 'demo'])).stderr, /unrestricted/);
+    assert.equal((await cli(['policy', 'set', '-s', 'demo', '--include', 'defaults', '--allow', 'api.example.com', '--deny', 'evil.example.com'])).code, 0);
+    assert.deepEqual(JSON.parse((await cli(['policy', 'get', '-s', 'demo', '--json'])).stdout), {
+      rules: [{ include: 'defaults' }, { domain: 'api.example.com', action: 'allow' }, { domain: 'evil.example.com', action: 'deny' }],
+    });
+    const bad = await cli(['policy', 'set', '-s', 'demo', '--allow', 'not a domain']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /invalid policy/);
+    assert.equal((await cli(['policy', 'set', '-s', 'demo', '--clear'])).code, 0);
+    assert.deepEqual(JSON.parse((await cli(['policy', 'get', '-s', 'demo', '--json'])).stdout), { rules: [] });
+  });
+
   await t.test('exec forwards the ports its command opens (unless --no-port-forward)', async () => {
     const port = await freePort();
     const server = `import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", ${port})); s.listen(); c,_=s.accept(); c.sendall(b"hello from the sprite"); c.close()`;
@@ -262,7 +275,7 @@ test('the sprite CLI: a fresh user on the daemon host, exec, console through a r
       ['sessions'], ['sessions', 'list'], ['s', 'ls'], ['sessions', 'attach'], ['sessions', 'kill'], ['checkpoint'], ['checkpoint', 'create'], ['checkpoint', 'list'],
       ['checkpoint', 'ls'], ['checkpoint', 'info'], ['checkpoint', 'delete'], ['checkpoint', 'rm'], ['checkpoint', 'restore'], ['restore'], ['api'], ['login'], ['logout'],
       ['auth'], ['auth', 'setup'], ['org'], ['org', 'list'], ['completion'], ['services'], ['services', 'list'], ['services', 'get'], ['services', 'create'],
-      ['services', 'start'], ['services', 'stop'], ['services', 'restart'], ['services', 'delete'], ['services', 'signal'], ['services', 'logs'], ['proxy'],
+      ['services', 'start'], ['services', 'stop'], ['services', 'restart'], ['services', 'delete'], ['services', 'signal'], ['services', 'logs'], ['proxy'], ['policy'], ['policy', 'get'], ['policy', 'set'],
     ];
     for (const words of commands) {
       const r = await cli([...words, '--help']);

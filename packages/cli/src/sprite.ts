@@ -12,6 +12,7 @@ import { checkpointCommands } from './commands/checkpoints.js';
 import { consoleCommands } from './commands/console.js';
 import { execCommands } from './commands/exec.js';
 import { proxyCommands } from './commands/proxy.js';
+import { policyCommands } from './commands/policy.js';
 import { serviceCommands } from './commands/services.js';
 import { spriteCommands } from './commands/sprites.js';
 import { completionScript } from './completion.js';
@@ -31,7 +32,7 @@ const completion: Command = {
   },
 };
 
-const commands: Command[] = [...spriteCommands, ...execCommands, ...consoleCommands, ...checkpointCommands, ...serviceCommands, ...proxyCommands, ...apiCommands, ...authCommands, completion];
+const commands: Command[] = [...spriteCommands, ...execCommands, ...consoleCommands, ...checkpointCommands, ...serviceCommands, ...proxyCommands, ...policyCommands, ...apiCommands, ...authCommands, completion];
 
 const root: Command = {
   name: 'sprite',

@@ -10,6 +10,8 @@ import type { HttpTransport } from './http.js';
 import type { Platform, StreamKinds, NodeStreamKinds } from './platform.js';
 import * as sessions from './sessions.js';
 import * as services from './services.js';
+import * as policies from './policy.js';
+import type { NetworkPolicy } from './policy.js';
 import type { ServiceLogStream, ServiceRequest, ServiceWithState } from './services.js';
 import type { PortMapping } from './node/proxy.js';
 import type { SessionKillStream } from './sessions.js';
@@ -242,6 +244,18 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
   /** The last `lines` of a service's log, then `duration` of live output. */
   getServiceLogs(name: string, options: { lines?: number; duration?: string } & CallOptions = {}): Promise<ServiceLogStream> {
     return services.getServiceLogs(this, name, options);
+  }
+
+  // ---- network policy -----------------------------------------------------------------
+
+  /** The sprite's egress policy (`{ rules: [] }`: unrestricted). */
+  getNetworkPolicy(options: CallOptions = {}): Promise<NetworkPolicy> {
+    return policies.getNetworkPolicy(this, options);
+  }
+
+  /** Replaces the egress policy; an invalid one is refused (400) and the old one stays. */
+  updateNetworkPolicy(policy: NetworkPolicy, options: CallOptions = {}): Promise<void> {
+    return policies.updateNetworkPolicy(this, policy, options);
   }
 
   // ---- TCP proxy (Node, Bun, Deno) ----------------------------------------------------

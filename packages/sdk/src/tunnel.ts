@@ -27,8 +27,12 @@ export function parseAddress(addr: string): { host: string; port: number } {
 /** Opens a tunnel (PROTOCOL §10); resolves once the sprite has connected to the target. */
 export function openTunnel<K extends StreamKinds>(ctx: SpriteContext<K>, host: string, port: number, signal?: AbortSignal): Promise<Tunnel> {
   return new Promise((resolve, reject) => {
-    let dataFn: (d: Uint8Array) => void = () => undefined;
-    let closeFn: (e?: Error) => void = () => undefined;
+    // The target's first bytes (and even its close) can arrive in the same read as the
+    // `connected` reply, before the caller has attached its handlers: keep them until then.
+    const early: Uint8Array[] = [];
+    let earlyClose: { error?: Error } | null = null;
+    let dataFn: (d: Uint8Array) => void = (d) => void early.push(new Uint8Array(d));
+    let closeFn: (e?: Error) => void = (e) => void (earlyClose = { error: e });
     let connected = false;
     let channel: Channel;
     const onAbort = () => channel.close(1000);
@@ -57,8 +61,14 @@ export function openTunnel<K extends StreamKinds>(ctx: SpriteContext<K>, host: s
           get bufferedAmount() {
             return channel.bufferedAmount;
           },
-          onData: (fn) => (dataFn = fn),
-          onClose: (fn) => (closeFn = fn),
+          onData: (fn) => {
+            dataFn = fn;
+            for (const d of early.splice(0)) fn(d);
+          },
+          onClose: (fn) => {
+            closeFn = fn;
+            if (earlyClose) fn(earlyClose.error);
+          },
           close: () => channel.close(1000),
         });
       },

@@ -25,6 +25,8 @@ export interface DaemonConfig {
   idleColdSeconds: number;
   /** Public base URL of sprite URLs; `{name}` and `{org}` are substituted. */
   spriteUrlTemplate: string;
+  /** Port of the DNS policy proxy on the host (0: any free one). */
+  dnsPort: number;
   /** Sprite URLs are `<name>-<org>.<urlDomain>` on the API's port. */
   urlDomain: string;
   /** PEM files: the API and sprite URLs are served over HTTPS. */
@@ -126,6 +128,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     idleWarmSeconds: Number(env.SPRITES_IDLE_WARM_SECONDS ?? 30),
     idleColdSeconds: Number(env.SPRITES_IDLE_COLD_SECONDS ?? 600),
     urlDomain,
+    dnsPort: Number(env.SPRITES_DNS_PORT ?? 0),
     tls: tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : null,
     // {port} is the port actually bound (it may be 0 here), filled in once listening.
     spriteUrlTemplate: env.SPRITES_URL_TEMPLATE ?? `${tlsCert ? 'https' : 'http'}://{name}-{org}.${urlDomain}:{port}`,

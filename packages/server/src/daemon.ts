@@ -13,6 +13,23 @@ import { hashToken, openRegistry, repositories, type Registry } from './registry
 import { loadRuntime } from './runtime/index.js';
 import { BtrfsDriver, DEFAULT_IMAGE_RECIPE, ImageCache } from './storage/index.js';
 import { SessionSigner, SpriteUrlRouter } from './url/index.js';
+import { DnsProxy, PolicyEnforcer, PolicyService, type Upstream } from './policy/index.js';
+
+/**
+ * Where the policy proxy sends allowed queries: SPRITES_DNS_UPSTREAM (host or host:port),
+ * else the host's first nameserver (loopback ones work: the daemon runs on the host).
+ */
+async function dnsUpstream(): Promise<Upstream> {
+  const configured = process.env.SPRITES_DNS_UPSTREAM;
+  if (configured) {
+    const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(configured);
+    if (!m) throw new Error(`SPRITES_DNS_UPSTREAM "${configured}" must be HOST or HOST:PORT`);
+    return { host: m[1]!, port: Number(m[2] ?? 53) };
+  }
+  const text = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  const server = /^\s*nameserver\s+(\S+)/m.exec(text)?.[1];
+  return { host: server ?? '1.1.1.1', port: 53 };
+}
 
 /** File in the data dir holding the API's URL, for clients on this host. */
 export const API_URL_FILE = 'api-url';
@@ -50,11 +67,17 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const adminTokenPath = await ensureOrgAndAdminToken(registry, config.dataDir, log);
 
   const runtime = await loadRuntime(config.runtime);
-  const nft = new NftTable(config.instanceId, pool.cidr);
+  const paths = new SpritePaths(config.dataDir, config.instanceId);
+  // Egress policies: a DNS proxy on a port of its own, the nftables side in our table.
+  const nftName = new NftTable(config.instanceId, pool.cidr).name;
+  const enforcer = new PolicyEnforcer(nftName);
+  const policy = new PolicyService({ registry, log: log.child({ room: 'policy' }), enforcer, upstream: await dnsUpstream(), policyDir: (id) => paths.policyDir(id) });
+  const dnsProxy = new DnsProxy(policy.handleDns);
+  const dnsPort = await dnsProxy.listen(config.dnsPort);
+  const nft = new NftTable(config.instanceId, pool.cidr, dnsPort);
   await enableForwarding();
   await nft.install();
 
-  const paths = new SpritePaths(config.dataDir, config.instanceId);
   await mkdir(paths.runRoot, { recursive: true, mode: 0o711 });
   const lifecycleLog = log.child({ room: 'lifecycle' });
   const slots = new SlotFactory(config.instanceId, pool);
@@ -113,8 +136,13 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     log: lifecycleLog,
     locks: new KeyedMutex(),
     imageKey: image.key,
+    policy,
   });
   const summary = await lifecycle.adoptAndReclaim();
+  // The table was made afresh: sprites that kept running get their policies back.
+  for (const { spriteId, slot } of await lifecycle.runningSlots()) {
+    await policy.attach(spriteId, slot).catch((err: unknown) => log.error({ err, spriteId }, 'could not re-apply a network policy'));
+  }
   log.info({ event: 'startup.reclaim', ...summary }, `startup: re-adopted ${summary.adopted} running sprite(s), reclaimed ${JSON.stringify(summary.reclaimed)}`);
   if (summary.errors.length > 0) log.warn({ errors: summary.errors }, 'some leftovers could not be reclaimed');
   // Only after reclaim: spares made earlier would look like leftovers to it.
@@ -132,12 +160,14 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
 
   const spriteUrls = new SpriteUrlRouter({ registry, lifecycle, log: log.child({ room: 'url' }), domain: config.urlDomain, signer: new SessionSigner(config.dataDir), secure: config.tls !== null, targetCacheMs: Math.min(2000, config.idleWarmSeconds * 250) });
   const https = config.tls ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) } : undefined;
-  const app: FastifyInstance = buildApp({ config, registry, lifecycle, log, spriteUrls, https });
+  const app: FastifyInstance = buildApp({ config, registry, lifecycle, log, spriteUrls, https, policy });
   const upgrades = createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }), spriteUrls });
   app.server.on('upgrade', upgrades.handle);
   app.addHook('preClose', async () => {
     upgrades.closeAll();
     spriteUrls.close();
+    dnsProxy.close();
+    enforcer.close();
   });
   const address = await app.listen({ host: config.listenHost, port: config.listenPort });
   const bound = app.server.address();

@@ -13,6 +13,8 @@ import { spriteRoutes } from './routes/sprites.js';
 import { httpForwardRoutes } from '../forward/index.js';
 import { lingerClose } from './linger.js';
 import type { SpriteUrlRouter } from '../url/index.js';
+import type { PolicyService } from '../policy/index.js';
+import { policyRoutes } from './routes/policy.js';
 
 /** Response headers a browser page may read (CORS hides the rest). */
 const CORS_EXPOSED = [SPRITE_VERSION_HEADER, 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'content-range', 'content-length'].join(', ');
@@ -27,6 +29,8 @@ export interface BuildAppOptions {
   spriteUrls?: SpriteUrlRouter;
   /** PEM certificate and key: serve HTTPS. */
   https?: { cert: Buffer; key: Buffer };
+  /** Network policies (GET/POST policy/network). */
+  policy?: PolicyService;
 }
 
 /** The public HTTP API as a Fastify instance (not yet listening). */
@@ -115,6 +119,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   spriteRoutes(app, deps);
   organizationRoutes(app, deps);
   checkpointRoutes(app, deps);
+  if (opts.policy) policyRoutes(app, deps, opts.policy);
   httpForwardRoutes(app, deps);
   return app;
 }

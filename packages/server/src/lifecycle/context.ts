@@ -38,6 +38,11 @@ export interface LifecycleContext {
   idle: IdleSettings;
   /** Disk deletions that finish after the API answered. */
   background: BackgroundTasks;
+  /** Network policies: put on a run as it boots, lifted as it stops. */
+  policy: {
+    attach(spriteId: string, slot: { index: number; hostVeth: string; spriteIp: string }): Promise<void>;
+    detach(spriteId: string): Promise<void>;
+  } | null;
 }
 
 export { KeyedMutex };

@@ -162,6 +162,22 @@ export class SpriteLifecycle {
     this.ctx.activity.touch(spriteId);
   }
 
+  /** The network slot of a running sprite (for its policy). */
+  async runningSlot(spriteId: string): Promise<{ index: number; hostVeth: string; spriteIp: string } | null> {
+    const run = await this.ctx.registry.runs.get(spriteId);
+    if (!run) return null;
+    const slot = this.ctx.slots.describe(run.netSlot);
+    return { index: slot.index, hostVeth: slot.hostVeth, spriteIp: slot.spriteIp };
+  }
+
+  /** Every running sprite's slot (to re-apply policies after a daemon restart). */
+  async runningSlots(): Promise<{ spriteId: string; slot: { index: number; hostVeth: string; spriteIp: string } }[]> {
+    return (await this.ctx.registry.runs.all()).map((r) => {
+      const slot = this.ctx.slots.describe(r.netSlot);
+      return { spriteId: r.spriteId, slot: { index: slot.index, hostVeth: slot.hostVeth, spriteIp: slot.spriteIp } };
+    });
+  }
+
   /** The sprite's address on its host-side network (running sprites only). */
   async spriteAddress(spriteId: string): Promise<string | null> {
     const run = await this.ctx.registry.runs.get(spriteId);

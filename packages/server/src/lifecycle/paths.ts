@@ -25,6 +25,11 @@ export class SpritePaths {
     return join(this.runDir(spriteId), 'checkpoints');
   }
 
+  /** Shown read-only inside the sprite at /.sprite/policy (network.json). */
+  policyDir(spriteId: string): string {
+    return join(this.runDir(spriteId), 'policy');
+  }
+
   agentSocket(spriteId: string): string {
     return join(this.runDir(spriteId), 'agent.sock');
   }

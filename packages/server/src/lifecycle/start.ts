@@ -91,6 +91,7 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
       hostsFile: paths.hostsFile(sprite.id),
       resolvFile: paths.resolvFile(sprite.id),
       checkpointsView: view,
+      policyDir: ctx.policy ? paths.policyDir(sprite.id) : undefined,
       agent: ctx.agent,
       env: { SPRITE_NAME: sprite.name, SPRITE_ID: sprite.id, SPRITE_ENVIRONMENT: JSON.stringify(sprite.environment) },
     });
@@ -98,6 +99,11 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
 
     const containerId = paths.containerId(sprite.id);
     undo.push('delete container', () => ctx.runtime.delete(containerId));
+    // Its network policy holds before the sprite's first packet (and shows at /.sprite/policy).
+    if (ctx.policy) {
+      await ctx.policy.attach(sprite.id, { index: slot.index, hostVeth: slot.hostVeth, spriteIp: slot.spriteIp });
+      undo.push('lift network policy', () => ctx.policy?.detach(sprite.id));
+    }
     phase('bundleMs');
     await ctx.runtime.start(containerId, runDir, { agentSocket: paths.agentSocket(sprite.id), consoleLog: paths.consoleLog(sprite.id) });
     phase('runtimeMs');

@@ -29,6 +29,7 @@ export async function releaseRun(ctx: LifecycleContext, spriteId: string, runRec
     ['stop container', () => stopContainer(ctx, containerId, ctx.paths.cgroupPath(spriteId), graceful)],
     ['unmount checkpoint views', () => unmountAll(paths.checkpointsView(spriteId))],
     ['unmount rootfs', () => unmount(paths.rootfs(spriteId))],
+    ['lift network policy', () => ctx.policy?.detach(spriteId)],
     ['destroy network slot', () => (runRecord ? ctx.slots.destroy(runRecord.netSlot) : undefined)],
     ['release claims', async () => {
       if (!runRecord) return;

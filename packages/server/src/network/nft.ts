@@ -10,6 +10,8 @@ export class NftTable {
   constructor(
     private readonly instanceId: string,
     private readonly poolCidr: string,
+    /** The port of the daemon's DNS policy proxy; sprites under a policy have their DNS sent there. */
+    private readonly dnsPort: number | null = null,
   ) {}
 
   get name(): string {
@@ -20,23 +22,36 @@ export class NftTable {
   async install(): Promise<void> {
     const mine = `${vethPrefix(this.instanceId)}*`;
     const anySprite = `${VETH_FAMILY_PREFIX}*`;
+    const dns = this.dnsPort;
     const ruleset = `
 table inet ${this.name}
 delete table inet ${this.name}
 table inet ${this.name} {
+  # Egress policies (ADR 0015): a sprite's veth → its policy chain; veths whose DNS goes
+  # to the daemon's proxy.
+  map policy_egress { type ifname : verdict; }
+  set policy_dns { type ifname; }
+  # Touched in every policy transaction, so each one commits a new generation (an ack).
+  set policy_sync { type inet_service; }
   chain input {
     type filter hook input priority filter; policy accept;
     iifname "${mine}" ct state established,related accept
     iifname "${mine}" icmp type echo-request accept
-    iifname "${mine}" counter drop
+${dns ? `    iifname "${mine}" meta l4proto { tcp, udp } th dport ${dns} accept
+` : ''}    iifname "${mine}" counter drop
   }
   chain forward {
     type filter hook forward priority filter; policy accept;
     iifname "${mine}" oifname "${anySprite}" counter drop
     oifname "${mine}" iifname "${anySprite}" counter drop
+    iifname "${mine}" iifname vmap @policy_egress
     oifname "${mine}" ct state established,related accept
     oifname "${mine}" counter drop
   }
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+${dns ? `    iifname @policy_dns meta l4proto { tcp, udp } th dport 53 redirect to :${dns}
+` : ''}  }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     ip saddr ${this.poolCidr} oifname != "${anySprite}" masquerade

@@ -70,4 +70,12 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('sprites').addColumn('next_checkpoint_version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0003_network_policy': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The sprite's egress policy (PROTOCOL §13); no rules = unrestricted.
+      await db.schema.alterTable('sprites').addColumn('network_policy_json', 'text', (c) => c.notNull().defaultTo('{"rules":[]}')).execute();
+      // Bumped with every change: connections marked with an older generation are cut.
+      await db.schema.alterTable('sprites').addColumn('network_policy_generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };

@@ -38,6 +38,8 @@ export interface SpritesTable {
   current_checkpoint: string | null;
   /** btrfs level-1 quota group (1/N) of the sprite's volume and checkpoints; null until set. */
   quota_group: number | null;
+  network_policy_json: Generated<string>;
+  network_policy_generation: Generated<number>;
   /** The number the next `vN` checkpoint gets. */
   next_checkpoint_version: Generated<number>;
 }

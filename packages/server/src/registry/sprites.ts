@@ -174,6 +174,22 @@ export class SpriteStore {
     await this.db.updateTable('sprites').set({ current_checkpoint: checkpointId }).where('id', '=', id).execute();
   }
 
+  /** The sprite's network policy and its generation. */
+  async networkPolicy(id: string): Promise<{ json: string; generation: number } | null> {
+    const row = await this.db.selectFrom('sprites').select(['network_policy_json', 'network_policy_generation']).where('id', '=', id).executeTakeFirst();
+    return row ? { json: row.network_policy_json, generation: row.network_policy_generation } : null;
+  }
+
+  /** Stores a new policy; returns its generation (one more than before). */
+  async setNetworkPolicy(id: string, json: string): Promise<number> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('sprites').select('network_policy_generation').where('id', '=', id).executeTakeFirstOrThrow();
+      const generation = row.network_policy_generation + 1;
+      await tx.updateTable('sprites').set({ network_policy_json: json, network_policy_generation: generation }).where('id', '=', id).execute();
+      return generation;
+    });
+  }
+
   async setQuotaGroup(id: string, group: number): Promise<void> {
     await this.db.updateTable('sprites').set({ quota_group: group }).where('id', '=', id).execute();
   }

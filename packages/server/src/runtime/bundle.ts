@@ -40,6 +40,8 @@ export interface SpriteBundleSpec {
   resolvFile: string;
   /** Host directory (a shared mount) whose submounts appear read-only at /.sprite/checkpoints. */
   checkpointsView?: string;
+  /** Host directory bound read-only at /.sprite/policy (the sprite's network policy). */
+  policyDir?: string;
   agent: AgentMounts;
   /** Environment of the agent (and so the default of every command it runs). */
   env: Record<string, string>;
@@ -153,6 +155,7 @@ export function buildOciConfig(spec: SpriteBundleSpec): OciConfig {
       ...(spec.checkpointsView
         ? [{ destination: '/.sprite/checkpoints', type: 'bind', source: spec.checkpointsView, options: ['rbind', 'ro', 'nosuid', 'nodev', 'rslave'] }]
         : []),
+      ...(spec.policyDir ? [{ destination: '/.sprite/policy', type: 'bind', source: spec.policyDir, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] }] : []),
     ],
     linux: {
       // Slave, not private: mounts the daemon adds under the checkpoint view on the host must

@@ -72,8 +72,29 @@ export class BtrfsDriver implements StorageDriver {
 
   async unmount(): Promise<void> {
     if (!(await this.isMounted())) return;
-    // A loop mount made with -o loop is set to autoclear: the loop device goes with it.
     await run('umount', [this.root]);
+    if (!this.opts.device) await this.releaseLoop();
+  }
+
+  /**
+   * A loop mount made with -o loop is set to autoclear, but the kernel lets the device go
+   * a moment after umount returns (and later still under load): wait for it, and detach it
+   * ourselves if it lingers, so a stopped daemon holds no loop device.
+   */
+  private async releaseLoop(): Promise<void> {
+    // Listed by backing file: a device being torn down can drop out of `losetup -j` while it
+    // still exists.
+    const attached = async () =>
+      (await run('losetup', ['--list', '--noheadings', '-O', 'NAME,BACK-FILE'], { okCodes: [1] })).stdout
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter(([name, file]) => name && file?.startsWith(this.opts.imageFile))
+        .map(([name]) => name!);
+    for (let i = 0; i < 30; i++) {
+      if ((await attached()).length === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const dev of await attached()) await run('losetup', ['-d', dev], { okCodes: [1] }).catch(() => undefined);
   }
 
   async usage(): Promise<PoolUsage> {

@@ -1,0 +1,87 @@
+import { run } from '../host/index.js';
+import type { DnsAddress } from './dns-wire.js';
+import { NftSession } from './nft-session.js';
+
+/** Ranges a sprite under a policy never reaches, whatever a name resolved to. */
+export const PRIVATE_V4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', '224.0.0.0/4', '240.0.0.0/4'];
+
+/** Learned addresses stay at least this long (a TTL of 0 would let the connect race it). */
+const MIN_TTL_S = 30;
+const MAX_TTL_S = 86_400;
+
+function ttl(a: DnsAddress): number {
+  return Math.min(MAX_TTL_S, Math.max(MIN_TTL_S, a.ttl));
+}
+
+/**
+ * The nftables side of egress policies, inside the daemon's table (see NftTable): per
+ * sprite under a policy, a set of learned IPv4 addresses and a chain that lets a sprite
+ * reach only those (never private ranges), reached through the `policy_egress` verdict
+ * map by the sprite's host veth, and its DNS redirected to the proxy (`policy_dns`).
+ * Connections are marked with the policy's generation: a change cuts connections to
+ * destinations no longer allowed, and learned addresses expiring do not cut live ones.
+ */
+export class PolicyEnforcer {
+  private readonly nft: NftSession;
+
+  constructor(private readonly table: string) {
+    this.nft = new NftSession(`inet ${table} policy_sync`);
+  }
+
+  /** One atomic nft batch (a process): changes of a whole policy land together. */
+  private async batch(lines: string[]): Promise<void> {
+    await run('nft', ['-f', '-'], { input: `${lines.join('\n')}\n` });
+  }
+
+  private chain(slot: number): string {
+    return `policy_${slot}`;
+  }
+
+  private set(slot: number): string {
+    return `policy_${slot}_v4`;
+  }
+
+  /** Puts a sprite under (a new generation of) its policy, with the addresses still allowed. */
+  async apply(slot: number, veth: string, generation: number, allowed: DnsAddress[]): Promise<void> {
+    const t = `inet ${this.table}`;
+    const mark = `0x${(generation & 0xffffffff).toString(16)}`;
+    const set = this.set(slot);
+    const chain = this.chain(slot);
+    const v4 = allowed.filter((a) => a.family === 4);
+    await this.batch([
+      `add set ${t} ${set} { type ipv4_addr; flags timeout; }`,
+      `flush set ${t} ${set}`,
+      ...(v4.length > 0 ? [`add element ${t} ${set} { ${v4.map((a) => `${a.address} timeout ${ttl(a)}s`).join(', ')} }`] : []),
+      `add chain ${t} ${chain}`,
+      `flush chain ${t} ${chain}`,
+      `add rule ${t} ${chain} ip daddr { ${PRIVATE_V4.join(', ')} } reject with icmpx type admin-prohibited`,
+      `add rule ${t} ${chain} ip daddr @${set} ct mark set ${mark} accept`,
+      `add rule ${t} ${chain} ct state established,related ct mark ${mark} accept`,
+      `add rule ${t} ${chain} meta l4proto tcp reject with tcp reset`,
+      `add rule ${t} ${chain} reject with icmpx type admin-prohibited`,
+      `add element ${t} policy_egress { "${veth}" : jump ${chain} }`,
+      `add element ${t} policy_dns { "${veth}" }`,
+    ]);
+  }
+
+  /** Lets the sprite reach addresses an allowed name resolved to, for their TTL. */
+  async learn(slot: number, addresses: DnsAddress[]): Promise<void> {
+    const v4 = addresses.filter((a) => a.family === 4);
+    if (v4.length === 0) return;
+    const elements = v4.map((a) => `${a.address} timeout ${ttl(a)}s`).join(', ');
+    await this.nft.run(`add element inet ${this.table} ${this.set(slot)} { ${elements} }`);
+  }
+
+  /** Lifts the policy: the sprite's traffic is unrestricted again. */
+  async remove(slot: number, veth: string): Promise<void> {
+    const t = `inet ${this.table}`;
+    // Each step alone: a sprite half set up (or never) has only some of these.
+    for (const line of [`delete element ${t} policy_egress { "${veth}" }`, `delete element ${t} policy_dns { "${veth}" }`, `delete chain ${t} ${this.chain(slot)}`, `delete set ${t} ${this.set(slot)}`]) {
+      await this.batch([line]).catch(() => undefined);
+    }
+  }
+
+  close(): void {
+    this.nft.close();
+  }
+}
