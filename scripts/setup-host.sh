@@ -29,7 +29,7 @@ install_missing() {
 install_missing "for spritesd" crun runc tini btrfs-progs mmdebstrap nftables iproute2 uidmap ca-certificates gcc libc6-dev util-linux procps
 # For the tests only: a real browser runs the SDK's browser flavour (test/e2e/sdk-runtimes);
 # tmux is the real terminal the CLI's console is driven through (test/e2e/cli).
-install_missing "for the tests" chromium tmux
+install_missing "for the tests" chromium tmux openssl
 
 echo "setup-host: installing npm dependencies"
 npm install --no-audit --no-fund --loglevel=error
