@@ -72,29 +72,26 @@ export class BtrfsDriver implements StorageDriver {
 
   async unmount(): Promise<void> {
     if (!(await this.isMounted())) return;
+    const mounts = await readFile('/proc/self/mounts', 'utf8');
+    const device = mounts.split('\n').map((l) => l.split(' ')).find(([, target, type]) => target === this.root && type === 'btrfs')?.[0];
     await run('umount', [this.root]);
-    if (!this.opts.device) await this.releaseLoop();
+    if (!this.opts.device && device?.startsWith('/dev/loop')) await this.releaseLoop(device);
   }
 
   /**
-   * A loop mount made with -o loop is set to autoclear, but the kernel lets the device go
-   * a moment after umount returns (and later still under load): wait for it, and detach it
-   * ourselves if it lingers, so a stopped daemon holds no loop device.
+   * A loop mount made with -o loop is set to autoclear, but the device goes only when the
+   * last reference to the filesystem does: a moment after umount returns, later while a
+   * mount namespace of a just-stopped sprite is still being torn down. Wait for it (up to
+   * 10 s), then detach it ourselves, so a stopped daemon holds no loop device.
    */
-  private async releaseLoop(): Promise<void> {
-    // Listed by backing file: a device being torn down can drop out of `losetup -j` while it
-    // still exists.
-    const attached = async () =>
-      (await run('losetup', ['--list', '--noheadings', '-O', 'NAME,BACK-FILE'], { okCodes: [1] })).stdout
-        .split('\n')
-        .map((l) => l.trim().split(/\s+/))
-        .filter(([name, file]) => name && file?.startsWith(this.opts.imageFile))
-        .map(([name]) => name!);
-    for (let i = 0; i < 30; i++) {
-      if ((await attached()).length === 0) return;
+  private async releaseLoop(device: string): Promise<void> {
+    // `losetup DEVICE` fails (1) once nothing is attached to it.
+    const attached = async () => (await run('losetup', [device], { okCodes: [1] })).stdout.includes(this.opts.imageFile);
+    for (let i = 0; i < 100; i++) {
+      if (!(await attached())) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    for (const dev of await attached()) await run('losetup', ['-d', dev], { okCodes: [1] }).catch(() => undefined);
+    await run('losetup', ['-d', device], { okCodes: [1] }).catch(() => undefined);
   }
 
   async usage(): Promise<PoolUsage> {
