@@ -22,10 +22,11 @@ test('the sprite CLI: a fresh user on the daemon host, exec, console through a r
   // for leftovers.
   const home = mkdtempSync('/tmp/spr-cli-home-');
   const work = mkdtempSync('/tmp/spr-cli-work-');
-  const tmuxSocket = `spr-cli-${process.pid}`;
+  // The terminal server's socket lives in our temporary directory, so it goes with it.
+  const tmuxSocket = join(work, 'tmux.sock');
   t.after(() => {
     try {
-      execFileSync('tmux', ['-L', tmuxSocket, 'kill-server'], { stdio: 'ignore' });
+      execFileSync('tmux', ['-S', tmuxSocket, 'kill-server'], { stdio: 'ignore' });
     } catch {
       // no server was started
     }
@@ -46,7 +47,7 @@ test('the sprite CLI: a fresh user on the daemon host, exec, console through a r
       if (opts.input !== undefined) child.stdin!.end(opts.input);
       else child.stdin!.end();
     });
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', tmuxSocket, ...args], { encoding: 'utf8' });
+  const tmux = (...args: string[]) => execFileSync('tmux', ['-S', tmuxSocket, ...args], { encoding: 'utf8' });
   const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', 'main');
   const waitScreen = (pattern: RegExp, what: string) => pollUntil(async () => pattern.exec(screen()), 30_000, what).catch((e: unknown) => {
     throw new Error(`${String(e)}\n--- screen ---\n${screen()}`);
