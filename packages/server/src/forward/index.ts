@@ -1,2 +1,3 @@
 export { createUpgradeHandler, type UpgradeDeps, type UpgradeHandler } from './upgrade.js';
 export { forwardedInFlight, httpForwardRoutes, type HttpForwardDeps } from './http.js';
+export { rejectUpgrade } from './reject.js';

@@ -1,28 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ErrorCode, SPRITE_VERSION, SPRITE_VERSION_HEADER, SpriteError, type APIErrorBody } from '@sprites/protocol';
+import { ErrorCode, SpriteError } from '@sprites/protocol';
 import { authenticateHeader, tokenFromProtocols } from '../api/auth.js';
 import { findSprite } from '../api/lookup.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { PRIVATE_HEADERS } from './http.js';
+import { rejectUpgrade as reject } from './reject.js';
 import type { SpriteUrlRouter } from '../url/index.js';
 
 /** Per-sprite WebSocket endpoints the agent serves; the daemon authenticates, wakes and forwards. */
 const FORWARDED = /^\/v1\/sprites\/([^/]+)\/(?:exec(?:\/[^/]+)?|ports\/watch|fs\/watch|proxy)$/;
 
-
-const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
-
-/** Answers a failed upgrade with a JSON APIError body (kept < 1 KiB: gorilla keeps only that much). */
-function reject(socket: Duplex, status: number, body: APIErrorBody): void {
-  const text = JSON.stringify({ ...body, message: body.message.slice(0, 800) });
-  socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n${SPRITE_VERSION_HEADER}: ${SPRITE_VERSION}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
-  );
-}
 
 export interface UpgradeDeps {
   registry: Registry;

@@ -2,6 +2,7 @@ import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpH
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tokenFrom } from '../api/auth.js';
+import { rejectUpgrade } from '../forward/reject.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
 import type { Registry, SpriteRecord } from '../registry/index.js';
@@ -109,9 +110,8 @@ export class SpriteUrlRouter {
       socket.pipe(upstream);
       socket.on('close', () => upstream.destroy());
     } catch (e) {
-      const status = e instanceof UrlError ? e.status : 502;
-      const body = JSON.stringify({ error: status === 401 ? 'unauthorized' : status === 404 ? 'sprite_not_found' : 'bad_gateway', message: e instanceof Error ? e.message : String(e) });
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Gateway'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const { status, body } = errorAnswer(e);
+      rejectUpgrade(socket, status, body);
     }
   }
 
@@ -254,12 +254,19 @@ export class SpriteUrlRouter {
   }
 
   private fail(res: ServerResponse, e: unknown): void {
-    const status = e instanceof UrlError ? e.status : 502;
     if (!(e instanceof UrlError)) this.deps.log.warn({ err: e }, 'sprite URL request failed');
     if (res.headersSent) return void res.destroy();
-    const body = JSON.stringify({ error: status === 401 ? 'unauthorized' : status === 404 ? 'sprite_not_found' : status === 503 ? 'sprite_not_ready' : 'bad_gateway', message: e instanceof Error ? e.message : String(e) });
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    const { status, body } = errorAnswer(e);
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
   }
+}
+
+/** The status and APIError body of a failed sprite URL request (HTTP or WebSocket). */
+function errorAnswer(e: unknown): { status: number; body: { error: string; message: string } } {
+  const status = e instanceof UrlError ? e.status : 502;
+  const error = status === 401 ? 'unauthorized' : status === 404 ? 'sprite_not_found' : status === 503 ? 'sprite_not_ready' : 'bad_gateway';
+  return { status, body: { error, message: e instanceof Error ? e.message : String(e) } };
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
