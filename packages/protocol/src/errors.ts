@@ -20,6 +20,10 @@ export const ErrorCode = {
   SpriteNotReady: 'sprite_not_ready',
   CapacityExhausted: 'capacity_exhausted',
   InternalError: 'internal_error',
+  /** The sprite's agent or app answered badly or not at all (the sprite's fault, not ours). */
+  BadGateway: 'bad_gateway',
+  /** The sprite's agent or app did not answer within its deadline. */
+  GatewayTimeout: 'gateway_timeout',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -42,6 +46,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   sprite_not_ready: 503,
   capacity_exhausted: 503,
   internal_error: 500,
+  bad_gateway: 502,
+  gateway_timeout: 504,
 };
 
 /** The JSON body of every error response (PROTOCOL.md §2.1); all fields optional on the wire. */

@@ -43,6 +43,22 @@ export interface RunningDaemon {
 
 const DEFAULT_ORG = 'default';
 
+/** A client's request line and headers must arrive within this (slow-header clients are cut). */
+export const CLIENT_HEADERS_TIMEOUT_MS = 20_000;
+/** Headers per request, and their total size, at most (Node's parser answers 431 past them). */
+export const CLIENT_MAX_HEADERS = 100;
+
+/**
+ * Bounds on what a client can make the public server hold: headers must arrive in time and
+ * stay few. Bodies are capped per route (JSON) or streamed with backpressure (uploads, exec);
+ * a request as a whole has no deadline, since exec streams and uploads may last for hours.
+ */
+function limitClientRequests(server: import('node:http').Server): void {
+  server.headersTimeout = CLIENT_HEADERS_TIMEOUT_MS;
+  server.maxHeadersCount = CLIENT_MAX_HEADERS;
+  server.requestTimeout = 0;
+}
+
 /** The composition root: builds each room once, wires them, owns startup order and shutdown. */
 export async function startDaemon(config: DaemonConfig, log: Logger): Promise<RunningDaemon> {
   const t0 = Date.now();
@@ -161,6 +177,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const spriteUrls = new SpriteUrlRouter({ registry, lifecycle, log: log.child({ room: 'url' }), domain: config.urlDomain, signer: new SessionSigner(config.dataDir), secure: config.tls !== null, targetCacheMs: Math.min(2000, config.idleWarmSeconds * 250) });
   const https = config.tls ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) } : undefined;
   const app: FastifyInstance = buildApp({ config, registry, lifecycle, log, spriteUrls, https, policy });
+  limitClientRequests(app.server);
   const upgrades = createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }), spriteUrls });
   app.server.on('upgrade', upgrades.handle);
   app.addHook('preClose', async () => {

@@ -1,15 +1,24 @@
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { ErrorCode, SpriteError } from '@sprites/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../api/auth.js';
 import { lingerClose } from '../api/linger.js';
 import { findSprite } from '../api/lookup.js';
-import type { SpriteLifecycle } from '../lifecycle/index.js';
+import { AGENT_HEADER_MAX_BYTES, type SpriteLifecycle } from '../lifecycle/index.js';
 import type { Registry } from '../registry/index.js';
+import { agentPath } from './path.js';
 
 /** Headers that must not reach the (untrusted) sprite. */
 export const PRIVATE_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 /** Hop-by-hop headers of the agent's response that Node sets itself. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
+/**
+ * How long the agent may take to start its answer once the request (body included) is sent.
+ * Streams (NDJSON, file reads, HTTP exec) answer with headers at once and then take as long
+ * as they need; an agent that is stopped, or replaced by something that never answers, fails
+ * the request with 504 instead of holding it and its sockets open.
+ */
+export const AGENT_ANSWER_START_MS = 30_000;
 
 export interface HttpForwardDeps {
   registry: Registry;
@@ -18,48 +27,84 @@ export interface HttpForwardDeps {
 }
 
 /**
- * Per-sprite HTTP endpoints the agent serves: authenticated and woken here, then streamed to
- * and from the agent's socket unchanged (NDJSON bodies flow as they are written).
- */
-/**
  * Connections to agents are kept open between requests (one pool per socket path): a small
  * file read should not pay for a new connection each time.
  */
 const agentConnections = new Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 4 });
 
-/** Forwarded requests not finished yet (shutdown says what it waits for). */
-const inFlight = new Set<string>();
+/** Forwarded requests not finished yet (shutdown says what it waits for; paths only). */
+const inFlight = new Map<object, string>();
 
 export function forwardedInFlight(): string[] {
-  return [...inFlight];
+  return [...inFlight.values()];
 }
 
+/** The agent's answer to a forwarded request, or a 502/504 SpriteError saying why there is none. */
+function askAgent(socketPath: string, method: string, path: string, headers: Record<string, string | string[]>, body: NodeJS.ReadableStream | undefined): Promise<IncomingMessage> {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const req = httpRequest({ socketPath, method, path, headers, agent: agentConnections, maxHeaderSize: AGENT_HEADER_MAX_BYTES }, (res) => {
+      clearTimeout(timer);
+      resolve(res);
+    });
+    const startClock = () => {
+      timer = setTimeout(() => req.destroy(Object.assign(new Error('deadline'), { code: 'AGENT_DEADLINE' })), AGENT_ANSWER_START_MS);
+    };
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (e.code === 'AGENT_DEADLINE') return reject(new SpriteError(ErrorCode.GatewayTimeout, `the sprite's agent did not answer within ${AGENT_ANSWER_START_MS / 1000} s; retry, or restart the sprite if it persists`));
+      reject(Object.assign(new SpriteError(ErrorCode.BadGateway, `the sprite's agent did not answer (${e.code ?? e.message}); retry in a moment`), { reused: req.reusedSocket, errno: e.code }));
+    });
+    // A streamed body (HTTP exec's stdin, an upload) goes through as it arrives; the clock
+    // for the answer starts once it has been sent.
+    if (body && typeof body.pipe === 'function') {
+      body.pipe(req);
+      req.once('finish', startClock);
+    } else {
+      req.end();
+      startClock();
+    }
+  });
+}
+
+/**
+ * Per-sprite HTTP endpoints the agent serves: authenticated and woken here, then streamed to
+ * and from the agent's socket (NDJSON bodies flow as they are written, with backpressure).
+ */
 export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): void {
-  const forward = async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
-    const label = `${request.method} ${request.url}`;
-    inFlight.add(label);
-    reply.raw.once('close', () => inFlight.delete(label));
+  const forward = async (request: FastifyRequest<{ Params: Record<string, string> }>, reply: FastifyReply) => {
+    const key = {};
+    inFlight.set(key, `${request.method} ${request.url.split('?')[0]}`);
+    reply.raw.once('close', () => inFlight.delete(key));
     const caller = await deps.authenticate(request);
-    const name = request.params.name;
-    const sprite = await findSprite(deps.registry, caller.org.id, name);
+    const params = request.params;
+    const sprite = await findSprite(deps.registry, caller.org.id, params.name ?? '');
+    const rest = request.routeOptions.url!.split('/').slice(4).map((seg) => (seg.startsWith(':') ? (params[seg.slice(1)] ?? '') : seg));
+    const path = agentPath(sprite.name, rest, request.url);
     await deps.lifecycle.ensureRunning(sprite.id);
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(request.headers)) if (v !== undefined && !PRIVATE_HEADERS.has(k)) headers[k] = v;
     deps.lifecycle.connectionOpened(sprite.id);
     reply.raw.once('close', () => deps.lifecycle.connectionClosed(sprite.id));
-    const upstream = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-      const req = httpRequest({ socketPath: deps.lifecycle.agentSocket(sprite.id), method: request.method, path: request.url, headers, agent: agentConnections }, resolve);
-      req.on('error', reject);
-      // A streamed body (HTTP exec's stdin) goes through as it arrives.
-      const body = request.body as NodeJS.ReadableStream | undefined;
-      if (body && typeof body.pipe === 'function') body.pipe(req);
-      else req.end();
-    });
+    const body = request.body as NodeJS.ReadableStream | undefined;
+    const streamed = body !== undefined && typeof body.pipe === 'function';
+    const socketPath = deps.lifecycle.agentSocket(sprite.id);
+    let upstream: IncomingMessage;
+    try {
+      upstream = await askAgent(socketPath, request.method, path, headers, streamed ? body : undefined);
+    } catch (e) {
+      // A kept-alive connection the agent closed just as it was reused: one more try on a
+      // fresh one, when no body was consumed.
+      const stale = (e as { reused?: boolean; errno?: string }).reused === true && ['ECONNRESET', 'EPIPE'].includes((e as { errno?: string }).errno ?? '');
+      if (!stale || streamed) throw e;
+      upstream = await askAgent(socketPath, request.method, path, headers, undefined);
+    }
     void reply.status(upstream.statusCode ?? 502);
     // Answered before the client finished sending (a refused upload): stop forwarding the
     // body and close after a linger.
     reply.raw.once('finish', () => lingerClose(request.raw));
     for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) void reply.header(k, v);
+    upstream.on('error', () => reply.raw.destroy());
     return reply.send(upstream);
   };
   app.get('/v1/sprites/:name/exec', forward);

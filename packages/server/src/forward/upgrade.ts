@@ -8,12 +8,17 @@ import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { PRIVATE_HEADERS } from './http.js';
+import { agentPath, decodeSegment } from './path.js';
 import { rejectUpgrade as reject } from './reject.js';
 import type { SpriteUrlRouter } from '../url/index.js';
 
 /** Per-sprite WebSocket endpoints the agent serves; the daemon authenticates, wakes and forwards. */
-const FORWARDED = /^\/v1\/sprites\/([^/]+)\/(?:exec(?:\/[^/]+)?|ports\/watch|fs\/watch|proxy)$/;
-
+const FORWARDED = /^\/v1\/sprites\/([^/]+)\/(exec(?:\/[^/]+)?|ports\/watch|fs\/watch|proxy)$/;
+/**
+ * How long the agent may take to answer a WebSocket handshake. A stopped or replaced agent
+ * that accepts the connection and never answers gets the caller a 504, not a hang.
+ */
+export const AGENT_HANDSHAKE_MS = 10_000;
 
 export interface UpgradeDeps {
   registry: Registry;
@@ -46,8 +51,9 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
     }
     void forward(deps, req, socket, head).catch((e: unknown) => {
       if (e instanceof SpriteError) return reject(socket, e.status, e.toBody());
-      deps.log.error({ err: e, url: req.url }, 'upgrade forwarding failed');
-      reject(socket, 502, { error: ErrorCode.InternalError, message: 'could not reach the sprite; retry in a moment' });
+      // The query may hold secrets (commands, environment): only the path is logged.
+      deps.log.warn({ err: e, path: (req.url ?? '/').split('?')[0]!.slice(0, 300) }, 'upgrade forwarding failed');
+      reject(socket, 502, { error: ErrorCode.BadGateway, message: "could not reach the sprite's agent; retry in a moment" });
     });
   };
   return {
@@ -66,17 +72,19 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
   // Browsers send the token as a sub-protocol; it is taken out before anything else sees it.
   const fromProtocol = req.headers.authorization ? null : tokenFromProtocols(req.headers['sec-websocket-protocol']);
   const caller = await authenticateHeader(deps.registry, fromProtocol ? `Bearer ${fromProtocol.token}` : req.headers.authorization);
-  const name = decodeURIComponent(match[1] ?? '');
+  const name = decodeSegment(match[1] ?? '');
   const sprite = await findSprite(deps.registry, caller.org.id, name);
+  const forwardedPath = agentPath(sprite.name, (match[2] ?? '').split('/').map(decodeSegment), url);
   await deps.lifecycle.ensureRunning(sprite.id);
   if (socket.destroyed) return;
 
   const agent = connect(deps.lifecycle.agentSocket(sprite.id));
+  agent.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
     agent.once('connect', resolve);
-    agent.once('error', reject);
+    agent.once('error', (e) => reject(new SpriteError(ErrorCode.BadGateway, `the sprite's agent is not reachable (${(e as NodeJS.ErrnoException).code ?? e.message}); retry in a moment`)));
   });
-  const lines = [`${req.method ?? 'GET'} ${url} HTTP/1.1`];
+  const lines = [`${req.method ?? 'GET'} ${forwardedPath} HTTP/1.1`];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const key = req.rawHeaders[i] ?? '';
     if (PRIVATE_HEADERS.has(key.toLowerCase())) continue;
@@ -88,6 +96,22 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
   }
   agent.write(`${lines.join('\r\n')}\r\n\r\n`);
   if (head.length > 0) agent.write(head);
+  // Nothing reaches the caller until the agent has started its answer within the deadline.
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      agent.destroy();
+      reject(new SpriteError(ErrorCode.GatewayTimeout, `the sprite's agent did not answer within ${AGENT_HANDSHAKE_MS / 1000} s; retry, or restart the sprite if it persists`));
+    }, AGENT_HANDSHAKE_MS);
+    agent.once('readable', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    agent.once('close', () => {
+      clearTimeout(timer);
+      reject(new SpriteError(ErrorCode.BadGateway, "the sprite's agent closed the connection without answering; retry in a moment"));
+    });
+  });
+  if (socket.destroyed) return void agent.destroy();
   agent.on('error', () => socket.destroy());
   socket.on('error', () => agent.destroy());
   agent.pipe(socket);

@@ -10,6 +10,14 @@ import { pidAlive } from './pid.js';
  * temporary name, then renamed, which fails if the index is taken).
  */
 export class HostClaims {
+  /**
+   * Where the next search starts: just past the last index handed out, so a released index
+   * is reused only after every other free one was. A network address freed by a stopped
+   * sprite is not given to another sprite at once, while anything that still points at it
+   * (a cached route, a client's open connection) fades out.
+   */
+  private nextHint = 0;
+
   constructor(
     private readonly root: string,
     private readonly kind: string,
@@ -21,13 +29,19 @@ export class HostClaims {
     return join(this.root, this.kind);
   }
 
-  /** Claim the lowest free index at or after `hint`, wrapping around; throws when all are taken. */
-  async acquire(owner: string, hint = 0): Promise<number> {
+  /**
+   * Claim the first free index at or after `hint` (default: after the last one this instance
+   * handed out), wrapping around; throws when all are taken.
+   */
+  async acquire(owner: string, hint = this.nextHint): Promise<number> {
     const taken = new Set(await readdir(this.dir()).catch(() => [] as string[]));
     for (let i = 0; i < this.size; i++) {
       const index = (hint + i) % this.size;
       if (taken.has(String(index))) continue;
-      if (await this.tryCreate(index, owner)) return index;
+      if (await this.tryCreate(index, owner)) {
+        this.nextHint = (index + 1) % this.size;
+        return index;
+      }
     }
     throw new Error(`no free ${this.kind} claim left (all ${this.size} are in use on this host)`);
   }

@@ -1,23 +1,59 @@
 import { request } from 'node:http';
+import { DeadlineError, readBounded } from '../io/index.js';
 
 export interface AgentResponse {
   status: number;
   body: string;
 }
 
-/** One HTTP request to a sprite's agent over its unix socket. */
-export function agentRequest(socketPath: string, method: string, path: string, timeoutMs = 5000, body?: unknown): Promise<AgentResponse> {
+/** What the daemon reads of one agent answer at most: the agent is untrusted (DESIGN §5.5). */
+export const AGENT_ANSWER_MAX_BYTES = 1024 * 1024;
+/** Headers of an agent answer, in bytes (Node's parser fails the request past this). */
+export const AGENT_HEADER_MAX_BYTES = 16 * 1024;
+
+export interface AgentRequestOptions {
+  /** Connect, headers and the whole body must be done within this (default 5 s). */
+  timeoutMs?: number;
+  /** JSON-encoded as the request body. */
+  body?: unknown;
+  /** Answers longer than this fail (default AGENT_ANSWER_MAX_BYTES). */
+  maxBytes?: number;
+}
+
+/**
+ * One HTTP request to a sprite's agent over its unix socket, bounded in time and size: an
+ * agent that stalls, floods or never ends its answer makes this fail, never grow or hang.
+ */
+export function agentRequest(socketPath: string, method: string, path: string, options: AgentRequestOptions = {}): Promise<AgentResponse> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const maxBytes = options.maxBytes ?? AGENT_ANSWER_MAX_BYTES;
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
-    const req = request({ socketPath, method, path, timeout: timeoutMs, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
+    const started = Date.now();
+    const req = request({ socketPath, method, path, headers, agent: false, maxHeaderSize: AGENT_HEADER_MAX_BYTES }, (res) => {
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        req.destroy();
+        return reject(new Error(`agent answered ${method} ${path} with ${declared} bytes (at most ${maxBytes} are read)`));
+      }
+      readBounded(res, { limit: maxBytes, deadlineMs: Math.max(1, timeoutMs - (Date.now() - started)) }).then(
+        (body) => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, body: body.toString('utf8') });
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          req.destroy();
+          reject(new Error(`agent's answer to ${method} ${path} was refused: ${(e as Error).message}`, { cause: e }));
+        },
+      );
     });
-    req.on('timeout', () => req.destroy(new Error(`agent did not answer ${method} ${path} within ${timeoutMs} ms`)));
-    req.on('error', reject);
+    const timer = setTimeout(() => req.destroy(new DeadlineError(`agent did not answer ${method} ${path} within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     req.end(payload);
   });
 }
@@ -28,9 +64,9 @@ export async function waitForAgent(socketPath: string, timeoutMs: number): Promi
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      const res = await agentRequest(socketPath, 'GET', '/v1/health', Math.max(100, deadline - Date.now()));
+      const res = await agentRequest(socketPath, 'GET', '/v1/health', { timeoutMs: Math.max(100, deadline - Date.now()), maxBytes: 64 * 1024 });
       if (res.status === 200) return;
-      last = new Error(`health answered ${res.status}: ${res.body}`);
+      last = new Error(`health answered ${res.status}: ${res.body.slice(0, 200)}`);
     } catch (e) {
       last = e;
     }

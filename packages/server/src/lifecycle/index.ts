@@ -4,5 +4,5 @@ export type { CreateSpriteInput } from './create.js';
 export type { ReclaimSummary } from './adopt.js';
 export { SpritePaths, hostIdBase, ID_RANGE_BASE, ID_RANGE_SIZE } from './paths.js';
 export { prepareAgentRuntime } from './agent-runtime.js';
-export { agentRequest, waitForAgent } from './agent-client.js';
+export { agentRequest, waitForAgent, AGENT_ANSWER_MAX_BYTES, AGENT_HEADER_MAX_BYTES, type AgentResponse } from './agent-client.js';
 export { ActivityTracker, type IdleSettings } from './idle.js';

@@ -184,6 +184,12 @@ export class SpriteLifecycle {
     return run ? this.ctx.slots.describe(run.netSlot).spriteIp : null;
   }
 
+  /** The sprite's current run and its address (null when it does not run). */
+  async currentRun(spriteId: string): Promise<{ runId: string; address: string } | null> {
+    const run = await this.ctx.registry.runs.get(spriteId);
+    return run ? { runId: run.runId, address: this.ctx.slots.describe(run.netSlot).spriteIp } : null;
+  }
+
   async runningCount(): Promise<number> {
     return (await this.ctx.registry.runs.all()).length;
   }

@@ -98,7 +98,7 @@ export async function claimPrebooted(ctx: LifecycleContext, pre: Prebooted, inpu
         run('nsenter', ['--target', String(pre.pid), '--uts', 'hostname', input.name]),
         // The file is bind-mounted into the sprite: rewrite it in place (same inode).
         writeFile(ctx.paths.hostsFile(pre.id), hostsFile(input.name, ctx.slots.describe(pre.run.netSlot).spriteIp)),
-        agentRequest(ctx.paths.agentSocket(pre.id), 'POST', '/v1/internal/identity', 5000, { name: input.name, environment: input.environment }).then((told) => {
+        agentRequest(ctx.paths.agentSocket(pre.id), 'POST', '/v1/internal/identity', { timeoutMs: 5000, body: { name: input.name, environment: input.environment } }).then((told) => {
           if (told.status !== 200) throw new Error(`the agent refused its identity: ${told.status} ${told.body}`);
         }),
       ]);

@@ -1,7 +1,7 @@
 export { openRegistry, type RegistryDb } from './db.js';
 export { OrganizationStore, type Organization } from './orgs.js';
 export { TokenStore, hashToken, generateToken, type TokenGrant } from './tokens.js';
-export { SpriteStore, NameTakenError, type SpriteRecord, type NewSprite, type ListPage } from './sprites.js';
+export { SpriteStore, NameTakenError, UrlTakenError, type SpriteRecord, type NewSprite, type ListPage } from './sprites.js';
 export { RunStore, type RunRecord } from './runs.js';
 export { CheckpointStore, type CheckpointRecord } from './checkpoints.js';
 
@@ -25,3 +25,4 @@ export interface Registry {
 export function repositories(db: RegistryDb): Registry {
   return { db, orgs: new OrganizationStore(db), tokens: new TokenStore(db), sprites: new SpriteStore(db), runs: new RunStore(db), checkpoints: new CheckpointStore(db) };
 }
+export { urlLabel } from './migrations.js';

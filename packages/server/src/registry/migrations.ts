@@ -78,4 +78,26 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('sprites').addColumn('network_policy_generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0004_url_labels': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The host label of the sprite's URL (`<name>-<org>`), unique over all organizations so a
+      // URL names exactly one sprite (DESIGN §5.7). Sprites made before this keep their URL when
+      // it is unambiguous; of two that collide, the older keeps it and the newer has none.
+      await db.schema.alterTable('sprites').addColumn('url_label', 'text').execute();
+      const rows = await sql<{ id: string; name: string; slug: string }>`SELECT s.id AS id, s.name AS name, o.slug AS slug FROM sprites s JOIN organizations o ON o.id = s.org_id ORDER BY s.seq`.execute(db);
+      const taken = new Set<string>();
+      for (const row of rows.rows) {
+        const label = urlLabel(row.name, row.slug);
+        if (taken.has(label)) continue;
+        taken.add(label);
+        await sql`UPDATE sprites SET url_label = ${label} WHERE id = ${row.id}`.execute(db);
+      }
+      await db.schema.createIndex('sprites_url_label').unique().on('sprites').column('url_label').execute();
+    },
+  },
 };
+
+/** The host label of a sprite's URL: `<sprite name>-<organization slug>`. */
+export function urlLabel(spriteName: string, orgSlug: string): string {
+  return `${spriteName}-${orgSlug}`;
+}

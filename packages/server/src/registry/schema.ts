@@ -42,6 +42,8 @@ export interface SpritesTable {
   network_policy_generation: Generated<number>;
   /** The number the next `vN` checkpoint gets. */
   next_checkpoint_version: Generated<number>;
+  /** `<name>-<org slug>`, unique: the host label of the sprite's URL (null: it has no URL). */
+  url_label: string | null;
 }
 
 /** A checkpoint: a read-only snapshot of a sprite's disk (ids v0, v1, … or auto-<ms>). */

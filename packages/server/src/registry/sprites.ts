@@ -2,6 +2,7 @@ import type { SpriteConfig, SpriteStatus, URLSettings } from '@sprites/protocol'
 import type { RegistryDb } from './db.js';
 import type { Selectable } from 'kysely';
 import type { SpritesTable } from './schema.js';
+import { urlLabel } from './migrations.js';
 
 export interface SpriteRecord {
   id: string;
@@ -28,6 +29,14 @@ export type NewSprite = Pick<
   SpriteRecord,
   'id' | 'orgId' | 'name' | 'status' | 'config' | 'environment' | 'labels' | 'urlSettings' | 'imageKey'
 > & { quotaGroup?: number | null };
+
+/** Another organization's sprite already answers at the URL this sprite would get. */
+export class UrlTakenError extends Error {
+  constructor(readonly label: string) {
+    super(`the sprite URL label "${label}" is already taken by a sprite of another organization`);
+    this.name = 'UrlTakenError';
+  }
+}
 
 export class NameTakenError extends Error {
   constructor(name: string) {
@@ -68,6 +77,9 @@ export class SpriteStore {
 
   async insert(s: NewSprite): Promise<SpriteRecord> {
     const now = new Date().toISOString();
+    const org = await this.db.selectFrom('organizations').select('slug').where('id', '=', s.orgId).executeTakeFirst();
+    if (!org) throw new Error(`organization ${s.orgId} does not exist`);
+    const label = urlLabel(s.name, org.slug);
     try {
       await this.db
         .insertInto('sprites')
@@ -87,10 +99,14 @@ export class SpriteStore {
           last_warming_at: null,
           current_checkpoint: null,
           quota_group: s.quotaGroup ?? null,
+          url_label: label,
         })
         .execute();
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new NameTakenError(s.name);
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        if (/url_label/.test((e as Error).message)) throw new UrlTakenError(label);
+        throw new NameTakenError(s.name);
+      }
       throw e;
     }
     const created = await this.byId(s.id);
@@ -110,6 +126,12 @@ export class SpriteStore {
       .where('org_id', '=', orgId)
       .where('name', '=', name)
       .executeTakeFirst();
+    return row ? fromRow(row) : null;
+  }
+
+  /** The sprite whose URL host label is `label` (`<name>-<org>`), if any. */
+  async byUrlLabel(label: string): Promise<SpriteRecord | null> {
+    const row = await this.db.selectFrom('sprites').selectAll().where('url_label', '=', label).executeTakeFirst();
     return row ? fromRow(row) : null;
   }
 

@@ -51,25 +51,6 @@ export class SessionSigner {
   }
 }
 
-/** One cookie's value from a Cookie header. */
-export function cookieValue(header: string | undefined, name: string): string | null {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return null;
-}
-
-/** The Cookie header without ours (the app behind the URL never sees the login). */
-export function withoutCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  const rest = header
-    .split(';')
-    .map((p) => p.trim())
-    .filter((p) => p !== '' && !p.startsWith(`${name}=`));
-  return rest.length > 0 ? rest.join('; ') : undefined;
-}
-
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -93,7 +74,20 @@ ${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
 `;
 }
 
-/** Only same-host paths are followed after a login (no open redirect). */
+const SAME_HOST = 'http://sprite.invalid';
+
+/**
+ * Only same-host paths are followed after a login (no open redirect). Browsers read `\` as
+ * `/` and drop tabs and newlines from URLs, so `/\evil` or `/<tab>/evil` would leave the host:
+ * any backslash or control character sends the user to `/` instead.
+ */
 export function safeNext(next: string | null | undefined): string {
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  if (!next || !next.startsWith('/') || next.startsWith('//') || next.length > 2048) return '/';
+  if (/[\\\u0000-\u001f\u007f]/.test(next)) return '/';
+  try {
+    const url = new URL(next, SAME_HOST);
+    return url.origin === SAME_HOST ? `${url.pathname}${url.search}${url.hash}` : '/';
+  } catch {
+    return '/';
+  }
 }

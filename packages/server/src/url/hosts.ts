@@ -1,5 +1,4 @@
 import type { Registry, SpriteRecord } from '../registry/index.js';
-import type { Organization } from '../registry/orgs.js';
 
 /** The host name without a port, lower-cased; IPv6 literals stay bracketed. */
 export function hostName(header: string | undefined): string {
@@ -20,16 +19,16 @@ export function spriteLabel(host: string | undefined, domain: string): string | 
 
 export interface SpriteHost {
   sprite: SpriteRecord;
-  org: Organization;
 }
 
 const CACHE_MS = 2000;
+const CACHE_MAX = 10_000;
 
 /**
- * Finds the sprite a URL label names. Sprite and organization names may both hold dashes,
- * so each split `<name>-<org>` is tried, the longest organization name last. Answers are
- * cached briefly (a URL request must add well under a millisecond); the API drops a sprite's
- * entry when its settings change or it is deleted.
+ * Finds the sprite a URL label names. Each sprite's label `<name>-<org>` is stored unique over
+ * all organizations (checked at create), so a label names at most one sprite whatever dashes
+ * the names hold. Answers are cached briefly (a URL request must add well under a
+ * millisecond); the API drops a sprite's entry when its settings change or it is deleted.
  */
 export class SpriteHosts {
   private readonly cache = new Map<string, { at: number; found: SpriteHost | null }>();
@@ -39,14 +38,9 @@ export class SpriteHosts {
   async find(label: string): Promise<SpriteHost | null> {
     const hit = this.cache.get(label);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.found;
-    let found: SpriteHost | null = null;
-    for (let i = label.indexOf('-'); i > 0 && !found; i = label.indexOf('-', i + 1)) {
-      const org = await this.registry.orgs.bySlug(label.slice(i + 1));
-      if (!org) continue;
-      const sprite = await this.registry.sprites.byName(org.id, label.slice(0, i));
-      if (sprite) found = { sprite, org };
-    }
-    if (this.cache.size > 10_000) this.cache.clear();
+    const sprite = await this.registry.sprites.byUrlLabel(label);
+    const found = sprite ? { sprite } : null;
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(label, { at: Date.now(), found });
     return found;
   }

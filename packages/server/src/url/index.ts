@@ -1,2 +1,3 @@
-export { SpriteUrlRouter, type UrlRouterDeps } from './router.js';
-export { SessionSigner } from './auth.js';
+export { SpriteUrlRouter, APP_CONNECT_TIMEOUT_MS, APP_IDLE_TIMEOUT_MS, type UrlRouterDeps } from './router.js';
+export { SessionSigner, safeNext } from './auth.js';
+export { hostOnlySetCookies } from './cookies.js';

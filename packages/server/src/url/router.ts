@@ -2,12 +2,17 @@ import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpH
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tokenFrom } from '../api/auth.js';
+import { lingerClose } from '../api/linger.js';
 import { rejectUpgrade } from '../forward/reject.js';
+import { BodyTooLargeError, DeadlineError, readBounded } from '../io/index.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
 import type { Registry, SpriteRecord } from '../registry/index.js';
-import { cookieValue, LOGIN_PATH, loginPage, safeNext, SESSION_COOKIE, SESSION_SECONDS, type SessionSigner, withoutCookie } from './auth.js';
+import { LOGIN_PATH, loginPage, safeNext, SESSION_COOKIE, SESSION_SECONDS, type SessionSigner } from './auth.js';
+import { cookieValue, hostOnlySetCookies, withoutCookie } from './cookies.js';
+import { errorAnswer, UrlError } from './errors.js';
 import { SpriteHosts, spriteLabel } from './hosts.js';
+import { askAgentForTarget, TargetCache, type Target } from './target.js';
 
 export interface UrlRouterDeps {
   registry: Registry;
@@ -24,16 +29,14 @@ export interface UrlRouterDeps {
 
 /** How long a connection to a just-woken sprite or just-started service is retried. */
 const STARTUP_RETRY_MS = 15_000;
+/** How long one TCP connect to a sprite's app may take (a sprite that drops SYNs must not hang us). */
+export const APP_CONNECT_TIMEOUT_MS = 10_000;
+/** A proxied connection (HTTP or WebSocket) with no bytes either way for this long is closed. */
+export const APP_IDLE_TIMEOUT_MS = 10 * 60_000;
+/** The login form: its size and how long it may take to arrive. */
+const LOGIN_FORM_MAX_BYTES = 16 * 1024;
+const LOGIN_FORM_DEADLINE_MS = 10_000;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
-
-class UrlError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * The sprite URL: requests to `<name>-<org>.<domain>` go to the sprite's `http_port`
@@ -44,10 +47,11 @@ class UrlError extends Error {
 export class SpriteUrlRouter {
   private readonly hosts: SpriteHosts;
   private readonly upstream = new Agent({ keepAlive: true, maxSockets: Infinity, keepAliveMsecs: 1000 });
-  private readonly targets = new Map<string, { address: string; port: number; at: number }>();
+  private readonly targets: TargetCache;
 
   constructor(private readonly deps: UrlRouterDeps) {
     this.hosts = new SpriteHosts(deps.registry);
+    this.targets = new TargetCache(deps.targetCacheMs);
   }
 
   /** Whether a request is for a sprite URL rather than the API. */
@@ -81,7 +85,7 @@ export class SpriteUrlRouter {
       }
       await this.forward(req, res, sprite);
     } catch (e) {
-      this.fail(res, e);
+      this.fail(req, res, e);
     }
   }
 
@@ -90,13 +94,14 @@ export class SpriteUrlRouter {
     try {
       const sprite = await this.sprite(req);
       if (!(await this.authorize(req, sprite))) throw new UrlError(401, `sprite ${sprite.name} is private to its organization`);
-      let { address, port, retry } = await this.target(sprite);
-      const upstream = await this.dial(address, port, retry).catch(async (e: unknown) => {
+      let target = await this.target(sprite);
+      const upstream = await this.dial(target, target.retry).catch(async (e: unknown) => {
         if (!(e instanceof UrlError && /ECONNREFUSED/.test(e.message))) throw e;
         this.targets.delete(sprite.id);
-        ({ address, port, retry } = await this.target(sprite));
-        return this.dial(address, port, true);
+        target = await this.target(sprite);
+        return this.dial(target, true);
       });
+      if (socket.destroyed) return void upstream.destroy();
       this.deps.lifecycle.connectionOpened(sprite.id);
       socket.once('close', () => this.deps.lifecycle.connectionClosed(sprite.id));
       const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
@@ -105,11 +110,14 @@ export class SpriteUrlRouter {
       }
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (head.length > 0) upstream.write(head);
+      upstream.setTimeout(APP_IDLE_TIMEOUT_MS, () => upstream.destroy());
       upstream.on('error', () => socket.destroy());
+      upstream.on('close', () => socket.destroy());
       upstream.pipe(socket);
       socket.pipe(upstream);
       socket.on('close', () => upstream.destroy());
     } catch (e) {
+      if (!(e instanceof UrlError)) this.deps.log.warn({ err: e, path: pathOf(req) }, 'sprite URL upgrade failed');
       const { status, body } = errorAnswer(e);
       rejectUpgrade(socket, status, body);
     }
@@ -118,7 +126,7 @@ export class SpriteUrlRouter {
   private async sprite(req: IncomingMessage): Promise<SpriteRecord> {
     const label = spriteLabel(req.headers.host, this.deps.domain);
     const found = label ? await this.hosts.find(label) : null;
-    if (!found) throw new UrlError(404, `no sprite answers at ${req.headers.host ?? '?'}: the URL is <sprite>-<organization>.${this.deps.domain}`);
+    if (!found) throw new UrlError(404, `no sprite answers at ${String(req.headers.host ?? '?').slice(0, 300)}: the URL is <sprite>-<organization>.${this.deps.domain}`);
     return found.sprite;
   }
 
@@ -139,7 +147,15 @@ export class SpriteUrlRouter {
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
     if (req.method === 'GET') return void html(200, loginPage(sprite.name, safeNext(query.get('next'))));
     if (req.method !== 'POST') throw new UrlError(405, `${LOGIN_PATH} takes GET or POST`);
-    const form = new URLSearchParams(await readBody(req, 16 * 1024));
+    let text: string;
+    try {
+      text = (await readBounded(req, { limit: LOGIN_FORM_MAX_BYTES, deadlineMs: LOGIN_FORM_DEADLINE_MS })).toString('utf8');
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) throw new UrlError(413, `the login form is larger than ${LOGIN_FORM_MAX_BYTES} bytes`);
+      if (e instanceof DeadlineError) throw new UrlError(400, `the login form did not arrive within ${LOGIN_FORM_DEADLINE_MS} ms`);
+      throw new UrlError(400, 'the login form could not be read');
+    }
+    const form = new URLSearchParams(text);
     const next = safeNext(form.get('next'));
     const grant = await this.deps.registry.tokens.resolve(form.get('token')?.trim() ?? '');
     if (!grant || grant.orgId !== sprite.orgId) return void html(401, loginPage(sprite.name, next, "That token does not belong to this sprite's organization."));
@@ -149,38 +165,54 @@ export class SpriteUrlRouter {
 
   /**
    * Wakes the sprite and asks its agent where HTTP goes. A sprite that answered moments ago
-   * is still awake (idling takes far longer), so then the last answer is used as is: a URL
-   * request must add well under a millisecond. A stale answer fails the connection, which
-   * drops it and takes the slow path.
+   * is still awake (idling takes far longer), so then the last answer for its current run is
+   * used as is. A stale answer fails the connection, which drops it and takes the slow path.
    */
-  private async target(sprite: SpriteRecord): Promise<{ address: string; port: number; retry: boolean }> {
-    const recent = this.targets.get(sprite.id);
-    if (recent && Date.now() - recent.at < this.deps.targetCacheMs) {
+  private async target(sprite: SpriteRecord): Promise<Target & { retry: boolean }> {
+    const run = await this.deps.lifecycle.currentRun(sprite.id);
+    const recent = run ? this.targets.get(sprite.id, run.runId) : null;
+    if (recent) {
       this.deps.lifecycle.touch(sprite.id);
-      return { address: recent.address, port: recent.port, retry: false };
+      return { ...recent, retry: false };
     }
     // A warm sprite thaws with its apps listening; a cold one boots, and its app needs a moment.
-    const wasRunning = (await this.deps.lifecycle.spriteAddress(sprite.id)) !== null;
+    const wasRunning = run !== null;
     await this.deps.lifecycle.ensureRunning(sprite.id);
-    const address = await this.deps.lifecycle.spriteAddress(sprite.id);
-    if (!address) throw new UrlError(503, `sprite ${sprite.name} is not running; retry in a moment`);
-    const answer = await agentHttpTarget(this.deps.lifecycle.agentSocket(sprite.id));
-    this.targets.set(sprite.id, { address, port: answer.port, at: Date.now() });
-    return { address, port: answer.port, retry: answer.started || !wasRunning };
+    const now = await this.deps.lifecycle.currentRun(sprite.id);
+    if (!now) throw new UrlError(503, `sprite ${sprite.name} is not running; retry in a moment`);
+    let answer: { port: number; started: boolean };
+    try {
+      answer = await askAgentForTarget(this.deps.lifecycle.agentSocket(sprite.id));
+    } catch (e) {
+      if (e instanceof DeadlineError) throw new UrlError(504, `the agent of sprite ${sprite.name} did not answer in time; retry in a moment`);
+      throw new UrlError(502, `the agent of sprite ${sprite.name} did not answer (${(e as Error).message}); retry in a moment`);
+    }
+    const target: Target = { runId: now.runId, address: now.address, port: answer.port };
+    this.targets.set(sprite.id, target);
+    return { ...target, retry: answer.started || !wasRunning };
   }
 
   /** Connects, retrying refusals for a while when the service is only now starting. */
-  private async dial(address: string, port: number, retry: boolean): Promise<Socket> {
+  private async dial(target: Target, retry: boolean): Promise<Socket> {
+    const { address, port } = target;
     const deadline = Date.now() + (retry ? STARTUP_RETRY_MS : 0);
     for (;;) {
       try {
         return await new Promise<Socket>((resolve, reject) => {
           const s = connect({ host: address, port });
-          s.once('connect', () => resolve(s));
-          s.once('error', reject);
+          const timer = setTimeout(() => s.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), APP_CONNECT_TIMEOUT_MS);
+          s.once('connect', () => {
+            clearTimeout(timer);
+            resolve(s);
+          });
+          s.once('error', (e) => {
+            clearTimeout(timer);
+            reject(e);
+          });
         });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ETIMEDOUT') throw new UrlError(504, `the sprite did not accept a connection on port ${port} within ${APP_CONNECT_TIMEOUT_MS} ms`);
         if (code !== 'ECONNREFUSED' || Date.now() >= deadline) {
           throw new UrlError(502, `nothing answers on port ${port} in the sprite (${code ?? String(e)}); run your app on 0.0.0.0:${port}, or create a service with http_port`);
         }
@@ -210,39 +242,50 @@ export class SpriteUrlRouter {
   }
 
   private async forward(req: IncomingMessage, res: ServerResponse, sprite: SpriteRecord): Promise<void> {
-    let { address, port, retry } = await this.target(sprite);
+    let target = await this.target(sprite);
     // A sprite that was just woken or a service just started gets a moment to listen.
-    if (retry) (await this.dial(address, port, true)).destroy();
+    if (target.retry) (await this.dial(target, true)).destroy();
     this.deps.lifecycle.connectionOpened(sprite.id);
     res.once('close', () => this.deps.lifecycle.connectionClosed(sprite.id));
     const bodiless = req.headers['content-length'] === undefined || req.headers['content-length'] === '0' ? req.headers['transfer-encoding'] === undefined : false;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.send(req, res, sprite, address, port);
+        return await this.send(req, res, sprite, target);
       } catch (e) {
         // The cached port may belong to a service stopped since: ask the agent again (which
         // starts an http_port service) and retry once, if nothing of the body is lost.
         const refused = e instanceof UrlError && e.status === 502 && /ECONNREFUSED/.test(e.message);
         if (!refused || attempt > 0 || !bodiless) throw e;
         this.targets.delete(sprite.id);
-        ({ address, port, retry } = await this.target(sprite));
-        (await this.dial(address, port, true)).destroy();
+        target = await this.target(sprite);
+        (await this.dial(target, true)).destroy();
       }
     }
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, sprite: SpriteRecord, address: string, port: number): Promise<void> {
+  private send(req: IncomingMessage, res: ServerResponse, sprite: SpriteRecord, target: Target): Promise<void> {
+    const { address, port } = target;
     return new Promise<void>((resolve, reject) => {
       const upstream = httpRequest({ host: address, port, method: req.method, path: req.url, headers: this.requestHeaders(req, false), agent: this.upstream }, (answer) => {
         const headers: OutgoingHttpHeaders = {};
-        for (const [k, v] of Object.entries(answer.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive') headers[k] = v;
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
+        for (const [k, v] of Object.entries(answer.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'set-cookie') headers[k] = v;
+        const cookies = hostOnlySetCookies(answer.headers['set-cookie'], SESSION_COOKIE);
+        if (cookies.length > 0) headers['set-cookie'] = cookies;
+        try {
+          res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
+        } catch {
+          // Headers Node refuses to send (invalid characters from the app): answer 502.
+          answer.destroy();
+          return reject(new UrlError(502, `the app in sprite ${sprite.name} sent headers that cannot be forwarded`));
+        }
         answer.pipe(res);
         answer.once('end', resolve);
         answer.once('error', reject);
       });
+      upstream.setTimeout(APP_IDLE_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('idle'), { code: 'ETIMEDOUT' })));
       upstream.once('error', (e: NodeJS.ErrnoException) => {
         this.targets.delete(sprite.id);
+        if (e.code === 'ETIMEDOUT') return reject(new UrlError(504, `the app in sprite ${sprite.name} on port ${port} did not answer within ${APP_IDLE_TIMEOUT_MS / 1000} s`));
         reject(new UrlError(502, `the app in sprite ${sprite.name} on port ${port} did not answer (${e.code ?? e.message})`));
       });
       res.once('close', () => upstream.destroy());
@@ -253,54 +296,18 @@ export class SpriteUrlRouter {
     });
   }
 
-  private fail(res: ServerResponse, e: unknown): void {
-    if (!(e instanceof UrlError)) this.deps.log.warn({ err: e }, 'sprite URL request failed');
+  private fail(req: IncomingMessage, res: ServerResponse, e: unknown): void {
+    if (!(e instanceof UrlError)) this.deps.log.warn({ err: e, path: pathOf(req) }, 'sprite URL request failed');
     if (res.headersSent) return void res.destroy();
     const { status, body } = errorAnswer(e);
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
+    // An unread body (a refused upload) is drained for a moment, then the connection closed.
+    if (!req.complete) lingerClose(req);
   }
 }
 
-/** The status and APIError body of a failed sprite URL request (HTTP or WebSocket). */
-function errorAnswer(e: unknown): { status: number; body: { error: string; message: string } } {
-  const status = e instanceof UrlError ? e.status : 502;
-  const error = status === 401 ? 'unauthorized' : status === 404 ? 'sprite_not_found' : status === 503 ? 'sprite_not_ready' : 'bad_gateway';
-  return { status, body: { error, message: e instanceof Error ? e.message : String(e) } };
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      text += c;
-      if (text.length > limit) reject(new UrlError(413, 'the form is too large'));
-    });
-    req.on('end', () => resolve(text));
-    req.on('error', reject);
-  });
-}
-
-/** Asks the agent which port the URL goes to (and to start an `http_port` service). */
-function agentHttpTarget(socketPath: string): Promise<{ port: number; started: boolean }> {
-  return new Promise((resolve, reject) => {
-    const r = httpRequest({ socketPath, method: 'POST', path: '/v1/internal/http-target' }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        try {
-          const body = JSON.parse(text) as { port?: unknown; started?: unknown };
-          if (typeof body.port !== 'number') throw new Error('no port');
-          resolve({ port: body.port, started: body.started === true });
-        } catch {
-          // An agent from before services routes to the default port.
-          resolve({ port: 8080, started: false });
-        }
-      });
-    });
-    r.once('error', reject);
-    r.end();
-  });
+/** The request's path without its query (queries may hold secrets: never logged). */
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0]!.slice(0, 300);
 }

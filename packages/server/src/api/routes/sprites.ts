@@ -9,7 +9,7 @@ import {
   type URLSettings,
 } from '@sprites/protocol';
 import type { FastifyInstance } from 'fastify';
-import { NameTakenError, type SpriteRecord } from '../../registry/index.js';
+import { NameTakenError, UrlTakenError, urlLabel, type SpriteRecord } from '../../registry/index.js';
 import type { ApiDeps } from '../deps.js';
 import { findSprite } from '../lookup.js';
 import { toSpriteInfo } from '../present.js';
@@ -30,6 +30,10 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const problem = nameProblem(body.name);
     if (problem) throw new SpriteError(ErrorCode.InvalidName, problem, { details: { field: 'name' } });
     const spriteConfig = resolveConfig(body.config ?? {}, config);
+    // Checked first so a taken URL never costs a pre-booted sprite (the insert still decides).
+    const label = urlLabel(body.name, caller.org.slug);
+    const holder = await deps.registry.sprites.byUrlLabel(label);
+    if (holder && holder.orgId !== caller.org.id) throw urlTaken(new UrlTakenError(label));
     try {
       const record = await lifecycle.create({
         orgId: caller.org.id,
@@ -42,6 +46,7 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return reply.status(201).send(info(record, caller.org.slug));
     } catch (e) {
       if (e instanceof NameTakenError) throw new SpriteError(ErrorCode.NameTaken, `${e.message}; pick another name or delete the existing sprite first`, { details: { field: 'name' } });
+      if (e instanceof UrlTakenError) throw urlTaken(e);
       throw e;
     }
   });
@@ -141,4 +146,9 @@ function decodeToken(token: string): number {
   const m = /^s:(\d{1,15})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
   if (!m) throw new SpriteError(ErrorCode.BadRequest, 'continuation_token is not one this server issued; start again without it', { details: { field: 'continuation_token' } });
   return Number(m[1]);
+}
+
+/** Two organizations' sprites must never share a URL: the second name is refused. */
+function urlTaken(e: UrlTakenError): SpriteError {
+  return new SpriteError(ErrorCode.NameTaken, `${e.message} (sprite URLs are <name>-<organization>); pick another name`, { details: { field: 'name' } });
 }

@@ -1,0 +1,1 @@
+export { BodyTooLargeError, DeadlineError, readBounded, type ReadBoundedOptions } from './bounded.js';

@@ -1,0 +1,33 @@
+import { ErrorCode, type APIErrorBody } from '@sprites/protocol';
+
+/** A sprite URL request that fails with a status of its own (the router answers it as JSON). */
+export class UrlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UrlError';
+  }
+}
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: ErrorCode.BadRequest,
+  401: ErrorCode.Unauthorized,
+  404: ErrorCode.SpriteNotFound,
+  405: ErrorCode.MethodNotAllowed,
+  413: ErrorCode.PayloadTooLarge,
+  503: ErrorCode.SpriteNotReady,
+  504: ErrorCode.GatewayTimeout,
+};
+
+/**
+ * The status and APIError body of a failed sprite URL request (HTTP or WebSocket). Errors we
+ * did not raise ourselves are the sprite's (its agent or app failed): 502, never 500.
+ */
+export function errorAnswer(e: unknown): { status: number; body: APIErrorBody } {
+  const status = e instanceof UrlError ? e.status : 502;
+  const error = CODE_BY_STATUS[status] ?? ErrorCode.BadGateway;
+  const message = e instanceof UrlError ? e.message : 'the sprite could not be reached; retry in a moment';
+  return { status, body: { error, message } };
+}

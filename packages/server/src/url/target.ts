@@ -1,0 +1,68 @@
+import { agentRequest } from '../lifecycle/index.js';
+
+/** Where a sprite's URL traffic goes: its address on this run, and the port its agent named. */
+export interface Target {
+  runId: string;
+  address: string;
+  port: number;
+}
+
+/** Default port of the sprite URL when no service claims it (PROTOCOL §11, PLATFORM §2.6). */
+const DEFAULT_HTTP_PORT = 8080;
+/** What the agent may take to answer where HTTP goes, and how much of its answer is read. */
+const TARGET_ANSWER_MS = 5000;
+const TARGET_ANSWER_BYTES = 4096;
+
+/**
+ * Asks the agent which port the URL goes to (and to start an `http_port` service). The agent
+ * is untrusted: its answer is bounded in time and size and must name a valid port. An answer
+ * that is not JSON (an agent from before services) means the default port.
+ */
+export async function askAgentForTarget(socketPath: string): Promise<{ port: number; started: boolean }> {
+  const res = await agentRequest(socketPath, 'POST', '/v1/internal/http-target', { timeoutMs: TARGET_ANSWER_MS, maxBytes: TARGET_ANSWER_BYTES });
+  let body: { port?: unknown; started?: unknown };
+  try {
+    body = JSON.parse(res.body) as typeof body;
+  } catch {
+    return { port: DEFAULT_HTTP_PORT, started: false };
+  }
+  const port = body?.port;
+  if (res.status !== 200 || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    return { port: DEFAULT_HTTP_PORT, started: false };
+  }
+  return { port, started: body.started === true };
+}
+
+/**
+ * Recent targets by sprite id. An entry is valid only for the run it was learned on: the
+ * caller checks the sprite's current run before using it, so after a stop, restart, restore
+ * or delete, a request can never be sent to the address the old run held (which another
+ * sprite may hold now). Bounded in entries and age.
+ */
+export class TargetCache {
+  private readonly entries = new Map<string, Target & { at: number }>();
+
+  constructor(
+    private readonly maxAgeMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get(spriteId: string, currentRunId: string): Target | null {
+    const hit = this.entries.get(spriteId);
+    if (!hit) return null;
+    if (hit.runId !== currentRunId || Date.now() - hit.at >= this.maxAgeMs) {
+      this.entries.delete(spriteId);
+      return null;
+    }
+    return hit;
+  }
+
+  set(spriteId: string, target: Target): void {
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(spriteId, { ...target, at: Date.now() });
+  }
+
+  delete(spriteId: string): void {
+    this.entries.delete(spriteId);
+  }
+}
