@@ -43,7 +43,10 @@ export function forwardedInFlight(): string[] {
 function askAgent(socketPath: string, method: string, path: string, headers: Record<string, string | string[]>, body: NodeJS.ReadableStream | undefined): Promise<IncomingMessage> {
   return new Promise<IncomingMessage>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
-    const req = httpRequest({ socketPath, method, path, headers, agent: agentConnections, maxHeaderSize: AGENT_HEADER_MAX_BYTES }, (res) => {
+    const streamed = body !== undefined && typeof body.pipe === 'function';
+    // A streamed body cannot be sent twice, so it never rides a kept-alive connection the agent
+    // may be closing at that very moment (EPIPE); a unix socket connect costs microseconds.
+    const req = httpRequest({ socketPath, method, path, headers, agent: streamed ? false : agentConnections, maxHeaderSize: AGENT_HEADER_MAX_BYTES }, (res) => {
       clearTimeout(timer);
       resolve(res);
     });
@@ -57,7 +60,7 @@ function askAgent(socketPath: string, method: string, path: string, headers: Rec
     });
     // A streamed body (HTTP exec's stdin, an upload) goes through as it arrives; the clock
     // for the answer starts once it has been sent.
-    if (body && typeof body.pipe === 'function') {
+    if (streamed) {
       body.pipe(req);
       req.once('finish', startClock);
     } else {
