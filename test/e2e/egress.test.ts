@@ -162,7 +162,9 @@ test('egress and the DNS proxy: default-deny to non-public ranges, a bounded res
 
   await t.test('one sprite holding many TCP connections to the DNS proxy takes no more than its share', async () => {
     // Under a policy, so that the old daemon (which redirected only those) is measured too.
-    assert.equal((await d.api('POST', '/v1/sprites/flooder/policy/network', { rules: [{ domain: '*', action: 'allow' }] })).status, 204);
+    for (const name of ['flooder', 'bystander']) {
+      assert.equal((await d.api('POST', `/v1/sprites/${name}/policy/network`, { rules: [{ domain: '*', action: 'allow' }] })).status, 204);
+    }
     const before = fdCount(d.pid);
     const flood = a.exec(`python3 /home/sprite/flood.py ${gwA} ${FLOOD_CONNECTIONS} 8`);
     let peak = before;
