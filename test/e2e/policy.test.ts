@@ -56,7 +56,8 @@ test('network policy: DNS-based egress rules enforced from the host, changed liv
   net.zone.set('private.test', '10.99.0.1');
   net.rogueResolver(14, net.ip(11));
 
-  const d = await startTestDaemon(t, { listen: `127.0.0.1:${await freePort()}`, env: { SPRITES_DNS_UPSTREAM: `127.0.0.1:${dnsPort}` } });
+  // The test hosts live in 198.18.0.0/15, which sprites reach only when the operator allows it (ADR 0016).
+  const d = await startTestDaemon(t, { listen: `127.0.0.1:${await freePort()}`, env: { SPRITES_DNS_UPSTREAM: `127.0.0.1:${dnsPort}` }, extraArgs: ['--egress-allow', '198.18.0.0/15'] });
   const client = new SpritesClient(d.adminToken, { baseURL: d.url });
   const a = await client.createSprite('fenced', { ramMB: 256, storageGB: 1 });
   const b = await client.createSprite('open', { ramMB: 256, storageGB: 1 });

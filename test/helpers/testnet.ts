@@ -63,6 +63,20 @@ while True:
   }
 
   /**
+   * Makes `address` (e.g. a private or pool address) a test host too: held inside the test
+   * namespace and routed there from the host by a /32, so a connection to it never leaves
+   * the machine. Refuses an address the host already routes anywhere but by its default
+   * route, or holds itself. The route goes with the veth in down().
+   */
+  trap(address: string): void {
+    const routes = execFileSync('ip', ['-4', 'route', 'show', 'match', address], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const own = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).includes(` ${address}/`);
+    if (own || routes.some((r) => !r.startsWith('default'))) throw new Error(`${address} is in use on this host (${routes.join('; ')}): pick another`);
+    execFileSync('ip', ['-n', this.ns, 'addr', 'add', `${address}/32`, 'dev', 'eth0'], { stdio: 'pipe' });
+    execFileSync('ip', ['route', 'add', `${address}/32`, 'dev', this.hostVeth], { stdio: 'pipe' });
+  }
+
+  /**
    * A second resolver on a test host (UDP and TCP 53) that answers every A query with
    * `answer`: what a sprite would use to get around the policy.
    */

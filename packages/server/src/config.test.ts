@@ -30,3 +30,17 @@ test('bad settings say what to fix', () => {
   assert.equal(parseSize('512MiB'), 512 * 2 ** 20);
   assert.throws(() => parseSize('lots'), /size/);
 });
+
+test('egress allow ranges: none by default, repeatable flag over a comma-separated env, validated', () => {
+  const none = loadConfig([], {});
+  assert.ok(none !== 'help');
+  assert.deepEqual(none.egressAllow, []);
+  const env = loadConfig([], { SPRITES_EGRESS_ALLOW: '10.1.2.3/24, 192.168.5.5,' });
+  assert.ok(env !== 'help');
+  assert.deepEqual(env.egressAllow, ['10.1.2.0/24', '192.168.5.5/32']);
+  const flags = loadConfig(['--egress-allow', '172.20.0.0/16', '--egress-allow', '172.20.1.0/16'], { SPRITES_EGRESS_ALLOW: '10.0.0.0/8' });
+  assert.ok(flags !== 'help');
+  assert.deepEqual(flags.egressAllow, ['172.20.0.0/16'], 'flags win over the environment; duplicates go');
+  assert.throws(() => loadConfig(['--egress-allow', 'fd00::/8'], {}), /--egress-allow: .*no IPv6/);
+  assert.throws(() => loadConfig([], { SPRITES_EGRESS_ALLOW: '10.0.0.0/40' }), ConfigError);
+});

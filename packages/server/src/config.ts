@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { canonicalCidr } from './network/egress.js';
 
 /** Everything a daemon needs to know about its host and its defaults. */
 export interface DaemonConfig {
@@ -25,8 +26,10 @@ export interface DaemonConfig {
   idleColdSeconds: number;
   /** Public base URL of sprite URLs; `{name}` and `{org}` are substituted. */
   spriteUrlTemplate: string;
-  /** Port of the DNS policy proxy on the host (0: any free one). */
+  /** Port of the DNS proxy on every sprite's gateway address (0: any free one). */
   dnsPort: number;
+  /** IPv4 CIDRs sprites may reach although they are not public (ADR 0016); canonical form. */
+  egressAllow: string[];
   /** Sprite URLs are `<name>-<org>.<urlDomain>` on the API's port. */
   urlDomain: string;
   /** PEM files: the API and sprite URLs are served over HTTPS. */
@@ -55,6 +58,9 @@ Options:
   --pool-device DEV     use a block device for the pool instead of a loop file
   --image-cache DIR     host-wide base image cache (env SPRITES_IMAGE_CACHE,
                         default /var/cache/sprites/images)
+  --egress-allow CIDR   let sprites reach this IPv4 range although it is private, link-local,
+                        CGNAT, reserved or in the network pool (repeatable; env
+                        SPRITES_EGRESS_ALLOW, comma-separated; default: none)
   --stop-sprites        stop running sprites when the daemon exits (their disks are kept);
                         without it they keep running and the next start re-adopts them
   --help                show this help
@@ -80,6 +86,19 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: (m[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
 }
 
+/** Canonical, de-duplicated IPv4 CIDRs; empty entries (a trailing comma) are ignored. */
+function parseEgressAllow(entries: string[]): string[] {
+  const out = new Set<string>();
+  for (const entry of entries.map((e) => e.trim()).filter(Boolean)) {
+    try {
+      out.add(canonicalCidr(entry));
+    } catch (e) {
+      throw new ConfigError(`--egress-allow: ${(e as Error).message}`);
+    }
+  }
+  return [...out];
+}
+
 /** Reads flags, then environment, then embedded defaults. Throws ConfigError with what to fix. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): DaemonConfig | 'help' {
   const { values } = parseArgs({
@@ -94,6 +113,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       'pool-device': { type: 'string' },
       'image-cache': { type: 'string' },
       'stop-sprites': { type: 'boolean' },
+      'egress-allow': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -111,6 +131,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const tlsKey = env.SPRITES_TLS_KEY;
   if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new ConfigError('TLS needs both SPRITES_TLS_CERT and SPRITES_TLS_KEY (PEM files)');
   if (runtime !== 'crun' && runtime !== 'runc') throw new ConfigError(`runtime "${runtime}" must be crun or runc`);
+  const egressAllow = parseEgressAllow(values['egress-allow'] ?? (env.SPRITES_EGRESS_ALLOW ?? '').split(/[\s,]+/));
   return {
     dataDir: values['data-dir'] ?? env.SPRITES_DATA_DIR ?? '/var/lib/sprites',
     listenHost: listen.host,
@@ -129,6 +150,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     idleColdSeconds: Number(env.SPRITES_IDLE_COLD_SECONDS ?? 600),
     urlDomain,
     dnsPort: Number(env.SPRITES_DNS_PORT ?? 0),
+    egressAllow,
     tls: tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : null,
     // {port} is the port actually bound (it may be 0 here), filled in once listening.
     spriteUrlTemplate: env.SPRITES_URL_TEMPLATE ?? `${tlsCert ? 'https' : 'http'}://{name}-{org}.${urlDomain}:{port}`,

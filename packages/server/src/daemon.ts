@@ -84,19 +84,24 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
 
   const runtime = await loadRuntime(config.runtime);
   const paths = new SpritePaths(config.dataDir, config.instanceId);
-  // Egress policies: a DNS proxy on a port of its own, the nftables side in our table.
+  // Every sprite's DNS: a proxy on each sprite's gateway address (ADR 0016), the same port on
+  // all of them; egress policies (ADR 0015) on top; the nftables side in our table.
   const nftName = new NftTable(config.instanceId, pool.cidr).name;
   const enforcer = new PolicyEnforcer(nftName);
   const policy = new PolicyService({ registry, log: log.child({ room: 'policy' }), enforcer, upstream: await dnsUpstream(), policyDir: (id) => paths.policyDir(id) });
   const dnsProxy = new DnsProxy(policy.handleDns);
-  const dnsPort = await dnsProxy.listen(config.dnsPort);
-  const nft = new NftTable(config.instanceId, pool.cidr, dnsPort);
+  const dnsPort = await dnsProxy.choosePort(config.dnsPort);
+  const nft = new NftTable(config.instanceId, pool.cidr, dnsPort, config.egressAllow);
   await enableForwarding();
   await nft.install();
+  if (config.egressAllow.length > 0) log.info({ room: 'network', egressAllow: config.egressAllow }, `sprites may reach ${config.egressAllow.join(', ')} besides the public internet`);
 
   await mkdir(paths.runRoot, { recursive: true, mode: 0o711 });
   const lifecycleLog = log.child({ room: 'lifecycle' });
-  const slots = new SlotFactory(config.instanceId, pool);
+  const slots = new SlotFactory(config.instanceId, pool, {
+    up: (slot) => dnsProxy.addGateway(slot.hostIp, slot.spriteIp),
+    down: (slot) => dnsProxy.removeGateway(slot.hostIp),
+  });
   const netClaims = new HostClaims(config.claimsDir, `net-${pool.cidr.replace(/[./]/g, '_')}`, config.instanceId, slotCount(pool));
   const quiet = new QuietGate();
   const whenQuiet = () => quiet.whenQuiet();
@@ -157,6 +162,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const summary = await lifecycle.adoptAndReclaim();
   // The table was made afresh: sprites that kept running get their policies back.
   for (const { spriteId, slot } of await lifecycle.runningSlots()) {
+    await slots.adopt(slot.index).catch((err: unknown) => log.error({ err, spriteId }, 'the DNS proxy could not listen on a re-adopted sprite\'s gateway'));
     await policy.attach(spriteId, slot).catch((err: unknown) => log.error({ err, spriteId }, 'could not re-apply a network policy'));
   }
   log.info({ event: 'startup.reclaim', ...summary }, `startup: re-adopted ${summary.adopted} running sprite(s), reclaimed ${JSON.stringify(summary.reclaimed)}`);

@@ -11,6 +11,15 @@ export interface NetworkSlot extends SlotAddresses {
 }
 
 /**
+ * Told when a slot's gateway address appears and goes (the DNS proxy listens on each
+ * gateway). `up` failing fails the slot's creation.
+ */
+export interface SlotObserver {
+  up(slot: NetworkSlot): Promise<void>;
+  down(slot: NetworkSlot): void;
+}
+
+/**
  * One sprite's network: a named netns with `eth0` (the sprite end of a veth pair), `lo` up
  * and a default route via the host end. Created in one `ip -batch` call.
  */
@@ -18,6 +27,7 @@ export class SlotFactory {
   constructor(
     private readonly instanceId: string,
     private readonly pool: Pool,
+    private readonly observer: SlotObserver | null = null,
   ) {}
 
   describe(index: number): NetworkSlot {
@@ -44,11 +54,17 @@ export class SlotFactory {
       ];
       await run('ip', ['-batch', '-'], { input: host.join('\n') + '\n' });
       await run('ip', ['-n', slot.netns, '-batch', '-'], { input: inside.join('\n') + '\n' });
+      await this.observer?.up(slot);
     } catch (e) {
       await this.destroy(index).catch(() => undefined);
       throw new Error(`create network namespace ${slot.netns}`, { cause: e });
     }
     return slot;
+  }
+
+  /** A slot that outlived a daemon restart (its sprite was re-adopted): tell the observer. */
+  async adopt(index: number): Promise<void> {
+    await this.observer?.up(this.describe(index));
   }
 
   async exists(index: number): Promise<boolean> {
@@ -59,6 +75,7 @@ export class SlotFactory {
   /** Removes the veth pair and then the netns (the anchor goes last). Idempotent. */
   async destroy(index: number): Promise<void> {
     const slot = this.describe(index);
+    this.observer?.down(slot);
     await run('ip', ['link', 'del', slot.hostVeth], { okCodes: [1] });
     await run('ip', ['netns', 'del', slot.netns], { okCodes: [1] });
     await rm(slot.netnsPath, { force: true });

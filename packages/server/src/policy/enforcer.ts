@@ -2,9 +2,6 @@ import { run } from '../host/index.js';
 import type { DnsAddress } from './dns-wire.js';
 import { NftSession } from './nft-session.js';
 
-/** Ranges a sprite under a policy never reaches, whatever a name resolved to. */
-export const PRIVATE_V4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', '224.0.0.0/4', '240.0.0.0/4'];
-
 /** Learned addresses stay at least this long (a TTL of 0 would let the connect race it). */
 const MIN_TTL_S = 30;
 const MAX_TTL_S = 86_400;
@@ -16,8 +13,9 @@ function ttl(a: DnsAddress): number {
 /**
  * The nftables side of egress policies, inside the daemon's table (see NftTable): per
  * sprite under a policy, a set of learned IPv4 addresses and a chain that lets a sprite
- * reach only those (never private ranges), reached through the `policy_egress` verdict
- * map by the sprite's host veth, and its DNS redirected to the proxy (`policy_dns`).
+ * reach only those, reached through the `policy_egress` verdict map by the sprite's host
+ * veth. Non-public ranges are refused before (the table's `egress_guard`, ADR 0016),
+ * whatever a name resolved to; every sprite's DNS already goes to the proxy.
  * Connections are marked with the policy's generation: a change cuts connections to
  * destinations no longer allowed, and learned addresses expiring do not cut live ones.
  */
@@ -54,13 +52,11 @@ export class PolicyEnforcer {
       ...(v4.length > 0 ? [`add element ${t} ${set} { ${v4.map((a) => `${a.address} timeout ${ttl(a)}s`).join(', ')} }`] : []),
       `add chain ${t} ${chain}`,
       `flush chain ${t} ${chain}`,
-      `add rule ${t} ${chain} ip daddr { ${PRIVATE_V4.join(', ')} } reject with icmpx type admin-prohibited`,
       `add rule ${t} ${chain} ip daddr @${set} ct mark set ${mark} accept`,
       `add rule ${t} ${chain} ct state established,related ct mark ${mark} accept`,
       `add rule ${t} ${chain} meta l4proto tcp reject with tcp reset`,
       `add rule ${t} ${chain} reject with icmpx type admin-prohibited`,
       `add element ${t} policy_egress { "${veth}" : jump ${chain} }`,
-      `add element ${t} policy_dns { "${veth}" }`,
     ]);
   }
 
@@ -76,7 +72,7 @@ export class PolicyEnforcer {
   async remove(slot: number, veth: string): Promise<void> {
     const t = `inet ${this.table}`;
     // Each step alone: a sprite half set up (or never) has only some of these.
-    for (const line of [`delete element ${t} policy_egress { "${veth}" }`, `delete element ${t} policy_dns { "${veth}" }`, `delete chain ${t} ${this.chain(slot)}`, `delete set ${t} ${this.set(slot)}`]) {
+    for (const line of [`delete element ${t} policy_egress { "${veth}" }`, `delete chain ${t} ${this.chain(slot)}`, `delete set ${t} ${this.set(slot)}`]) {
       await this.batch([line]).catch(() => undefined);
     }
   }

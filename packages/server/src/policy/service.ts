@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { answerAddresses, errorResponse, parseQuestion, RCODE_REFUSED, RCODE_SERVFAIL, type DnsAddress } from './dns-wire.js';
-import { askUpstream, type Upstream } from './dns-proxy.js';
+import { askUpstream, type Upstream } from './dns-upstream.js';
 import type { PolicyEnforcer } from './enforcer.js';
 import { PolicyMatcher, validatePolicy, type NetworkPolicy } from './rules.js';
 
