@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
@@ -11,8 +12,14 @@ export interface ProcessHandle {
   write(data: Buffer): void;
   endInput(): void;
   resize(cols: number, rows: number): void;
-  /** Sends a signal to the command's whole process group. */
+  /** Sends a signal to the command's whole process group; a no-op once it was reaped. */
   signal(signal: number): void;
+  /**
+   * Stops reading the command's output (and so, once the pipe or terminal buffer is full,
+   * blocks the command's writes) until `resume`. Used for backpressure from slow clients.
+   */
+  pause(): void;
+  resume(): void;
   /** stream 1 = stdout (or the terminal), 2 = stderr. */
   onOutput(listener: (stream: 1 | 2, data: Buffer) => void): void;
   /** Called once, after every byte of output was delivered. */
@@ -36,6 +43,20 @@ export function signalNumber(name: string): number | null {
   if (/^\d+$/.test(upper)) return Number(upper) > 0 && Number(upper) < 65 ? Number(upper) : null;
   const full = upper.startsWith('SIG') ? upper : `SIG${upper}`;
   return (osConstants.signals as Record<string, number>)[full] ?? null;
+}
+
+/**
+ * The start time of a process (field 22 of /proc/<pid>/stat), or null when no such process
+ * exists. Together with the pid it names one process: a recycled pid has another start time.
+ */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function killGroup(pid: number, signal: number): void {
@@ -87,6 +108,8 @@ function failedProcess(message: string, code: number): ProcessHandle {
     endInput: () => undefined,
     resize: () => undefined,
     signal: () => undefined,
+    pause: () => undefined,
+    resume: () => undefined,
     onOutput: (l) => void listeners.output.push(l),
     onExit: (l) => void listeners.exit.push(l),
   };
@@ -113,8 +136,10 @@ export function spawnPipes(spec: SpawnSpec): ProcessHandle {
   const [pid, stdinFd, stdoutFd, stderrFd] = fds;
   const stdin = stdinFd >= 0 ? new Socket({ fd: stdinFd, readable: false, writable: true }) : null;
   stdin?.on('error', () => undefined);
+  const outputs: Socket[] = [];
   for (const [stream, fd] of [[1, stdoutFd], [2, stderrFd]] as const) {
     const out = new Socket({ fd, readable: true, writable: false });
+    outputs.push(out);
     out.on('data', (b: Buffer) => {
       for (const l of listeners.output) l(stream, b);
     });
@@ -128,6 +153,8 @@ export function spawnPipes(spec: SpawnSpec): ProcessHandle {
     resize: () => undefined,
     // Once reaped, the pid may belong to someone else: never signal it again.
     signal: (s) => !ended && killGroup(pid, s),
+    pause: () => outputs.forEach((o) => o.pause()),
+    resume: () => outputs.forEach((o) => o.resume()),
     onOutput: (l) => void listeners.output.push(l),
     onExit: (l) => void listeners.exit.push(l),
   };
@@ -162,20 +189,26 @@ function spawnPipesWithNode(spec: SpawnSpec): ProcessHandle {
     write: (data) => void child.stdin?.write(data),
     endInput: () => child.stdin?.end(),
     resize: () => undefined,
-    signal: (s) => child.pid !== undefined && killGroup(child.pid, s),
+    signal: (s) => child.pid !== undefined && child.exitCode === null && child.signalCode === null && killGroup(child.pid, s),
+    pause: () => (child.stdout!.pause(), child.stderr!.pause()),
+    resume: () => (child.stdout!.resume(), child.stderr!.resume()),
     onOutput: (l) => void listeners.output.push(l),
     onExit: (l) => void listeners.exit.push(l),
   };
 }
 
 interface PtyModule {
-  spawn(file: string, args: string[], options: { name: string; cols: number; rows: number; cwd: string; env: Record<string, string>; uid: number; gid: number; encoding: null }): {
-    pid: number;
-    write(data: string | Buffer): void;
-    resize(cols: number, rows: number): void;
-    onData(listener: (data: string | Buffer) => void): void;
-    onExit(listener: (e: { exitCode: number; signal?: number }) => void): void;
-  };
+  spawn(file: string, args: string[], options: { name: string; cols: number; rows: number; cwd: string; env: Record<string, string>; uid: number; gid: number; encoding: null }): PtyTerminal;
+}
+
+interface PtyTerminal {
+  pid: number;
+  write(data: string | Buffer): void;
+  resize(cols: number, rows: number): void;
+  pause(): void;
+  resume(): void;
+  onData(listener: (data: string | Buffer) => void): void;
+  onExit(listener: (e: { exitCode: number; signal?: number }) => void): void;
 }
 
 let ptyModule: PtyModule | null = null;
@@ -188,7 +221,21 @@ function loadPty(): PtyModule {
   return ptyModule;
 }
 
-/** A command on a real pseudo-terminal inside the sprite (TTY exec). */
+/** While a terminal is paused, how often we look whether its command was reaped. */
+const PAUSED_REAP_CHECK_MS = 50;
+
+/**
+ * A command on a real pseudo-terminal inside the sprite (TTY exec).
+ *
+ * node-pty reports the exit only once the terminal's reading side has ended (EIO after the
+ * last byte), so the exit follows every byte of output. It also gives up on that after 200 ms
+ * from the reap and destroys the terminal, unread bytes included; so a terminal paused for
+ * backpressure is resumed as soon as its command is reaped (at most a terminal buffer of
+ * output is left then), and the exit is reported only after node-pty has closed it.
+ *
+ * A reaped pid may be reused by another process: signals go only to the process we
+ * started, checked by its start time, and never after the exit.
+ */
 export function spawnPty(spec: SpawnSpec): ProcessHandle {
   const term = loadPty().spawn(spec.file, spec.argv.slice(1), {
     name: spec.env.TERM ?? 'xterm-256color',
@@ -200,23 +247,46 @@ export function spawnPty(spec: SpawnSpec): ProcessHandle {
     gid: spec.gid,
     encoding: null,
   });
+  const startTime = processStartTime(term.pid);
+  const isOurs = () => startTime !== null && processStartTime(term.pid) === startTime;
   const outputListeners: ((stream: 1 | 2, data: Buffer) => void)[] = [];
   const exitListeners: ((code: number) => void)[] = [];
+  let exited = false;
+  let reapCheck: NodeJS.Timeout | undefined;
+  const stopReapCheck = () => {
+    if (reapCheck) clearInterval(reapCheck);
+    reapCheck = undefined;
+  };
   term.onData((d) => {
     const b = typeof d === 'string' ? Buffer.from(d) : d;
     for (const l of outputListeners) l(1, b);
   });
   term.onExit(({ exitCode, signal }) => {
+    exited = true;
+    stopReapCheck();
     const code = signal ? signalExitCode(signal) : exitCode;
-    // Let output still queued in this tick reach the listeners first.
-    setImmediate(() => exitListeners.forEach((l) => l(code)));
+    exitListeners.forEach((l) => l(code));
   });
   return {
     pid: term.pid,
-    write: (data) => term.write(data),
+    write: (data) => !exited && term.write(data),
     endInput: () => undefined,
-    resize: (cols, rows) => term.resize(cols, rows),
-    signal: (s) => killGroup(term.pid, s),
+    resize: (cols, rows) => !exited && term.resize(cols, rows),
+    signal: (s) => !exited && isOurs() && killGroup(term.pid, s),
+    pause: () => {
+      if (exited || reapCheck) return;
+      term.pause();
+      reapCheck = setInterval(() => {
+        if (isOurs()) return;
+        stopReapCheck();
+        term.resume();
+      }, PAUSED_REAP_CHECK_MS);
+    },
+    resume: () => {
+      if (!reapCheck) return;
+      stopReapCheck();
+      term.resume();
+    },
     onOutput: (l) => void outputListeners.push(l),
     onExit: (l) => void exitListeners.push(l),
   };
