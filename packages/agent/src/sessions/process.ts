@@ -221,17 +221,53 @@ function loadPty(): PtyModule {
   return ptyModule;
 }
 
-/** While a terminal is paused, how often we look whether its command was reaped. */
-const PAUSED_REAP_CHECK_MS = 50;
+/** After its command was reaped, a terminal counts as drained once it has been quiet this long. */
+const PTY_QUIET_MS = 200;
+/** ...or, if something still writes to it (a background child), after this long at most. */
+const PTY_DRAIN_MAX_MS = 5000;
+
+/**
+ * node-pty gives up on a terminal 200 ms after reaping its command: it calls `destroy()` on
+ * its socket, and whatever the kernel still holds for us is lost (a terminal paused for
+ * backpressure holds up to a buffer full). We let that call read on until the terminal is
+ * quiet (or ends with EIO, which node-pty reports as its close) before destroying it. Only
+ * the argument-less call is the give-up timer; a read error destroys at once as before.
+ * `_socket` is node-pty's (1.1) private reading side; without it we keep its behaviour.
+ */
+function drainBeforeGivingUp(term: PtyTerminal): void {
+  const socket = (term as unknown as { _socket?: Socket })._socket;
+  if (!socket || typeof socket.destroy !== 'function') return;
+  const destroy = socket.destroy.bind(socket);
+  let draining = false;
+  socket.destroy = ((err?: Error) => {
+    if (err !== undefined || socket.destroyed || draining) return destroy(err);
+    draining = true;
+    let quiet: NodeJS.Timeout | undefined;
+    const giveUp = setTimeout(() => finish(), PTY_DRAIN_MAX_MS);
+    const finish = () => {
+      clearTimeout(quiet);
+      clearTimeout(giveUp);
+      socket.off('data', arm);
+      destroy();
+    };
+    function arm(): void {
+      clearTimeout(quiet);
+      quiet = setTimeout(finish, PTY_QUIET_MS);
+    }
+    socket.on('data', arm);
+    socket.once('close', () => (clearTimeout(quiet), clearTimeout(giveUp)));
+    socket.resume();
+    arm();
+    return socket;
+  }) as typeof socket.destroy;
+}
 
 /**
  * A command on a real pseudo-terminal inside the sprite (TTY exec).
  *
  * node-pty reports the exit only once the terminal's reading side has ended (EIO after the
- * last byte), so the exit follows every byte of output. It also gives up on that after 200 ms
- * from the reap and destroys the terminal, unread bytes included; so a terminal paused for
- * backpressure is resumed as soon as its command is reaped (at most a terminal buffer of
- * output is left then), and the exit is reported only after node-pty has closed it.
+ * last byte); `drainBeforeGivingUp` keeps it from cutting that short, so the exit follows
+ * every byte of output even when the terminal was paused for a slow client.
  *
  * A reaped pid may be reused by another process: signals go only to the process we
  * started, checked by its start time, and never after the exit.
@@ -252,18 +288,13 @@ export function spawnPty(spec: SpawnSpec): ProcessHandle {
   const outputListeners: ((stream: 1 | 2, data: Buffer) => void)[] = [];
   const exitListeners: ((code: number) => void)[] = [];
   let exited = false;
-  let reapCheck: NodeJS.Timeout | undefined;
-  const stopReapCheck = () => {
-    if (reapCheck) clearInterval(reapCheck);
-    reapCheck = undefined;
-  };
+  drainBeforeGivingUp(term);
   term.onData((d) => {
     const b = typeof d === 'string' ? Buffer.from(d) : d;
     for (const l of outputListeners) l(1, b);
   });
   term.onExit(({ exitCode, signal }) => {
     exited = true;
-    stopReapCheck();
     const code = signal ? signalExitCode(signal) : exitCode;
     exitListeners.forEach((l) => l(code));
   });
@@ -273,20 +304,8 @@ export function spawnPty(spec: SpawnSpec): ProcessHandle {
     endInput: () => undefined,
     resize: (cols, rows) => !exited && term.resize(cols, rows),
     signal: (s) => !exited && isOurs() && killGroup(term.pid, s),
-    pause: () => {
-      if (exited || reapCheck) return;
-      term.pause();
-      reapCheck = setInterval(() => {
-        if (isOurs()) return;
-        stopReapCheck();
-        term.resume();
-      }, PAUSED_REAP_CHECK_MS);
-    },
-    resume: () => {
-      if (!reapCheck) return;
-      stopReapCheck();
-      term.resume();
-    },
+    pause: () => !exited && term.pause(),
+    resume: () => !exited && term.resume(),
     onOutput: (l) => void outputListeners.push(l),
     onExit: (l) => void exitListeners.push(l),
   };
