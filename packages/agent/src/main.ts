@@ -6,7 +6,7 @@ import { ExecParamError, httpExec, parseExecParams, startSession } from './exec/
 import { handleFsRequest, serveFsWatch } from './fs/index.js';
 import { PortWatcher } from './ports/index.js';
 import { killSession, SessionRegistry } from './sessions/index.js';
-import { sendJson } from './http-json.js';
+import { finishUnreadBody, readLimited, sendJson } from './http-json.js';
 import { serveProxy } from './proxy.js';
 import { handleServices, isServicesPath, Supervisor } from './services/index.js';
 
@@ -18,6 +18,13 @@ import { handleServices, isServicesPath, Supervisor } from './services/index.js'
 const started = Date.now();
 process.title = 'sprite-agent';
 const AGENT_VERSION = '0.1.0';
+/** Bounds of what the agent reads from a client (docs/operations.md, Bounds and deadlines). */
+const MAX_HEADER_BYTES = 16 * 1024;
+const MAX_HEADERS = 100;
+const HEADERS_TIMEOUT_MS = 30_000;
+const MAX_IDENTITY_BODY = 256 * 1024;
+/** The largest WebSocket message a client may send (stdin frames, control messages, tunnel data). */
+const MAX_WS_MESSAGE = 1024 * 1024;
 /** /v1/sprites/{name}/exec, optionally /{session id}, optionally /kill. */
 const EXEC_PATH = /^\/v1\/sprites\/[^/]+\/exec(?:\/([^/]+))?(\/kill)?$/;
 const sessions = new SessionRegistry();
@@ -81,12 +88,15 @@ function httpTarget(res: ServerResponse): void {
  * become the defaults of every command from then on. Only the daemon reaches this: the
  * public API never forwards /v1/internal/.
  */
-function setIdentity(req: IncomingMessage, res: ServerResponse): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
+async function setIdentity(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { text, tooLarge } = await readLimited(req, MAX_IDENTITY_BODY);
+  if (tooLarge) {
+    finishUnreadBody(req, res);
+    return sendJson(res, 413, { error: 'payload_too_large', message: `the identity body is larger than ${MAX_IDENTITY_BODY} bytes` });
+  }
+  {
     try {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name?: unknown; environment?: unknown };
+      const body = JSON.parse(text) as { name?: unknown; environment?: unknown };
       if (typeof body.name !== 'string' || typeof body.environment !== 'object' || body.environment === null) {
         return sendJson(res, 400, { error: 'bad_request', message: 'identity needs a name and an environment object' });
       }
@@ -95,7 +105,7 @@ function setIdentity(req: IncomingMessage, res: ServerResponse): void {
     } catch {
       sendJson(res, 400, { error: 'bad_request', message: 'identity body must be JSON' });
     }
-  });
+  }
 }
 
 
@@ -105,7 +115,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     sendJson(res, 200, { ok: true, version: AGENT_VERSION, pid: process.pid, uptime_ms: Date.now() - started });
     return;
   }
-  if (req.method === 'POST' && url.pathname === '/v1/internal/identity') return setIdentity(req, res);
+  if (req.method === 'POST' && url.pathname === '/v1/internal/identity') return void setIdentity(req, res).catch(() => res.destroy());
   if (req.method === 'POST' && url.pathname === '/v1/internal/http-target') return httpTarget(res);
   if (isServicesPath(url.pathname)) return handleServices(req, res, url, supervisor);
   const fsOp = FS_PATH.exec(url.pathname);
@@ -128,11 +138,26 @@ function rejectUpgrade(socket: Duplex, status: number, error: string, message: s
   socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 410 ? 'Gone' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
-const wss = new WebSocketServer({ noServer: true, maxPayload: 0, perMessageDeflate: false });
+// A message past maxPayload closes its socket with 1009; ws closes one with a bad frame
+// (1002) or bad UTF-8 text (1007) itself, and 'wsClientError' below keeps that from throwing.
+const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE, perMessageDeflate: false });
+wss.on('wsClientError', (_err, socket) => socket.destroy());
+wss.on('connection', (ws) => ws.on('error', () => undefined));
 wss.on('headers', (headers) => headers.push('X-Sprite-Capabilities: signal'));
 
-const server = createServer(handle);
+// Header bounds; requestTimeout stays 0 because a request body may be a long upload or a
+// command's stdin (HTTP exec) that lasts as long as the command.
+const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0 }, handle);
+server.maxHeadersCount = MAX_HEADERS;
 server.keepAliveTimeout = 60_000;
+server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+  // 431 for oversized headers, 400 for anything unparseable, as JSON (PROTOCOL.md §2).
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  if (!socket.writable || (err.code === 'ECONNRESET')) return void socket.destroy();
+  const error = status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request';
+  const body = JSON.stringify({ error, message: status === 431 ? `request headers are larger than ${MAX_HEADER_BYTES} bytes` : status === 408 ? 'the request headers did not arrive in time' : 'the request is not valid HTTP' });
+  socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+});
 server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
   const url = new URL(req.url ?? '/', 'http://agent');
   if (PORTS_PATH.test(url.pathname)) {

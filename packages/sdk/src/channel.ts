@@ -18,6 +18,12 @@ export interface Channel {
   readonly capabilities: readonly string[];
   /** Starts the close handshake; the socket is torn down if it does not finish promptly. */
   close(code?: number, reason?: string): void;
+  /**
+   * Stops reading from the network until `resume` (backpressure: the server's sends then
+   * block). A no-op where the runtime's WebSocket cannot pause (the WHATWG one).
+   */
+  pause(): void;
+  resume(): void;
 }
 
 /** Opens a WebSocket to `url` authenticated with the bearer token. */
@@ -111,6 +117,9 @@ export function globalWebSocketConnector(auth: 'header' | 'protocol'): Connect {
         return ws.bufferedAmount;
       },
       capabilities: ['signal'],
+      // The WHATWG WebSocket has no way to stop reading; WebSocketStream would.
+      pause: () => undefined,
+      resume: () => undefined,
       close: (code = 1000, reason = '') => {
         if (report.closed) return;
         try {

@@ -36,7 +36,10 @@ export interface WebStreamKinds extends StreamKinds {
 /** The producing end of a readable stream the SDK feeds. */
 export interface ReadableSource<R> {
   stream: R;
-  push(chunk: Uint8Array): void;
+  /** False when the reader has fallen behind (its buffer is full): stop feeding until `onDrain`. */
+  push(chunk: Uint8Array): boolean;
+  /** Called when the reader wants more after `push` returned false. */
+  onDrain(listener: () => void): void;
   end(): void;
   fail(err: Error): void;
 }

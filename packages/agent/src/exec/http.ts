@@ -22,7 +22,8 @@ function chunker(lengths: boolean): (stream: number, data: Buffer) => Buffer {
 /**
  * HTTP exec (PLATFORM §1.3): POST .../exec?cmd=…; the request body is stdin, the response
  * streams chunks that each start with a stream byte (1 stdout, 2 stderr) and ends with
- * [3, exit code]. No TTY. The command is killed if the client goes away.
+ * [3, exit code]. No TTY. The command is killed if the client goes away, and paused while
+ * the client does not read.
  */
 export function httpExec(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, spriteEnv: Record<string, string>): void {
   const fail = (status: number, message: string) => {
@@ -50,7 +51,19 @@ export function httpExec(req: IncomingMessage, res: ServerResponse, query: URLSe
     return;
   }
   const proc = spawnPipes({ file, argv: params.argv, cwd, env, uid: SPRITE_USER.uid, gid: SPRITE_USER.gid, stdin: params.stdin, cols: 80, rows: 24 });
-  proc.onOutput((stream, data) => res.write(chunk(stream, data)));
+  // Backpressure: while the response is not drained (a slow reader), the command's output is
+  // paused, so its pipes fill and its writes block instead of the agent's memory growing.
+  let paused = false;
+  res.on('drain', () => {
+    if (!paused) return;
+    paused = false;
+    proc.resume();
+  });
+  proc.onOutput((stream, data) => {
+    if (res.write(chunk(stream, data)) || paused) return;
+    paused = true;
+    proc.pause();
+  });
   proc.onExit((code) => res.end(chunk(StreamId.Exit, Buffer.from([code & 0xff]))));
   if (params.stdin) {
     req.on('data', (d: Buffer) => proc.write(d));

@@ -6,7 +6,7 @@ import { asIdentity, identityFor } from './identity.js';
 import { chmodPath, chownPath, copyPath, removePath, renamePath } from './ops.js';
 import { flag, parseMode, resolvePath } from './paths.js';
 import { parseRange, readFileTo, writeFileFrom } from './transfer.js';
-import { readLimited, sendJson } from '../http-json.js';
+import { finishUnreadBody, readLimited, sendJson } from '../http-json.js';
 
 /** JSON bodies of rename, copy, chmod and chown are small. */
 const MAX_JSON_BODY = 1024 * 1024;
@@ -121,17 +121,12 @@ export function handleFsRequest(req: IncomingMessage, res: ServerResponse, op: s
   const fail = (e: unknown) => {
     const err = e instanceof FsError ? e : fsErrorFrom(e, query.get('path') ?? '');
     if (res.headersSent) return void res.destroy();
-    // A body still arriving is drained; an upload refused halfway whose sender stops once it
-    // has the answer (Node's client does) is cut off shortly after, so nothing waits forever.
-    req.resume();
-    if (!req.complete) {
-      res.once('finish', () => setTimeout(() => req.complete || req.socket.destroy(), 2000).unref());
-    }
+    // A body still arriving is discarded briefly, then the connection is cut.
+    finishUnreadBody(req, res);
     sendJson(res, err.status, err.toBody());
   };
   if (!handler) {
     const known = Object.keys(handlers).filter((k) => k.endsWith(` ${op}`));
-    req.resume();
     if (known.length > 0) return fail(new FsError(405, 'EINVAL', `fs/${op} takes ${known.map((k) => k.split(' ')[0]).join(' or ')}`));
     return fail(new FsError(404, 'ENOENT', `no filesystem endpoint fs/${op}`));
   }

@@ -1,20 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDuration } from '../exec/params.js';
-import { readLimited, sendJson } from '../http-json.js';
+import { finishUnreadBody, readLimited, sendJson } from '../http-json.js';
 import { signalNumber } from '../sessions/index.js';
-import { ServiceError } from './definition.js';
+import { MAX_DEFINITION_BYTES, ServiceError } from './definition.js';
 import { tailLines } from './logs.js';
 import { DEFAULT_STOP_TIMEOUT_MS, type ServiceEvent, type Supervisor } from './supervisor.js';
 
 /** How long create/start/restart follow the service's output when `duration` is absent. */
 const DEFAULT_FOLLOW_MS = 5000;
-const MAX_BODY = 1024 * 1024;
+const MAX_BODY = MAX_DEFINITION_BYTES;
 /** Lines longer than this are split over several events (clients read ≤ 64 KiB lines). */
 const MAX_EVENT_DATA = 16 * 1024;
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const { text, tooLarge } = await readLimited(req, MAX_BODY);
-  if (tooLarge) throw new ServiceError(413, 'payload_too_large', 'the body is larger than 1 MiB');
+  if (tooLarge) throw new ServiceError(413, 'payload_too_large', `the body is larger than ${MAX_BODY} bytes; a service definition is small`);
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);
@@ -138,6 +138,7 @@ export function handleServices(req: IncomingMessage, res: ServerResponse, url: U
   };
   run().catch((e: unknown) => {
     if (res.headersSent) return void res.end();
+    finishUnreadBody(req, res);
     if (e instanceof ServiceError) return sendJson(res, e.status, { error: e.code, message: e.message });
     sendJson(res, 500, { error: 'internal_error', message: e instanceof Error ? e.message : String(e) });
   });

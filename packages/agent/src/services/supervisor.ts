@@ -1,6 +1,6 @@
 import { commandEnvironment, isExecutable, resolveCommand, SPRITE_USER } from '../exec/environment.js';
 import { spawnPipes, type ProcessHandle } from '../sessions/index.js';
-import { checkSet, definitionFrom, DefinitionStore, ServiceError, startOrder, type ServiceDefinition } from './definition.js';
+import { checkSet, definitionFrom, DefinitionStore, MAX_SERVICES, ServiceError, startOrder, type RefusedDefinition, type ServiceDefinition } from './definition.js';
 import { ServiceLog } from './logs.js';
 
 export type ServiceStatus = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
@@ -43,6 +43,12 @@ export interface SupervisorOptions {
   /** Where users see the logs (a symlinked path), for `log_files`. */
   shownLogDir?: string;
   environment: () => Record<string, string>;
+  /** Told about each stored definition that was not loaded, and why (default: a stderr line). */
+  onRefused?: (r: RefusedDefinition) => void;
+}
+
+function logRefused(r: RefusedDefinition): void {
+  process.stderr.write(`${JSON.stringify({ event: 'service.definition_refused', file: r.file, reason: r.reason })}\n`);
 }
 
 /**
@@ -62,7 +68,7 @@ export class Supervisor {
 
   /** Loads the definitions and starts every service that was not stopped. */
   boot(): void {
-    const defs = this.store.load();
+    const defs = this.store.load(this.opts.onRefused ?? logRefused);
     for (const def of defs.values()) this.services.set(def.name, this.runtime(def));
     for (const def of startOrder(defs)) if (!def.stopped) this.spawn(this.services.get(def.name)!);
   }
@@ -95,6 +101,7 @@ export class Supervisor {
   /** Creates or replaces a service and starts it (and what it needs). */
   async put(name: string, body: unknown): Promise<void> {
     const def = definitionFrom(name, body);
+    if (!this.services.has(name) && this.services.size >= MAX_SERVICES) throw new ServiceError(409, 'conflict', `a sprite holds at most ${MAX_SERVICES} services; delete one first`);
     checkSet(new Map([...this.services].map(([k, r]) => [k, r.def])), def);
     const existing = this.services.get(name);
     if (existing) {
@@ -109,11 +116,13 @@ export class Supervisor {
   }
 
   /** Starts a service (and, first, what it needs); clears a sticky stop. */
-  start(name: string): void {
+  start(name: string, starting = new Set<string>()): void {
     const r = this.must(name);
+    // `starting` guards the walk: a loaded set has no cycles, but a walk must never loop.
+    starting.add(name);
     for (const need of r.def.needs) {
       const dep = this.services.get(need);
-      if (dep && dep.status !== 'running' && dep.status !== 'starting') this.start(need);
+      if (dep && !starting.has(need) && dep.status !== 'running' && dep.status !== 'starting') this.start(need, starting);
     }
     if (r.def.stopped) {
       r.def.stopped = false;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
@@ -11,8 +12,14 @@ export interface ProcessHandle {
   write(data: Buffer): void;
   endInput(): void;
   resize(cols: number, rows: number): void;
-  /** Sends a signal to the command's whole process group. */
+  /** Sends a signal to the command's whole process group; a no-op once it was reaped. */
   signal(signal: number): void;
+  /**
+   * Stops reading the command's output (and so, once the pipe or terminal buffer is full,
+   * blocks the command's writes) until `resume`. Used for backpressure from slow clients.
+   */
+  pause(): void;
+  resume(): void;
   /** stream 1 = stdout (or the terminal), 2 = stderr. */
   onOutput(listener: (stream: 1 | 2, data: Buffer) => void): void;
   /** Called once, after every byte of output was delivered. */
@@ -36,6 +43,20 @@ export function signalNumber(name: string): number | null {
   if (/^\d+$/.test(upper)) return Number(upper) > 0 && Number(upper) < 65 ? Number(upper) : null;
   const full = upper.startsWith('SIG') ? upper : `SIG${upper}`;
   return (osConstants.signals as Record<string, number>)[full] ?? null;
+}
+
+/**
+ * The start time of a process (field 22 of /proc/<pid>/stat), or null when no such process
+ * exists. Together with the pid it names one process: a recycled pid has another start time.
+ */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function killGroup(pid: number, signal: number): void {
@@ -87,6 +108,8 @@ function failedProcess(message: string, code: number): ProcessHandle {
     endInput: () => undefined,
     resize: () => undefined,
     signal: () => undefined,
+    pause: () => undefined,
+    resume: () => undefined,
     onOutput: (l) => void listeners.output.push(l),
     onExit: (l) => void listeners.exit.push(l),
   };
@@ -113,8 +136,10 @@ export function spawnPipes(spec: SpawnSpec): ProcessHandle {
   const [pid, stdinFd, stdoutFd, stderrFd] = fds;
   const stdin = stdinFd >= 0 ? new Socket({ fd: stdinFd, readable: false, writable: true }) : null;
   stdin?.on('error', () => undefined);
+  const outputs: Socket[] = [];
   for (const [stream, fd] of [[1, stdoutFd], [2, stderrFd]] as const) {
     const out = new Socket({ fd, readable: true, writable: false });
+    outputs.push(out);
     out.on('data', (b: Buffer) => {
       for (const l of listeners.output) l(stream, b);
     });
@@ -128,6 +153,8 @@ export function spawnPipes(spec: SpawnSpec): ProcessHandle {
     resize: () => undefined,
     // Once reaped, the pid may belong to someone else: never signal it again.
     signal: (s) => !ended && killGroup(pid, s),
+    pause: () => outputs.forEach((o) => o.pause()),
+    resume: () => outputs.forEach((o) => o.resume()),
     onOutput: (l) => void listeners.output.push(l),
     onExit: (l) => void listeners.exit.push(l),
   };
@@ -162,20 +189,26 @@ function spawnPipesWithNode(spec: SpawnSpec): ProcessHandle {
     write: (data) => void child.stdin?.write(data),
     endInput: () => child.stdin?.end(),
     resize: () => undefined,
-    signal: (s) => child.pid !== undefined && killGroup(child.pid, s),
+    signal: (s) => child.pid !== undefined && child.exitCode === null && child.signalCode === null && killGroup(child.pid, s),
+    pause: () => (child.stdout!.pause(), child.stderr!.pause()),
+    resume: () => (child.stdout!.resume(), child.stderr!.resume()),
     onOutput: (l) => void listeners.output.push(l),
     onExit: (l) => void listeners.exit.push(l),
   };
 }
 
 interface PtyModule {
-  spawn(file: string, args: string[], options: { name: string; cols: number; rows: number; cwd: string; env: Record<string, string>; uid: number; gid: number; encoding: null }): {
-    pid: number;
-    write(data: string | Buffer): void;
-    resize(cols: number, rows: number): void;
-    onData(listener: (data: string | Buffer) => void): void;
-    onExit(listener: (e: { exitCode: number; signal?: number }) => void): void;
-  };
+  spawn(file: string, args: string[], options: { name: string; cols: number; rows: number; cwd: string; env: Record<string, string>; uid: number; gid: number; encoding: null }): PtyTerminal;
+}
+
+interface PtyTerminal {
+  pid: number;
+  write(data: string | Buffer): void;
+  resize(cols: number, rows: number): void;
+  pause(): void;
+  resume(): void;
+  onData(listener: (data: string | Buffer) => void): void;
+  onExit(listener: (e: { exitCode: number; signal?: number }) => void): void;
 }
 
 let ptyModule: PtyModule | null = null;
@@ -188,7 +221,57 @@ function loadPty(): PtyModule {
   return ptyModule;
 }
 
-/** A command on a real pseudo-terminal inside the sprite (TTY exec). */
+/** After its command was reaped, a terminal counts as drained once it has been quiet this long. */
+const PTY_QUIET_MS = 200;
+/** ...or, if something still writes to it (a background child), after this long at most. */
+const PTY_DRAIN_MAX_MS = 5000;
+
+/**
+ * node-pty gives up on a terminal 200 ms after reaping its command: it calls `destroy()` on
+ * its socket, and whatever the kernel still holds for us is lost (a terminal paused for
+ * backpressure holds up to a buffer full). We let that call read on until the terminal is
+ * quiet (or ends with EIO, which node-pty reports as its close) before destroying it. Only
+ * the argument-less call is the give-up timer; a read error destroys at once as before.
+ * `_socket` is node-pty's (1.1) private reading side; without it we keep its behaviour.
+ */
+function drainBeforeGivingUp(term: PtyTerminal): void {
+  const socket = (term as unknown as { _socket?: Socket })._socket;
+  if (!socket || typeof socket.destroy !== 'function') return;
+  const destroy = socket.destroy.bind(socket);
+  let draining = false;
+  socket.destroy = ((err?: Error) => {
+    if (err !== undefined || socket.destroyed || draining) return destroy(err);
+    draining = true;
+    let quiet: NodeJS.Timeout | undefined;
+    const giveUp = setTimeout(() => finish(), PTY_DRAIN_MAX_MS);
+    const finish = () => {
+      clearTimeout(quiet);
+      clearTimeout(giveUp);
+      socket.off('data', arm);
+      destroy();
+    };
+    function arm(): void {
+      clearTimeout(quiet);
+      quiet = setTimeout(finish, PTY_QUIET_MS);
+    }
+    socket.on('data', arm);
+    socket.once('close', () => (clearTimeout(quiet), clearTimeout(giveUp)));
+    socket.resume();
+    arm();
+    return socket;
+  }) as typeof socket.destroy;
+}
+
+/**
+ * A command on a real pseudo-terminal inside the sprite (TTY exec).
+ *
+ * node-pty reports the exit only once the terminal's reading side has ended (EIO after the
+ * last byte); `drainBeforeGivingUp` keeps it from cutting that short, so the exit follows
+ * every byte of output even when the terminal was paused for a slow client.
+ *
+ * A reaped pid may be reused by another process: signals go only to the process we
+ * started, checked by its start time, and never after the exit.
+ */
 export function spawnPty(spec: SpawnSpec): ProcessHandle {
   const term = loadPty().spawn(spec.file, spec.argv.slice(1), {
     name: spec.env.TERM ?? 'xterm-256color',
@@ -200,23 +283,29 @@ export function spawnPty(spec: SpawnSpec): ProcessHandle {
     gid: spec.gid,
     encoding: null,
   });
+  const startTime = processStartTime(term.pid);
+  const isOurs = () => startTime !== null && processStartTime(term.pid) === startTime;
   const outputListeners: ((stream: 1 | 2, data: Buffer) => void)[] = [];
   const exitListeners: ((code: number) => void)[] = [];
+  let exited = false;
+  drainBeforeGivingUp(term);
   term.onData((d) => {
     const b = typeof d === 'string' ? Buffer.from(d) : d;
     for (const l of outputListeners) l(1, b);
   });
   term.onExit(({ exitCode, signal }) => {
+    exited = true;
     const code = signal ? signalExitCode(signal) : exitCode;
-    // Let output still queued in this tick reach the listeners first.
-    setImmediate(() => exitListeners.forEach((l) => l(code)));
+    exitListeners.forEach((l) => l(code));
   });
   return {
     pid: term.pid,
-    write: (data) => term.write(data),
+    write: (data) => !exited && term.write(data),
     endInput: () => undefined,
-    resize: (cols, rows) => term.resize(cols, rows),
-    signal: (s) => killGroup(term.pid, s),
+    resize: (cols, rows) => !exited && term.resize(cols, rows),
+    signal: (s) => !exited && isOurs() && killGroup(term.pid, s),
+    pause: () => !exited && term.pause(),
+    resume: () => !exited && term.resume(),
     onOutput: (l) => void outputListeners.push(l),
     onExit: (l) => void exitListeners.push(l),
   };

@@ -8,6 +8,17 @@ import { RingBuffer } from './ring-buffer.js';
 const SCROLLBACK_BYTES = 1024 * 1024;
 /** Output frames carry at most this much (PROTOCOL.md §5.8). */
 const MAX_FRAME = 64 * 1024;
+/** The owner's unsent bytes above which the command's output is paused (ADR 0020)... */
+export const OWNER_HIGH_WATER = 1024 * 1024;
+/** ...and below which it is resumed. */
+export const OWNER_LOW_WATER = 256 * 1024;
+/** A non-owner attacher with more unsent bytes than this is dropped (ADR 0020). */
+export const ATTACHER_MAX_BUFFERED = 4 * 1024 * 1024;
+/** Close code and reason a dropped slow attacher sees (4000-4999: application codes). */
+export const SLOW_CONSUMER_CLOSE = 4008;
+const SLOW_CONSUMER_REASON = 'slow consumer: output not read; re-attach to continue';
+/** How long a dropped attacher's close handshake may take before its socket is destroyed. */
+const DROP_GRACE_MS = 5000;
 
 export interface SessionSpec {
   id: string;
@@ -44,6 +55,10 @@ export class Session {
   private cols: number;
   private rows: number;
   private readonly attachers = new Set<WebSocket>();
+  /** The socket that started the command: the one consumer output waits for. */
+  private owner: WebSocket | null = null;
+  /** Whether the command's output is paused because the owner lags. */
+  private paused = false;
   /** TTY: raw bytes. Non-TTY: framed bytes (stream id + data), replayed frame by frame. */
   private readonly scrollback = new RingBuffer(SCROLLBACK_BYTES);
   private readonly frames: Buffer[] = [];
@@ -106,6 +121,7 @@ export class Session {
       for (const f of this.frames) ws.send(f, { binary: true });
     }
     this.attachers.add(ws);
+    if (owner) this.owner = ws;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.input(data, isBinary));
     ws.on('close', () => this.detach(ws));
     ws.on('error', () => this.detach(ws));
@@ -123,6 +139,11 @@ export class Session {
 
   private detach(ws: WebSocket): void {
     if (!this.attachers.delete(ws)) return;
+    if (ws === this.owner) {
+      // Without its owner the command runs on into the bounded scrollback.
+      this.owner = null;
+      this.resumeIfDrained();
+    }
     if (this.attachers.size > 0 || this.exitCode !== null) return;
     const grace = this.spec.maxRunAfterDisconnectMs;
     if (grace === Number.POSITIVE_INFINITY) return;
@@ -177,8 +198,44 @@ export class Session {
         this.framesBytes += frame.length;
         while (this.framesBytes > SCROLLBACK_BYTES && this.frames.length > 0) this.framesBytes -= this.frames.shift()!.length;
       }
-      for (const ws of this.attachers) if (ws.readyState === ws.OPEN) ws.send(frame, { binary: true });
+      for (const ws of this.attachers) this.send(ws, frame);
     }
+    if (!this.paused && this.owner && this.owner.bufferedAmount > OWNER_HIGH_WATER) {
+      this.paused = true;
+      this.proc.pause();
+    }
+  }
+
+  /**
+   * Output to one attacher. The owner's sends resume the command once its queue has
+   * drained (the callback runs when the frame reached the socket); any other attacher
+   * that falls too far behind is dropped, so it can neither stall the owner nor fill memory.
+   */
+  private send(ws: WebSocket, frame: Buffer): void {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws === this.owner) {
+      ws.send(frame, { binary: true }, () => this.resumeIfDrained());
+      return;
+    }
+    if (ws.bufferedAmount + frame.length > ATTACHER_MAX_BUFFERED) {
+      this.drop(ws);
+      return;
+    }
+    ws.send(frame, { binary: true });
+  }
+
+  private drop(ws: WebSocket): void {
+    this.detach(ws);
+    ws.close(SLOW_CONSUMER_CLOSE, SLOW_CONSUMER_REASON);
+    // The close frame waits behind the unread output; do not wait for it long.
+    setTimeout(() => ws.terminate(), DROP_GRACE_MS).unref();
+  }
+
+  private resumeIfDrained(): void {
+    if (!this.paused) return;
+    if (this.owner && this.owner.readyState === this.owner.OPEN && this.owner.bufferedAmount > OWNER_LOW_WATER) return;
+    this.paused = false;
+    this.proc.resume();
   }
 
   private exited(code: number): void {
@@ -191,6 +248,7 @@ export class Session {
       ws.close(1000);
     }
     this.attachers.clear();
+    this.owner = null;
     this.onEnded(this);
     for (const w of this.endWaiters.splice(0)) w(code);
   }

@@ -1,6 +1,9 @@
 import { globalWebSocketConnector } from '../channel.js';
 import type { Platform, WebStreamKinds } from '../platform.js';
 
+/** Bytes a command's output stream holds before the command is paused for its reader. */
+const STREAM_HIGH_WATER = 1024 * 1024;
+
 /**
  * Browsers (and any runtime without `node:stream`): WHATWG streams and Uint8Arrays. The
  * token travels as a WebSocket sub-protocol, since a browser cannot set headers on one.
@@ -9,16 +12,26 @@ export const browserPlatform: Platform<WebStreamKinds> = {
   readable() {
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let ended = false;
-    const stream = new ReadableStream<Uint8Array>({
-      start(c) {
-        controller = c;
+    const drained: (() => void)[] = [];
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start(c) {
+          controller = c;
+        },
+        pull() {
+          drained.forEach((l) => l());
+        },
       },
-    });
+      { highWaterMark: STREAM_HIGH_WATER, size: (chunk) => chunk.byteLength },
+    );
     return {
       stream,
       push: (chunk) => {
-        if (!ended) controller.enqueue(chunk);
+        if (ended) return true;
+        controller.enqueue(chunk);
+        return (controller.desiredSize ?? 1) > 0;
       },
+      onDrain: (l) => void drained.push(l),
       end: () => {
         if (ended) return;
         ended = true;

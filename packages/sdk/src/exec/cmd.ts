@@ -60,6 +60,8 @@ interface CmdEvents extends Record<string, unknown[]> {
 type State = 'new' | 'starting' | 'running' | 'done';
 
 /** Queued stdin bytes above which writers wait for the socket to drain. */
+/** The most stdin one WebSocket message carries. */
+const STDIN_FRAME_BYTES = 64 * 1024;
 const STDIN_HIGH_WATER = 1024 * 1024;
 /** After a kill for an abort, how long to wait for the exit before dropping the socket. */
 const KILL_GRACE_MS = 2000;
@@ -93,6 +95,8 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
   private stdinStream: K['writable'] | undefined;
   private pendingStdin: Uint8Array[] = [];
   private stdinClosed = false;
+  /** Whether the socket is paused because an output stream's reader lags. */
+  private readPaused = false;
   private readonly collectors: ((stream: StreamID.Stdout | StreamID.Stderr, chunk: Uint8Array) => void)[] = [];
   private code = -1;
   private session: SessionInfo | undefined;
@@ -120,14 +124,14 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
 
   /** The command's standard output (in TTY mode, everything the terminal shows). */
   get stdout(): K['readable'] {
-    this.stdoutSource ??= this.ctx.platform.readable();
+    this.stdoutSource ??= this.source();
     if (this.state === 'done') this.stdoutSource.end();
     return this.stdoutSource.stream;
   }
 
   /** The command's standard error (empty in TTY mode). */
   get stderr(): K['readable'] {
-    this.stderrSource ??= this.ctx.platform.readable();
+    this.stderrSource ??= this.source();
     if (this.state === 'done') this.stderrSource.end();
     return this.stderrSource.stream;
   }
@@ -354,7 +358,25 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
     for (const c of this.collectors) c(stream, chunk);
     const source = stream === StreamID.Stdout ? this.stdoutSource : this.stderrSource;
     // Chunks may be views into the socket's buffer: copy what a stream keeps.
-    source?.push(new Uint8Array(chunk));
+    const wantsMore = source?.push(new Uint8Array(chunk)) ?? true;
+    // Backpressure: while a stream's reader lags, stop reading the socket, so the server
+    // stops sending and pauses the command (as a full pipe blocks a local child). When
+    // output is collected in memory (output(), exec) the collector is the reader instead.
+    if (!wantsMore && this.collectors.length === 0 && !this.readPaused) {
+      this.readPaused = true;
+      this.channel?.pause();
+    }
+  }
+
+  /** A stream for stdout or stderr whose reader catching up resumes the socket. */
+  private source(): ReadableSource<K['readable']> {
+    const source = this.ctx.platform.readable();
+    source.onDrain(() => {
+      if (!this.readPaused) return;
+      this.readPaused = false;
+      this.channel?.resume();
+    });
+    return source;
   }
 
   private exited(code: number): void {
@@ -420,6 +442,11 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
   }
 
   private async writeStdin(chunk: Uint8Array): Promise<void> {
+    // Large writes go as several frames: servers cap a message's size (ours at 1 MiB).
+    for (let o = 0; o < chunk.length; o += STDIN_FRAME_BYTES) await this.writeStdinFrame(chunk.subarray(o, o + STDIN_FRAME_BYTES));
+  }
+
+  private async writeStdinFrame(chunk: Uint8Array): Promise<void> {
     if (this.state === 'done' || this.stdinClosed || chunk.length === 0) return;
     const data = this.tty ? chunk : frame(StreamID.Stdin, chunk);
     if (this.state !== 'running') {

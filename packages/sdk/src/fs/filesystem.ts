@@ -1,7 +1,7 @@
-import type { CallOptions } from '../abort.js';
+import type { CallOptions, Deadline } from '../abort.js';
 import { spritePath, type SpriteContext } from '../context.js';
 import { APIError, FilesystemError, type FilesystemErrorCode } from '../errors.js';
-import { readBytes, readText, type Query } from '../http.js';
+import { readBytes, readText, type Query, type StreamingResponse } from '../http.js';
 import { chunksOf, type InputSource, type NodeStreamKinds, type StreamKinds } from '../platform.js';
 import { FilesystemWatcher, type FilesystemWatchOptions } from './watch.js';
 
@@ -173,16 +173,19 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   readFile(path: string, encoding?: null | ReadFileOptions): Promise<K['bytes']>;
   async readFile(path: string, options?: 'utf8' | null | ReadFileOptions): Promise<string | K['bytes']> {
     const opts: ReadFileOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
-    const response = await this.read(path, opts, false);
+    const response = await this.read(path, opts);
     if (opts.encoding === 'utf8') return readText(response);
     return this.ctx.platform.bytes(await readBytes(response));
   }
 
   /** The file as a stream (a Node Readable on Node, a ReadableStream in browsers). */
   async createReadStream(path: string, options: Omit<ReadFileOptions, 'encoding'> = {}): Promise<K['readable']> {
-    const response = await this.read(path, options, true);
-    if (!response.body) throw new FilesystemError(`no content for ${path}`, 'EIO', path, 'read');
-    return this.ctx.platform.fromWeb(response.body);
+    const { response, deadline } = await this.readStreaming(path, options);
+    if (!response.body) {
+      deadline.dispose();
+      throw new FilesystemError(`no content for ${path}`, 'EIO', path, 'read');
+    }
+    return this.ctx.platform.fromWeb(releasedAtEnd(response.body, deadline));
   }
 
   /** Writes a file atomically (a reader never sees half of it); data may be a stream. */
@@ -299,11 +302,24 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
     return JSON.parse(await readText(response)) as { path: string; entries: WireEntry[] };
   }
 
-  private read(path: string, opts: ReadFileOptions, streaming: boolean): Promise<Response> {
+  private readQuery(path: string, opts: ReadFileOptions): { query: Query; headers: Record<string, string> } {
     const query: Query = { path, workingDir: this.workingDir, asRoot: opts.asRoot ? 'true' : undefined };
     const headers: Record<string, string> = {};
     if (opts.start !== undefined || opts.end !== undefined) headers.range = `bytes=${opts.start ?? 0}-${opts.end ?? ''}`;
-    return this.call('GET', 'read', path, { query, headers, expect: [200, 206], streaming, ...this.callOpts(opts, streaming ? 0 : undefined) });
+    return { query, headers };
+  }
+
+  private read(path: string, opts: ReadFileOptions): Promise<Response> {
+    return this.call('GET', 'read', path, { ...this.readQuery(path, opts), expect: [200, 206], ...this.callOpts(opts) });
+  }
+
+  /** A read whose body streams; its deadline (and the caller's signal) stays linked until released. */
+  private async readStreaming(path: string, opts: ReadFileOptions): Promise<StreamingResponse> {
+    try {
+      return await this.ctx.transport.send('GET', spritePath(this.ctx.name, '/fs/read'), { ...this.readQuery(path, opts), expect: [200, 206], streaming: true, ...this.callOpts(opts, 0) });
+    } catch (e) {
+      throw toFilesystemError(e, path, 'read');
+    }
   }
 
   private async postJson(op: string, path: string, body: Record<string, unknown>, opts: CallOptions): Promise<void> {
@@ -323,15 +339,45 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
     method: string,
     op: string,
     path: string,
-    opts: Parameters<SpriteContext<K>['transport']['send']>[2] & { streaming?: boolean },
+    opts: Omit<NonNullable<Parameters<SpriteContext<K>['transport']['send']>[2]>, 'streaming'>,
   ): Promise<Response> {
+    // Not streaming: the body is read at once (readText/readBytes), which releases the deadline.
     try {
-      const result = await this.ctx.transport.send(method, spritePath(this.ctx.name, `/fs/${op}`), { ...opts, streaming: opts?.streaming ?? false } as never);
-      return (result as unknown as { response?: Response }).response ?? (result as unknown as Response);
+      return await this.ctx.transport.send(method, spritePath(this.ctx.name, `/fs/${op}`), { ...opts, streaming: false });
     } catch (e) {
       throw toFilesystemError(e, path, op);
     }
   }
+}
+
+/**
+ * The body, releasing the request's deadline (its timer and its listener on the caller's
+ * AbortSignal) once the body ends, fails or is cancelled: one signal shared by many reads
+ * must not collect a listener per read.
+ */
+function releasedAtEnd(body: ReadableStream<Uint8Array>, deadline: Deadline): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            deadline.dispose();
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (e) {
+          deadline.dispose();
+          controller.error(deadline.aborted ? deadline.reason : e);
+        }
+      },
+      cancel(reason) {
+        deadline.dispose();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 const KNOWN_CODES = new Set<FilesystemErrorCode>(['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ENOTEMPTY', 'EINVAL', 'EIO', 'ELOOP', 'ENAMETOOLONG', 'ENOSPC', 'EDQUOT', 'EROFS', 'EXDEV', 'EBUSY']);

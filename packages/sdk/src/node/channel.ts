@@ -50,6 +50,12 @@ export const wsConnector: Connect = (url, token, handlers) => {
     get capabilities() {
       return capabilities;
     },
+    pause: () => {
+      if (ws.readyState === WebSocket.OPEN) ws.pause();
+    },
+    resume: () => {
+      if (ws.readyState === WebSocket.OPEN) ws.resume();
+    },
     close: (code = 1000, reason = '') => {
       if (report.closed) return;
       if (ws.readyState === WebSocket.CONNECTING) {

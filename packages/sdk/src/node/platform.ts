@@ -19,16 +19,20 @@ function pickConnector(): Connect {
   return wsConnector;
 }
 
+/** Bytes a command's output stream holds before the command is paused for its reader. */
+const STREAM_HIGH_WATER = 1024 * 1024;
+
 /** Node, Bun and Deno: `node:stream` streams and Buffers. */
 export const nodePlatform: Platform<NodeStreamKinds> = {
   readable() {
-    const stream = new Readable({ read() {} });
+    const drained: (() => void)[] = [];
+    // read() is Node asking for more: the reader has caught up.
+    const stream = new Readable({ highWaterMark: STREAM_HIGH_WATER, read: () => drained.forEach((l) => l()) });
     let ended = false;
     return {
       stream,
-      push: (chunk) => {
-        if (!ended) stream.push(toBuffer(chunk));
-      },
+      push: (chunk) => (ended ? true : stream.push(toBuffer(chunk))),
+      onDrain: (l) => void drained.push(l),
       end: () => {
         if (ended) return;
         ended = true;
