@@ -67,6 +67,7 @@ function cmdline(pid: number): string {
 
 test('storage and runtime hardening: console, subvolumes, host users, restore, dead agents', async (t) => {
   const d = await startTestDaemon(t);
+  // ONLY_SUB=a,b runs only the subtests whose titles contain one of them (for debugging).
   const only = process.env.ONLY_SUB;
   const sub = (title: string, fn: () => Promise<void>) => t.test(title, { skip: only !== undefined && !only.split(',').some((o) => title.includes(o)) }, fn);
 
