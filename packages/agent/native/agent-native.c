@@ -53,6 +53,9 @@ struct child_args {
  * async-signal-safe calls, raw syscalls for credentials (glibc's wrappers would try to
  * broadcast the change to the parent's threads).
  */
+/* Keep in step with USER_OOM_SCORE_ADJ in packages/server/src/runtime/bundle.ts. */
+#define USER_OOM_SCORE_ADJ "500"
+
 static int child_main(void *p) {
   struct child_args *a = p;
   struct sigaction dfl;
@@ -63,6 +66,15 @@ static int child_main(void *p) {
     sigaction(s, &dfl, NULL); /* glibc's internal signals refuse: harmless */
   }
   if (setsid() < 0) goto fail;
+  /* The agent runs with a low OOM score (the daemon's bundle); its commands get the normal
+   * one back, so the kernel's OOM killer takes a user's process before the agent. Raising is
+   * always allowed; done before the uid switch, while /proc/self is still ours to write.
+   * Best effort: a sprite without /proc still runs its commands. */
+  int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (oom >= 0) {
+    (void)!write(oom, USER_OOM_SCORE_ADJ, sizeof USER_OOM_SCORE_ADJ - 1);
+    close(oom);
+  }
   gid_t groups[1] = {a->gid};
   if (syscall(SYS_setgroups, 1, groups) < 0) goto fail;
   if (syscall(SYS_setresgid, a->gid, a->gid, a->gid) < 0) goto fail;

@@ -6,10 +6,12 @@
  *       seen through DST onto HOST_ID..HOST_ID+COUNT-1. util-linux 2.38 cannot do this
  *       (no X-mount.idmap), and the OCI runtimes in Debian 12 do not map mounts either.
  *
- *   sprites-helper listen SOCKET -- PROGRAM ARGS...
+ *   sprites-helper listen [-l LOG] SOCKET -- PROGRAM ARGS...
  *       Bind and listen on a unix socket at SOCKET, then exec PROGRAM with the listening
  *       socket as fd 3. The daemon hands the agent its socket this way, so the socket file
- *       lives in a host directory the sprite can neither see nor replace.
+ *       lives in a host directory the sprite can neither see nor replace. With -l, PROGRAM's
+ *       stdout and stderr (and so the container's) go through a pipe to a logger process
+ *       that keeps a bounded head and tail of them in LOG.
  *
  *   sprites-helper quota-enable MOUNTPOINT
  *       Turn on btrfs quotas, preferring simple quotas (kernel >= 6.7), which account only
@@ -156,9 +158,106 @@ static int cmd_idmap(int argc, char **argv) {
   return 0;
 }
 
+/* What a sprite's console log keeps: the first CONSOLE_HEAD bytes as they come, and the
+ * last CONSOLE_TAIL bytes, written when the container's output ends. Keep the numbers in
+ * step with docs/operations.md ("Bounds and deadlines"). */
+#define CONSOLE_HEAD (1 << 20)
+#define CONSOLE_TAIL (64 << 10)
+
+static void write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+/*
+ * The console logger: reads the container's stdout and stderr from a pipe until every
+ * writer is gone, keeps a bounded head and tail in LOG_FD, and discards the middle. A
+ * sprite writing to /proc/1/fd/1 without end costs it a memcpy, never the host's disk.
+ */
+static void console_logger(int in, int log_fd) {
+  static char buf[65536], tail[CONSOLE_TAIL];
+  size_t kept = 0, tail_len = 0, tail_pos = 0;
+  unsigned long long dropped = 0;
+  for (;;) {
+    ssize_t n = read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    size_t off = 0;
+    if (kept < CONSOLE_HEAD) {
+      off = (size_t)n < CONSOLE_HEAD - kept ? (size_t)n : CONSOLE_HEAD - kept;
+      write_all(log_fd, buf, off);
+      kept += off;
+    }
+    for (size_t i = off; i < (size_t)n; i++) {
+      /* Bytes falling out of the tail ring are the ones dropped. */
+      if (tail_len == CONSOLE_TAIL) dropped++;
+      else tail_len++;
+      tail[tail_pos] = buf[i];
+      tail_pos = (tail_pos + 1) % CONSOLE_TAIL;
+    }
+  }
+  if (dropped > 0) {
+    char note[160];
+    int len = snprintf(note, sizeof note, "\n[sprites: %llu bytes of console output not kept; the last %zu bytes follow]\n", dropped, tail_len);
+    write_all(log_fd, note, (size_t)len);
+  }
+  size_t start = tail_len == CONSOLE_TAIL ? tail_pos : 0;
+  write_all(log_fd, tail + start, tail_len - start);
+  write_all(log_fd, tail, start);
+}
+
+/*
+ * Makes fds 1 and 2 the write end of a pipe read by a console logger process writing LOG
+ * (the previous boot's log is kept as LOG.1). The logger outlives this process: it ends when
+ * the container's last process closes its stdout and stderr.
+ */
+static int start_console_logger(const char *log) {
+  char previous[4096];
+  struct stat st;
+  if (snprintf(previous, sizeof previous, "%s.1", log) >= (int)sizeof previous) { errno = ENAMETOOLONG; return -1; }
+  if (stat(log, &st) == 0 && st.st_size > 0 && rename(log, previous) < 0) return -1;
+  int log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) return -1;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    /* Its own session, deaf to the signals a terminal or a process group would get. */
+    setsid();
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    if (dup2(p[0], 0) < 0 || dup2(log_fd, 1) < 0) _exit(1);
+    /* Nothing else stays open here: not the write end (or it would never see the end), not
+     * the agent's socket, not the daemon's pipes (the daemon waits for them to close). */
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0 && null != 2) dup2(null, 2);
+    syscall(SYS_close_range, 3, ~0U, 0);
+    console_logger(0, 1);
+    _exit(0);
+  }
+  close(p[0]);
+  close(log_fd);
+  if (dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0) return -1;
+  close(p[1]);
+  return 0;
+}
+
 static int cmd_listen(int argc, char **argv) {
+  const char *log = NULL;
+  if (argc >= 4 && strcmp(argv[2], "-l") == 0) {
+    log = argv[3];
+    argv += 2;
+    argc -= 2;
+  }
   if (argc < 5 || strcmp(argv[3], "--") != 0) {
-    fprintf(stderr, "usage: sprites-helper listen SOCKET -- PROGRAM ARGS...\n");
+    fprintf(stderr, "usage: sprites-helper listen [-l LOG] SOCKET -- PROGRAM ARGS...\n");
     return 2;
   }
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -174,6 +273,8 @@ static int cmd_listen(int argc, char **argv) {
     if (dup2(fd, 3) < 0) return fail("dup2");
     close(fd);
   }
+  /* Last: from here on this process's stdout and stderr are the console pipe. */
+  if (log && start_console_logger(log) < 0) return fail("console log");
   execvp(argv[4], argv + 4);
   return fail(argv[4]);
 }

@@ -6,7 +6,7 @@ import { createUpgradeHandler, forwardedInFlight } from './forward/index.js';
 import type { DaemonConfig } from './config.js';
 import { randomUUID } from 'node:crypto';
 import { BackgroundTasks, HostClaims, KeyedMutex, ownHardNofile, QuietGate, SparePool } from './host/index.js';
-import { ActivityTracker, prepareAgentRuntime, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
+import { ActivityTracker, ContainerWatch, prepareAgentRuntime, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
 import type { Logger } from './log.js';
 import { enableForwarding, NftTable, parsePool, SlotFactory, slotCount, spriteResolvConf } from './network/index.js';
 import { hashToken, openRegistry, repositories, type Registry } from './registry/index.js';
@@ -149,6 +149,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     quiet,
     activity: new ActivityTracker(),
     idle: { warmAfterMs: config.idleWarmSeconds * 1000, coldAfterMs: config.idleColdSeconds * 1000 },
+    watch: new ContainerWatch(),
     idClaims: new HostClaims(config.claimsDir, `ids-${ID_RANGE_BASE}-${ID_RANGE_SIZE}`, config.instanceId, config.limits.maxSprites),
     agent: await prepareAgentRuntime(config.dataDir),
     resolvConf: await spriteResolvConf(),

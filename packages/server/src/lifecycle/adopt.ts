@@ -1,7 +1,10 @@
 import { readdir, rm } from 'node:fs/promises';
 import { errorText, mountsUnder, unmount } from '../host/index.js';
 import { listChildCgroups, removeCgroupTree } from '../runtime/index.js';
+import { RESTORE_OLD_PREFIX } from '../storage/index.js';
 import type { LifecycleContext } from './context.js';
+import { hostIdBase } from './paths.js';
+import { closeRunDir } from './start.js';
 import { releaseRun } from './stop.js';
 
 export interface ReclaimSummary {
@@ -45,6 +48,9 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
       (await ctx.idClaims.claim(runRecord.idSlot, runRecord.spriteId));
     if (healthy) {
       adopted.add(runRecord.spriteId);
+      ctx.watch.started(runRecord.spriteId, runRecord.runId, state);
+      // A run an older daemon started may have an open run dir.
+      await attempt(`close run dir of ${runRecord.spriteId}`, () => closeRunDir(paths.runDir(runRecord.spriteId), hostIdBase(runRecord.idSlot)));
       liveNetSlots.add(runRecord.netSlot);
       liveIdSlots.add(runRecord.idSlot);
       await registry.sprites.setStatus(runRecord.spriteId, state.status === 'paused' ? 'warm' : 'running');
@@ -113,21 +119,36 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
       count('run dirs');
     }
   });
-  // A restore swaps volumes by two renames (ADR 0011): a crash between them leaves the sprite
-  // without a volume. The incoming one is complete once it exists: finish the swap; else
-  // put the old one back.
+  // A restore swaps volumes by two renames and then records the checkpoint in the registry,
+  // its commit point (ADR 0019). The replaced volume is `.restore-old-<id>-<checkpoint>`
+  // until the restore is final: if the registry names that checkpoint and the sprite has a
+  // volume, the restore finished and the old one goes; otherwise the old one is put back.
   await attempt('half-done restores', async () => {
     const names = await ctx.storage.listVolumes('');
     for (const sprite of await registry.sprites.all()) {
-      if (names.includes(sprite.id)) continue;
+      const prefix = `${RESTORE_OLD_PREFIX}${sprite.id}-`;
+      const old = names.find((n) => n.startsWith(prefix));
+      const live = names.includes(sprite.id);
+      if (old) {
+        if (live && sprite.currentCheckpoint === old.slice(prefix.length)) {
+          await ctx.storage.deleteVolume(old);
+          count('restores finished');
+        } else {
+          await ctx.storage.undoRestoreSwap(sprite.id, old);
+          count('restores undone');
+        }
+        continue;
+      }
+      if (live) continue;
+      // Names an older daemon used: the replaced volume as trash-<id>-<time>, the copy as .restore-<id>.
+      const legacy = names.filter((n) => n.startsWith(`trash-${sprite.id}-`)).sort().at(-1);
       const incoming = `.restore-${sprite.id}`;
-      const outgoing = names.filter((n) => n.startsWith(`trash-${sprite.id}-`)).sort().at(-1);
-      if (names.includes(incoming)) {
+      if (legacy) {
+        await ctx.storage.renameVolume(legacy, sprite.id);
+        count('restores undone');
+      } else if (names.includes(incoming)) {
         await ctx.storage.renameVolume(incoming, sprite.id);
         count('restores finished');
-      } else if (outgoing) {
-        await ctx.storage.renameVolume(outgoing, sprite.id);
-        count('restores undone');
       }
     }
   });

@@ -1,4 +1,5 @@
 import { ErrorCode, SpriteError } from '@sprites/protocol';
+import { UndoStack } from '../host/index.js';
 import type { CheckpointRecord, SpriteRecord } from '../registry/index.js';
 import { freezerFile } from '../runtime/index.js';
 import type { LifecycleContext } from './context.js';
@@ -84,8 +85,10 @@ async function pruneAuto(ctx: LifecycleContext, sprite: SpriteRecord): Promise<v
 /**
  * Replaces the sprite's disk with a checkpoint's: an auto checkpoint of the current disk
  * first (nothing is lost by mistake), then the sprite's processes stop, the volume is
- * swapped, and the sprite boots again on it. Sessions end. A failure before the swap leaves
- * the sprite as it was.
+ * swapped, and the sprite boots again on it. Sessions end. All or nothing (STYLE 2.4): every
+ * step registers its undo, and a sprite that cannot boot on the checkpoint gets its old disk
+ * back and boots on it again. The registry's current checkpoint is the commit point startup
+ * reconcile goes by after a crash (adopt.ts).
  */
 export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, checkpointId: string, progress: Progress): Promise<void> {
   return ctx.locks.run(sprite.id, async () => {
@@ -97,20 +100,38 @@ export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, c
     const group = await quotaGroup(ctx, sprite);
     progress(`Restoring checkpoint ${checkpointId}...`);
     await snapshot(ctx, sprite, { auto: true, comment: `before restoring ${checkpointId}` }, progress);
-    // The copy is made while the sprite still runs; only the swap happens while it is down.
-    await ctx.storage.prepareRestore(sprite.id, checkpointId, group);
-    progress('Restarting the sprite on the checkpoint');
-    let old = '';
-    const fresh = (await ctx.registry.sprites.byId(sprite.id)) ?? sprite;
+    const undo = new UndoStack();
     try {
+      // The copy is made while the sprite still runs; only the swap happens while it is down.
+      await ctx.storage.prepareRestore(sprite.id, checkpointId, group);
+      undo.push('discard the prepared copy', () => ctx.storage.discardRestore(sprite.id));
+      progress('Restarting the sprite on the checkpoint');
+      const fresh = (await ctx.registry.sprites.byId(sprite.id)) ?? sprite;
+      const previous = fresh.currentCheckpoint;
+      let old = '';
       await restartOnNewDisk(ctx, fresh, async () => {
-        old = await ctx.storage.swapInRestore(sprite.id);
-        await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, checkpointId);
+        old = await ctx.storage.swapInRestore(sprite.id, checkpointId);
+        const unswap = async () => {
+          // Registry first: an old disk under a new current checkpoint is what reconcile undoes.
+          await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, previous);
+          await ctx.storage.undoRestoreSwap(sprite.id, old);
+        };
+        try {
+          await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, checkpointId);
+        } catch (e) {
+          await unswap();
+          throw e;
+        }
+        return unswap;
       });
+      undo.commit();
+      ctx.background.add(`delete replaced volume of ${sprite.id}`, () => ctx.storage.deleteVolume(old));
+    } catch (e) {
+      ctx.log.warn({ event: 'checkpoint.restore', spriteId: sprite.id, checkpoint: checkpointId, outcome: 'error', err: e, durationMs: Date.now() - started }, 'restore failed; the sprite keeps its disk');
+      throw e;
     } finally {
-      if (!old) await ctx.storage.discardRestore(sprite.id).catch(() => undefined);
+      for (const err of await undo.unwind()) ctx.log.error({ spriteId: sprite.id, err }, 'cleanup after a failed restore did not finish; startup reclaim retries');
     }
-    ctx.background.add(`delete replaced volume of ${sprite.id}`, () => ctx.storage.deleteVolume(old));
     await pruneAuto(ctx, sprite);
     ctx.log.info({ event: 'checkpoint.restore', spriteId: sprite.id, checkpoint: checkpointId, outcome: 'ok', durationMs: Date.now() - started }, 'checkpoint restored');
     progress(`Restored checkpoint ${checkpointId}`);

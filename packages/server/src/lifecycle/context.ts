@@ -8,6 +8,7 @@ import type { AgentMounts, RuntimeDriver } from '../runtime/index.js';
 import type { StorageDriver } from '../storage/index.js';
 import type { ActivityTracker, IdleSettings } from './idle.js';
 import type { SpritePaths } from './paths.js';
+import type { ContainerWatch } from './watch.js';
 
 /** Everything the lifecycle operations use; built once by the composition root. */
 export interface LifecycleContext {
@@ -36,6 +37,8 @@ export interface LifecycleContext {
   /** When each sprite was last used, and its open connections. */
   activity: ActivityTracker;
   idle: IdleSettings;
+  /** Which running sprites' containers have died (agent gone), so they are booted again. */
+  watch: ContainerWatch;
   /** Disk deletions that finish after the API answered. */
   background: BackgroundTasks;
   /** Network policies: put on a run as it boots, lifted as it stops. */

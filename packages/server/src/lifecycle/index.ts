@@ -6,3 +6,4 @@ export { SpritePaths, hostIdBase, ID_RANGE_BASE, ID_RANGE_SIZE } from './paths.j
 export { prepareAgentRuntime } from './agent-runtime.js';
 export { agentRequest, waitForAgent, AGENT_ANSWER_MAX_BYTES, AGENT_HEADER_MAX_BYTES, type AgentResponse } from './agent-client.js';
 export { ActivityTracker, type IdleSettings } from './idle.js';
+export { ContainerWatch } from './watch.js';

@@ -56,7 +56,11 @@ export class SpriteLifecycle {
       this.ctx.activity.touch(spriteId);
       const sprite = await this.ctx.registry.sprites.byId(spriteId);
       if (!sprite) throw new Error(`sprite ${spriteId} does not exist`);
-      const hasRun = (await this.ctx.registry.runs.get(spriteId)) !== null;
+      let hasRun = (await this.ctx.registry.runs.get(spriteId)) !== null;
+      if (hasRun && this.ctx.watch.isDead(spriteId)) {
+        await this.stopDead(spriteId);
+        hasRun = false;
+      }
       if (sprite.status === 'running' && hasRun) return;
       if (sprite.status === 'warm' && hasRun) {
         await setFrozen(this.ctx.paths.cgroupPath(spriteId), false);
@@ -89,6 +93,14 @@ export class SpriteLifecycle {
    */
   async sweepIdle(): Promise<void> {
     const { activity, idle } = this.ctx;
+    for (const { spriteId, runId } of this.ctx.watch.dead()) {
+      await this.ctx.locks
+        .run(spriteId, async () => {
+          // Under the lock: the run may have been stopped or replaced meanwhile.
+          if ((await this.ctx.registry.runs.get(spriteId))?.runId === runId && this.ctx.watch.isDead(spriteId)) await this.stopDead(spriteId);
+        })
+        .catch((err: unknown) => this.ctx.log.warn({ spriteId, err }, 'releasing a dead container failed; retrying on the next pass'));
+    }
     for (const runRecord of await this.ctx.registry.runs.all()) {
       const id = runRecord.spriteId;
       if (activity.openConnections(id) > 0) continue;
@@ -112,6 +124,17 @@ export class SpriteLifecycle {
         })
         .catch((err: unknown) => this.ctx.log.warn({ spriteId: id, err }, 'idle transition failed; retrying on the next pass'));
     }
+  }
+
+  /**
+   * The sprite's container exited on its own (its agent died: OOM-killed, crashed, or killed
+   * by root in the sprite): release the run, so the sprite is cold and the next request boots
+   * it. Call under the sprite's lock.
+   */
+  private async stopDead(spriteId: string): Promise<void> {
+    this.ctx.log.warn({ event: 'sprite.exited', spriteId }, "the sprite's container exited; it is stopped and boots again on the next request");
+    await stopSprite(this.ctx, { id: spriteId }, 'container exited', { graceful: false });
+    this.ctx.activity.forget(spriteId);
   }
 
   stop(spriteId: string, reason: string): Promise<void> {

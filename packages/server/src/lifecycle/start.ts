@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { helperPath, run, UndoStack, unmount, unmountAll } from '../host/index.js';
 import type { RunRecord, SpriteRecord } from '../registry/index.js';
 import { buildOciConfig } from '../runtime/index.js';
@@ -56,12 +56,13 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
     phase('claimsMs');
 
     const runDir = paths.runDir(sprite.id);
+    const idBase = hostIdBase(idSlot);
     await mkdir(paths.rootfs(sprite.id), { recursive: true, mode: 0o711 });
     undo.push('remove run dir', () => rm(runDir, { recursive: true, force: true }));
+    await closeRunDir(runDir, idBase);
 
     phase('networkMs');
 
-    const idBase = hostIdBase(idSlot);
     await run(helperPath(), ['idmap', ctx.storage.volumePath(sprite.id), paths.rootfs(sprite.id), String(idBase), String(ID_RANGE_SIZE)]);
     undo.push('unmount rootfs', () => unmount(paths.rootfs(sprite.id)));
     phase('rootfsMs');
@@ -109,6 +110,7 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
     phase('runtimeMs');
     await waitForAgent(paths.agentSocket(sprite.id), AGENT_READY_TIMEOUT_MS);
     phase('agentMs');
+    ctx.watch.started(sprite.id, runId, await ctx.runtime.state(containerId));
 
     undo.commit();
     ctx.log.info({ event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'ok', durationMs: Date.now() - started, phases }, 'sprite started');
@@ -120,6 +122,17 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
     const errors = await undo.unwind();
     for (const err of errors) ctx.log.error({ spriteId: sprite.id, err }, 'cleanup after a failed start did not finish');
   }
+}
+
+/**
+ * The run dir holds the sprite's idmapped root filesystem and checkpoint views: host users
+ * other than root must not get through it (DESIGN 5.7), yet the runtime, working as the
+ * sprite's root inside its user namespace, must. So it belongs to root and to the group of
+ * the sprite's root (host gid `idBase`), mode 0710.
+ */
+export async function closeRunDir(runDir: string, idBase: number): Promise<void> {
+  await chown(runDir, 0, idBase);
+  await chmod(runDir, 0o710);
 }
 
 export function hostsFile(name: string, ip: string): string {

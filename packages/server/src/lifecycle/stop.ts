@@ -25,6 +25,7 @@ export async function stopSprite(ctx: LifecycleContext, sprite: Pick<SpriteRecor
 export async function releaseRun(ctx: LifecycleContext, spriteId: string, runRecord: RunRecord | null, graceful: boolean): Promise<void> {
   const { paths } = ctx;
   const containerId = paths.containerId(spriteId);
+  ctx.watch.stopped(spriteId);
   await runAll(`stop sprite ${spriteId}`, [
     ['stop container', () => stopContainer(ctx, containerId, ctx.paths.cgroupPath(spriteId), graceful)],
     ['unmount checkpoint views', () => unmountAll(paths.checkpointsView(spriteId))],

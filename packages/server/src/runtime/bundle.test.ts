@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildOciConfig, type SpriteBundleSpec } from './bundle.js';
+import { AGENT_OOM_SCORE_ADJ, buildOciConfig, USER_OOM_SCORE_ADJ, type SpriteBundleSpec } from './bundle.js';
 
 const spec: SpriteBundleSpec = {
   hostname: 'demo',
@@ -51,4 +51,23 @@ test('the agent runs from read-only host mounts under /.sprite, with tini as PID
   }
   assert.equal(c.mounts.find((m) => m.destination === '/tmp')?.type, 'tmpfs');
   assert.ok(c.process.env.includes('SPRITE_NAME=demo'));
+});
+
+test('seccomp refuses the btrfs subvolume and snapshot ioctls on their low 32 bits, everything else is allowed', () => {
+  const s = buildOciConfig(spec).linux.seccomp;
+  assert.ok(s);
+  assert.equal(s.defaultAction, 'SCMP_ACT_ALLOW');
+  if (process.arch === 'x64') assert.deepEqual(s.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+  const refused = s.syscalls.map((r) => {
+    assert.deepEqual([r.names, r.action, r.errnoRet], [['ioctl'], 'SCMP_ACT_ERRNO', 1]);
+    const [arg] = r.args ?? [];
+    assert.deepEqual([arg?.index, arg?.op, arg?.value], [1, 'SCMP_CMP_MASKED_EQ', 0xffffffff]);
+    return arg?.valueTwo;
+  });
+  assert.deepEqual(refused.sort(), [0x50009401, 0x5000940e, 0x50009417, 0x50009418]);
+});
+
+test('tini and the agent get a lower OOM score than the commands they start', () => {
+  assert.equal(buildOciConfig(spec).process.oomScoreAdj, AGENT_OOM_SCORE_ADJ);
+  assert.ok(AGENT_OOM_SCORE_ADJ >= 0 && AGENT_OOM_SCORE_ADJ < USER_OOM_SCORE_ADJ);
 });

@@ -85,7 +85,14 @@ export interface OciConfig {
     };
     maskedPaths: string[];
     readonlyPaths: string[];
+    seccomp?: OciSeccomp;
   };
+}
+
+export interface OciSeccomp {
+  defaultAction: string;
+  architectures: string[];
+  syscalls: { names: string[]; action: string; errnoRet?: number; args?: { index: number; value: number; valueTwo: number; op: string }[] }[];
 }
 
 /**
@@ -103,6 +110,53 @@ export const SPRITE_CAPABILITIES = [
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export const CPU_PERIOD_US = 100_000;
+
+/**
+ * OOM scores: tini and the agent sit below the commands the agent starts (its native spawner
+ * raises each child to USER_OOM_SCORE_ADJ before exec), so a sprite that runs out of memory
+ * loses a user's process, not the agent that serves it. Only positive values: root on this
+ * kind of host lacks CAP_SYS_RESOURCE, and raising a score is always allowed.
+ */
+export const AGENT_OOM_SCORE_ADJ = 100;
+export const USER_OOM_SCORE_ADJ = 500;
+
+/**
+ * btrfs ioctls that make a subvolume or snapshot (linux/btrfs.h: _IOW(0x94, nr, 4096-byte
+ * args)). A subvolume made inside a sprite's volume escapes its quota group and makes the
+ * volume undeletable by a plain subvolume delete, so sprites may not make any (ADR 0018).
+ */
+export const BTRFS_SUBVOLUME_IOCTLS = {
+  SNAP_CREATE: 0x50009401,
+  SUBVOL_CREATE: 0x5000940e,
+  SNAP_CREATE_V2: 0x50009417,
+  SUBVOL_CREATE_V2: 0x50009418,
+} as const;
+
+const EPERM = 1;
+
+/** The native ABI and the compat ones a process of it can switch to (int 0x80, x32). */
+const SECCOMP_ARCHES: Partial<Record<string, string[]>> = {
+  x64: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+  arm64: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
+};
+
+/**
+ * Allows every system call except the btrfs subvolume ioctls (EPERM). The ioctl number is
+ * compared on its low 32 bits (the kernel ignores the rest, so a caller could set them to
+ * slip past an exact match), and the filter covers the 32-bit ABIs too.
+ */
+export function spriteSeccomp(): OciSeccomp {
+  return {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    architectures: SECCOMP_ARCHES[process.arch] ?? [],
+    syscalls: Object.values(BTRFS_SUBVOLUME_IOCTLS).map((request) => ({
+      names: ['ioctl'],
+      action: 'SCMP_ACT_ERRNO',
+      errnoRet: EPERM,
+      args: [{ index: 1, value: 0xffffffff, valueTwo: request, op: 'SCMP_CMP_MASKED_EQ' }],
+    })),
+  };
+}
 
 /** Character devices every sprite gets (null, zero, full, tty, random, urandom, ptmx, every pts). */
 const ALLOWED_DEVICES: { type: string; major: number; minor?: number }[] = [
@@ -130,7 +184,7 @@ export function buildOciConfig(spec: SpriteBundleSpec): OciConfig {
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: spec.nofile, soft: spec.nofile }],
       // sudo is setuid: users of a sprite expect it to work.
       noNewPrivileges: false,
-      oomScoreAdj: 500,
+      oomScoreAdj: AGENT_OOM_SCORE_ADJ,
     },
     root: { path: spec.rootfs, readonly: false },
     hostname: spec.hostname,
@@ -180,6 +234,7 @@ export function buildOciConfig(spec: SpriteBundleSpec): OciConfig {
         '/sys/kernel', '/sys/module', '/sys/block', '/sys/dev', '/sys/bus', '/sys/class',
       ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      seccomp: spriteSeccomp(),
     },
   };
 }

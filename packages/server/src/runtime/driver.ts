@@ -19,7 +19,10 @@ export interface ContainerState {
 export interface StartOptions {
   /** Unix socket path the daemon bound for the agent; passed in as fd 3. */
   agentSocket: string;
-  /** File receiving the container's stdout and stderr (the agent's own log). */
+  /**
+   * File receiving the container's stdout and stderr (the agent's own log), bounded: the
+   * first MiB and the last 64 KiB of each boot; the previous boot's is kept beside it (.1).
+   */
   consoleLog: string;
 }
 

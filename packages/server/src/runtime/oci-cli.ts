@@ -1,4 +1,4 @@
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { CommandError, helperPath, run } from '../host/index.js';
 import type { ContainerState, ContainerStatus, RuntimeDriver, RuntimeInfo, StartOptions } from './driver.js';
 
@@ -30,19 +30,16 @@ export class OciCliDriver implements RuntimeDriver {
   }
 
   async start(id: string, bundleDir: string, opts: StartOptions): Promise<void> {
-    const log = await open(opts.consoleLog, 'a', 0o600);
     try {
       const [file, rest] = this.command(['run', '--detach', '--preserve-fds', '1', '--bundle', bundleDir, id]);
-      // The helper binds the agent's socket, makes it fd 3, then execs the runtime.
-      await run(helperPath(), ['listen', opts.agentSocket, '--', file, ...rest], {
-        timeoutMs: 60_000,
-        stdio: ['ignore', log.fd, log.fd],
-      });
+      // The helper binds the agent's socket, makes it fd 3, hands the runtime's (and so the
+      // container's) stdout and stderr to a bounded console logger, then execs the runtime.
+      await run(helperPath(), ['listen', '-l', opts.consoleLog, opts.agentSocket, '--', file, ...rest], { timeoutMs: 60_000 });
     } catch (e) {
+      // The runtime's own complaint went through the logger's pipe: give it a moment to land.
+      await new Promise((r) => setTimeout(r, 100));
       const tail = await readTail(opts.consoleLog);
       throw new Error(`${this.name} could not start container ${id}${tail ? `: ${tail}` : ''}`, { cause: e });
-    } finally {
-      await log.close();
     }
   }
 

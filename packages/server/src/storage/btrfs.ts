@@ -1,7 +1,7 @@
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { helperPath, run } from '../host/index.js';
-import type { PoolUsage, StorageDriver, StorageInfo } from './driver.js';
+import { RESTORE_OLD_PREFIX, type PoolUsage, type StorageDriver, type StorageInfo } from './driver.js';
 
 export interface BtrfsPoolOptions {
   /** Sparse file holding the filesystem (ignored when `device` is set). */
@@ -41,7 +41,10 @@ export class BtrfsDriver implements StorageDriver {
   }
 
   async mount(): Promise<boolean> {
-    if (await this.isMounted()) return false;
+    if (await this.isMounted()) {
+      await this.closeToOthers();
+      return false;
+    }
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     let source = this.opts.device;
     if (!source) {
@@ -65,9 +68,21 @@ export class BtrfsDriver implements StorageDriver {
     // Enabling them again is a no-op.
     const { stdout } = await run(helperPath(), ['quota-enable', this.root]);
     this.quotaMode = stdout.trim() === 'simple' ? 'simple' : 'full';
-    await mkdir(join(this.root, 'images'), { recursive: true });
-    await mkdir(join(this.root, 'volumes'), { recursive: true });
+    await this.closeToOthers();
     return true;
+  }
+
+  /**
+   * Host users other than root never reach into the pool (DESIGN 5.7): its root (the
+   * filesystem's own top directory, 0755 from mkfs) and the folders below it are 0700,
+   * also on a pool an older daemon made.
+   */
+  private async closeToOthers(): Promise<void> {
+    await chmod(this.root, 0o700);
+    for (const dir of ['images', 'volumes', 'checkpoints', 'auto-checkpoints']) {
+      await mkdir(join(this.root, dir), { recursive: true, mode: 0o700 });
+      await chmod(join(this.root, dir), 0o700);
+    }
   }
 
   async unmount(): Promise<void> {
@@ -148,10 +163,55 @@ export class BtrfsDriver implements StorageDriver {
     if (!(await exists(path))) return;
     const id = await this.subvolumeId(path).catch(() => null);
     // --commit-after so the space and the qgroup are really gone when we return.
-    await run('btrfs', ['subvolume', 'delete', '--commit-after', path]);
-    if (id !== null) {
-      await run('btrfs', ['qgroup', 'destroy', `0/${id}`, this.root], { okCodes: [1] }).catch(() => undefined);
+    const deleted = await run('btrfs', ['subvolume', 'delete', '--commit-after', path], { okCodes: [1] });
+    if (deleted.code !== 0) {
+      // A subvolume inside it (made before sprites were kept from making them, ADR 0018)
+      // makes a plain delete fail: remove those first, deepest first, then try again.
+      if (id === null || !/not empty/i.test(deleted.stderr)) throw new Error(`btrfs subvolume delete ${path}: ${deleted.stderr.trim()}`);
+      for (const nested of await this.nestedSubvolumes(id, path)) await this.deleteSubvolumeById(nested);
+      await run('btrfs', ['subvolume', 'delete', '--commit-after', path]);
     }
+    if (id !== null) await this.destroyQgroup(`0/${id}`);
+  }
+
+  private async deleteSubvolumeById(id: number): Promise<void> {
+    await run('btrfs', ['subvolume', 'delete', '--commit-after', '--subvolid', String(id), this.root]);
+    await this.destroyQgroup(`0/${id}`);
+  }
+
+  private async destroyQgroup(group: string): Promise<void> {
+    await run('btrfs', ['qgroup', 'destroy', group, this.root], { okCodes: [1] }).catch(() => undefined);
+  }
+
+  /**
+   * Ids of the subvolumes below subvolume `id` (at `path`), deepest first. The listing is
+   * text with names a sprite chose (a newline in one could forge a line), so each candidate
+   * is checked: the kernel's own path of its id must lie inside `path`.
+   */
+  private async nestedSubvolumes(id: number, path: string): Promise<number[]> {
+    const { stdout } = await run('btrfs', ['subvolume', 'list', this.root]);
+    const parentOf = new Map<number, number>();
+    for (const line of stdout.split('\n')) {
+      const m = /^ID (\d+) gen \d+ top level (\d+) path /.exec(line);
+      if (m) parentOf.set(Number(m[1]), Number(m[2]));
+    }
+    const depth = (child: number): number => {
+      let d = 0;
+      for (let p = parentOf.get(child); p !== undefined && d < 4096; p = parentOf.get(p)) {
+        d++;
+        if (p === id) return d;
+      }
+      return 0;
+    };
+    const inside = `${relative(this.root, path)}/`;
+    const found: { id: number; depth: number }[] = [];
+    for (const child of parentOf.keys()) {
+      const d = depth(child);
+      if (d === 0) continue;
+      const real = await run('btrfs', ['inspect-internal', 'subvolid-resolve', String(child), this.root], { okCodes: [1] });
+      if (real.code === 0 && real.stdout.startsWith(inside)) found.push({ id: child, depth: d });
+    }
+    return found.sort((a, b) => b.depth - a.depth).map((f) => f.id);
   }
 
   private async subvolumeId(path: string): Promise<number> {
@@ -224,14 +284,34 @@ export class BtrfsDriver implements StorageDriver {
   }
 
   /**
-   * Swaps the prepared copy in by two renames. Returns the name the old volume was moved to
-   * (the caller deletes it).
+   * Swaps the prepared copy in by two renames. The old volume moves to
+   * `.restore-old-<volume>-<checkpoint>`, which names the checkpoint being restored so that
+   * startup can tell a finished restore (the registry names that checkpoint) from one to
+   * undo. If the second rename fails the first is reverted. Returns the old volume's name.
    */
-  async swapInRestore(volume: string): Promise<string> {
-    const outgoing = `trash-${volume}-${Date.now()}`;
+  async swapInRestore(volume: string, checkpoint: string): Promise<string> {
+    const outgoing = `${RESTORE_OLD_PREFIX}${volume}-${checkpoint}`;
     await rename(this.volumePath(volume), this.volumePath(outgoing));
-    await rename(this.volumePath(`.restore-${volume}`), this.volumePath(volume));
+    try {
+      await rename(this.volumePath(`.restore-${volume}`), this.volumePath(volume));
+    } catch (e) {
+      await rename(this.volumePath(outgoing), this.volumePath(volume));
+      throw e;
+    }
     return outgoing;
+  }
+
+  /**
+   * Puts the old volume back after `swapInRestore` (or after half of it: the live name may
+   * be missing). The restored copy becomes the prepared one again, for `discardRestore`.
+   */
+  async undoRestoreSwap(volume: string, outgoing: string): Promise<void> {
+    if (!(await exists(this.volumePath(outgoing)))) throw new Error(`the replaced volume ${outgoing} is gone; cannot put it back`);
+    if (await exists(this.volumePath(volume))) {
+      await this.deleteSubvolume(this.volumePath(`.restore-${volume}`));
+      await rename(this.volumePath(volume), this.volumePath(`.restore-${volume}`));
+    }
+    await rename(this.volumePath(outgoing), this.volumePath(volume));
   }
 
   /** Drops a prepared copy that will not be swapped in. */

@@ -48,8 +48,13 @@ export interface StorageDriver {
   snapshotVolume(volume: string, checkpoint: string, group: number, freezeFile?: string): Promise<void>;
   /** Makes a writable copy of the checkpoint beside the live volume (the sprite runs on). */
   prepareRestore(volume: string, checkpoint: string, group: number): Promise<void>;
-  /** Swaps the prepared copy in (constant time); returns the old volume's new name. */
-  swapInRestore(volume: string): Promise<string>;
+  /**
+   * Swaps the prepared copy in (constant time, reverted if half done); returns the old
+   * volume's new name, which starts with `.restore-old-<volume>-` and ends with the checkpoint.
+   */
+  swapInRestore(volume: string, checkpoint: string): Promise<string>;
+  /** Puts the old volume back under its name; the restored copy becomes the prepared one. */
+  undoRestoreSwap(volume: string, outgoing: string): Promise<void>;
   discardRestore(volume: string): Promise<void>;
   deleteCheckpoint(volume: string, checkpoint: string): Promise<void>;
   deleteCheckpoints(volume: string, group: number | null): Promise<void>;
@@ -61,6 +66,9 @@ export interface StorageDriver {
   /** Flush the volume's dirty data to disk. */
   syncVolume(name: string): Promise<void>;
 }
+
+/** Name prefix of a volume replaced by a restore, until the restore is final or undone. */
+export const RESTORE_OLD_PREFIX = '.restore-old-';
 
 export class NotSupportedError extends Error {
   constructor(what: string) {
