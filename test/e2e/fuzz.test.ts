@@ -136,10 +136,14 @@ test('fuzzed HTTP and WebSocket requests never crash, hang or 500 the daemon', a
   t.diagnostic(`${answered} HTTP requests answered`);
 
   // The ws client refuses sub-protocols that are no HTTP token, so those stay in the HTTP fuzz.
-  const wsAuth = fc.constantFrom<[string, string] | null>(null, ['authorization', `Bearer ${d.adminToken}`], ['authorization', `Bearer ${other}`], ['authorization', 'Bearer nope'], ['sec-websocket-protocol', 'sprites.bearer.bm9wZQ'], ['sec-websocket-protocol', `sprites.bearer.${Buffer.from(other).toString('base64url')}`]);
+  const weighted = <T>(common: T, weight: number, ...rest: T[]) => fc.oneof({ weight, arbitrary: fc.constant(common) }, ...rest.map((r) => ({ weight: 1, arbitrary: fc.constant(r) })));
+  const wsAuth = weighted<[string, string] | null>(['authorization', `Bearer ${d.adminToken}`], 6, null, ['authorization', `Bearer ${other}`], ['authorization', 'Bearer nope'], ['sec-websocket-protocol', 'sprites.bearer.bm9wZQ'], ['sec-websocket-protocol', `sprites.bearer.${Buffer.from(d.adminToken).toString('base64url')}`]);
   const wsPath = fc.tuple(
-    fc.constantFrom('box', 'nope', '%E0%A4%A', '..', 'box%2F..'),
-    fc.constantFrom('exec', 'exec/1', 'exec/999', 'exec/..', 'exec/%zz', 'fs/watch', 'ports/watch', 'proxy', 'control', 'nothing', 'exec/1/kill'),
+    weighted('box', 8, 'nope', '%E0%A4%A', '..', 'box%2F..'),
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom('exec', 'fs/watch', 'ports/watch', 'proxy') },
+      { weight: 1, arbitrary: fc.constantFrom('exec/1', 'exec/999', 'exec/..', 'exec/%zz', 'control', 'nothing', 'exec/1/kill') },
+    ),
   );
   const execQuery = fc.array(
     fc.tuple(fc.constantFrom('cmd', 'cmd', 'tty', 'cols', 'rows', 'stdin', 'env', 'dir', 'path', 'recursive', 'id', 'max_run_after_disconnect'), fc.oneof(fc.constantFrom('true', 'false', 'echo', 'cat', 'sh', '-c', 'nonexistent-cmd', '0', '-5', '70000', '/', '/nope', 'A=1', '=', '%', '1s', 'forever'), fc.string({ maxLength: 10 }))),

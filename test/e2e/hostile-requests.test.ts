@@ -133,6 +133,23 @@ http.server.ThreadingHTTPServer(('0.0.0.0', 8080), H).serve_forever()
     assert.ok(!d.logTail(5000).includes(secret), 'the secret appears in the daemon log');
     assert.ok(!d.logTail(5000).includes(d.adminToken), 'the admin token appears in the daemon log');
   });
+  await t.test('a burst of 300 HTTP execs, reusing the connections to the agent, all succeed', async () => {
+    const results: number[] = [];
+    const one = async (i: number) => {
+      const r = await fetch(`${d.url}/v1/sprites/box/exec?cmd=echo&cmd=n${i}`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}` }, body: i % 2 ? `stdin-${i}` : '' });
+      const body = Buffer.from(await r.arrayBuffer()).toString('latin1');
+      assert.equal(r.status, 200, `exec ${i}: ${r.status} ${body.slice(0, 200)}`);
+      assert.ok(body.includes(`n${i}`), `exec ${i} printed its output`);
+      results.push(r.status);
+    };
+    for (let batch = 0; batch < 15; batch++) {
+      await Promise.all(Array.from({ length: 20 }, (_, k) => one(batch * 20 + k)));
+      // Idle gaps let the agent close kept-alive connections the daemon may then reuse.
+      if (batch % 5 === 4) await new Promise((r) => setTimeout(r, 5200));
+    }
+    assert.equal(results.length, 300);
+  });
+
   // Last: on the old code this one killed the daemon.
   await t.test('a huge unauthenticated login form is refused at its cap, not read', async () => {
     const flood = await floodLogin(d, urlHost(d, 'box-default'), 700 * 1024 * 1024);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
@@ -160,6 +160,22 @@ export function spawnPipes(spec: SpawnSpec): ProcessHandle {
   };
 }
 
+/**
+ * The OOM score a user's command gets (the native spawner sets the same before exec): the
+ * agent runs lower, so under memory pressure the kernel kills a command before the agent.
+ * Raising a score is always allowed; best effort, a sprite without /proc still runs.
+ */
+const USER_OOM_SCORE_ADJ = '500';
+
+function giveUserOomScore(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    writeFileSync(`/proc/${pid}/oom_score_adj`, USER_OOM_SCORE_ADJ);
+  } catch {
+    // gone already, or no /proc
+  }
+}
+
 /** The same through child_process (slower: it forks the whole agent). */
 function spawnPipesWithNode(spec: SpawnSpec): ProcessHandle {
   const child = spawn(spec.file, spec.argv.slice(1), {
@@ -171,6 +187,7 @@ function spawnPipesWithNode(spec: SpawnSpec): ProcessHandle {
     stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  giveUserOomScore(child.pid);
   const listeners: Listeners = { output: [], exit: [] };
   const reporter = exitReporter(listeners);
   child.stdout!.on('data', (b: Buffer) => listeners.output.forEach((l) => l(1, b)));
@@ -283,6 +300,7 @@ export function spawnPty(spec: SpawnSpec): ProcessHandle {
     gid: spec.gid,
     encoding: null,
   });
+  giveUserOomScore(term.pid);
   const startTime = processStartTime(term.pid);
   const isOurs = () => startTime !== null && processStartTime(term.pid) === startTime;
   const outputListeners: ((stream: 1 | 2, data: Buffer) => void)[] = [];
