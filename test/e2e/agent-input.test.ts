@@ -142,7 +142,7 @@ test('the agent under hostile input: PTY exit order, service definitions, bounds
     ws.on('error', () => undefined);
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
     await new Promise<void>((resolve) => ws.once('open', () => resolve()));
-    const frame = Buffer.alloc(2 * 1024 * 1024 + 1, 0x61);
+    const frame = Buffer.alloc(64 * 1024 * 1024 + 1, 0x61);
     frame[0] = 0;
     ws.send(frame, { binary: true });
     const code = await Promise.race([closed, sleep(10_000).then(() => -1)]);

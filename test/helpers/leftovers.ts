@@ -25,7 +25,7 @@ export async function collectLeftovers(instanceId: string, dataDir: string): Pro
     const target = line.split(' ')[1] ?? '';
     if (target.startsWith(dataDir)) found.push(`mount ${target}`);
   }
-  for (const line of lines('losetup', ['-a'])) if (line.includes(dataDir)) found.push(`loop device ${line}`);
+  for (const line of lines('losetup', ['-a'])) if (line.includes(dataDir)) found.push(`loop device ${line}${loopHolders(line.split(':')[0] ?? '')}`);
   for (const ns of existsSync('/run/netns') ? readdirSync('/run/netns') : []) if (ns.startsWith(prefix)) found.push(`netns ${ns}`);
   for (const line of lines('ip', ['-o', 'link', 'show'])) {
     const name = /^\d+:\s+([^@:]+)/.exec(line)?.[1] ?? '';
@@ -52,4 +52,22 @@ export async function collectLeftovers(instanceId: string, dataDir: string): Pro
     }
   }
   return found;
+}
+
+/** Which processes' mount namespaces still hold a filesystem on `device` (to tell who keeps a loop device). */
+function loopHolders(device: string): string {
+  if (!device) return '';
+  const holders: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(` ${device} `)) continue;
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      const ns = execFileSync('readlink', [`/proc/${pid}/ns/mnt`], { encoding: 'utf8' }).trim();
+      holders.push(`${pid} ${comm} ${ns}`);
+    } catch {
+      // gone meanwhile
+    }
+    if (holders.length >= 5) break;
+  }
+  return holders.length > 0 ? ` (mounted in the namespaces of: ${holders.join('; ')})` : ' (mounted in no process\'s namespace)';
 }

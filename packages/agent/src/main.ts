@@ -23,8 +23,13 @@ const MAX_HEADER_BYTES = 16 * 1024;
 const MAX_HEADERS = 100;
 const HEADERS_TIMEOUT_MS = 30_000;
 const MAX_IDENTITY_BODY = 256 * 1024;
-/** The largest WebSocket message a client may send (stdin frames, control messages, tunnel data). */
-const MAX_WS_MESSAGE = 1024 * 1024;
+/**
+ * The largest WebSocket message a client may send (stdin frames, control messages, tunnel
+ * data). PROTOCOL §5.8: the server must take large messages; Go's client sends a
+ * `bytes.Reader` stdin as one. ws holds a message whole, and the agent's memory is the
+ * sprite's own (its cgroup), so one connection costs at most this much.
+ */
+const MAX_WS_MESSAGE = 64 * 1024 * 1024;
 /** /v1/sprites/{name}/exec, optionally /{session id}, optionally /kill. */
 const EXEC_PATH = /^\/v1\/sprites\/[^/]+\/exec(?:\/([^/]+))?(\/kill)?$/;
 const sessions = new SessionRegistry();

@@ -273,6 +273,10 @@ function drainBeforeGivingUp(term: PtyTerminal): void {
     }
     socket.on('data', arm);
     socket.once('close', () => (clearTimeout(quiet), clearTimeout(giveUp)));
+    // What is left is at most the kernel's terminal buffer: read it to the end even if a
+    // slow client asks for a pause now, or the quiet timer would fire on a paused terminal
+    // and drop the tail.
+    socket.pause = (() => socket) as typeof socket.pause;
     socket.resume();
     arm();
     return socket;
