@@ -47,14 +47,20 @@ const DEFAULT_ORG = 'default';
 export const CLIENT_HEADERS_TIMEOUT_MS = 20_000;
 /** Headers per request, and their total size, at most (Node's parser answers 431 past them). */
 export const CLIENT_MAX_HEADERS = 100;
+/** The share of the daemon's file descriptors open client connections may hold. */
+export const CLIENT_FD_SHARE = 0.4;
 
 /**
  * Bounds on what a client can make the public server hold: headers must arrive in time and
  * stay few. Bodies are capped per route (JSON) or streamed with backpressure (uploads, exec);
  * a request as a whole has no deadline, since exec streams and uploads may last for hours.
  */
-function limitClientRequests(server: import('node:http').Server): void {
+function limitClientRequests(server: import('node:http').Server, nofile: number): void {
   server.headersTimeout = CLIENT_HEADERS_TIMEOUT_MS;
+  // Client connections may take at most this share of the daemon's descriptors (a proxied
+  // one costs two); the rest stays for agents, sprites' DNS, files and the registry, so a
+  // flood of connections is refused at the door instead of breaking everything else.
+  server.maxConnections = Math.max(256, Math.floor(nofile * CLIENT_FD_SHARE));
   server.maxHeadersCount = CLIENT_MAX_HEADERS;
   server.requestTimeout = 0;
 }
@@ -184,7 +190,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const spriteUrls = new SpriteUrlRouter({ registry, lifecycle, log: log.child({ room: 'url' }), domain: config.urlDomain, signer: new SessionSigner(config.dataDir), secure: config.tls !== null, targetCacheMs: Math.min(2000, config.idleWarmSeconds * 250) });
   const https = config.tls ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) } : undefined;
   const app: FastifyInstance = buildApp({ config, registry, lifecycle, log, spriteUrls, https, policy });
-  limitClientRequests(app.server);
+  limitClientRequests(app.server, await ownHardNofile());
   const upgrades = createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }), spriteUrls });
   app.server.on('upgrade', upgrades.handle);
   app.addHook('preClose', async () => {

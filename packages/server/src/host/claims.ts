@@ -72,7 +72,12 @@ export class HostClaims {
 
   /** Hands a claim this instance holds to a new owner (a spare becoming a sprite's). */
   async setOwner(index: number, owner: string): Promise<void> {
-    await writeFile(join(this.dir(), String(index), 'owner'), `${this.instanceId} ${owner}\n`);
+    // Written aside and renamed over: a daemon killed mid-write leaves the old owner, never
+    // an empty file that no instance would recognise (and so nobody would ever release).
+    const path = join(this.dir(), String(index), 'owner');
+    const next = `${path}.${process.pid}.next`;
+    await writeFile(next, `${this.instanceId} ${owner}\n`);
+    await rename(next, path);
   }
 
   async release(index: number): Promise<void> {

@@ -2,7 +2,10 @@ import { ipToNumber, ipToString } from './ipam.js';
 
 /**
  * Where a sprite may not connect unless the operator allows the range (DESIGN §5.6,
- * ADR 0016): every IPv4 block IANA lists as not globally reachable. The sprites' own pool
+ * ADR 0016): the IPv4 blocks IANA lists as not globally reachable, except the three
+ * documentation blocks (TEST-NET-1/2/3): nothing answers there on the internet, so denying
+ * them protects nothing, while some lab and sandbox networks do route real services
+ * (package mirrors, proxies) to them and sprites there must reach those. The sprites' own pool
  * is added by the daemon; the host's own addresses are refused by the input chain, which no
  * allow range opens.
  */
@@ -14,11 +17,8 @@ export const DENIED_V4: readonly string[] = [
   '169.254.0.0/16', // link-local, cloud metadata (169.254.169.254)
   '172.16.0.0/12', // private
   '192.0.0.0/24', // IETF protocol assignments
-  '192.0.2.0/24', // documentation
   '192.168.0.0/16', // private
   '198.18.0.0/15', // benchmarking
-  '198.51.100.0/24', // documentation
-  '203.0.113.0/24', // documentation
   '224.0.0.0/4', // multicast
   '240.0.0.0/4', // reserved, and the limited broadcast 255.255.255.255
 ];
