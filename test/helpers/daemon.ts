@@ -175,7 +175,14 @@ export class TestDaemon {
       await this.deleteAllSprites([this.adminToken, ...this.orgTokens]).catch(() => undefined);
       await this.stop('SIGTERM').catch((e: unknown) => (stopError = e));
     }
-    const leftovers = await collectLeftovers(this.instanceId, this.dataDir);
+    let leftovers = await collectLeftovers(this.instanceId, this.dataDir);
+    // The pool's loop device is set to autoclear and goes when the last reference to its
+    // filesystem does; a mount namespace elsewhere on the host (another test's sprite being
+    // started at that moment copies every mount) can hold one for a few seconds more.
+    for (let waited = 0; leftovers.length > 0 && leftovers.every((l) => l.startsWith('loop device')) && waited < 30_000; waited += 500) {
+      await new Promise((r) => setTimeout(r, 500));
+      leftovers = await collectLeftovers(this.instanceId, this.dataDir);
+    }
     if (stopError) leftovers.unshift(`clean stop failed: ${String(stopError)}`);
     // Anything still running (a failed test) is stopped by a --stop-sprites start.
     if (leftovers.length > 0) {

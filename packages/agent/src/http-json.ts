@@ -45,13 +45,13 @@ export function readLimited(req: IncomingMessage, limit: number): Promise<{ text
 
 /**
  * After an answer was sent to a request whose body was not read to its end (refused as too
- * large, or failed halfway): the answer goes out with `connection: close`, the rest of the
- * body is discarded for a short while so a sender that stops once it has the answer (as
- * Node's and Go's clients do) reads it, and then the connection is cut. Call before `sendJson`.
+ * large, or failed halfway): the rest of the body is discarded, up to a bound in bytes and
+ * time, and then the connection is cut. A body that ends within the bound keeps the
+ * connection: closing it at once would reset the sender mid-write (the daemon, forwarding a
+ * small upload, would see EPIPE instead of the answer). Call before `sendJson`.
  */
 export function finishUnreadBody(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete) return;
-  if (!res.headersSent) res.setHeader('connection', 'close');
   let discarded = 0;
   const cut = () => req.socket.destroy();
   req.on('data', (c: Buffer) => {
