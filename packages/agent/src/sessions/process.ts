@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
@@ -242,45 +242,81 @@ function loadPty(): PtyModule {
 const PTY_QUIET_MS = 200;
 /** ...or, if something still writes to it (a background child), after this long at most. */
 const PTY_DRAIN_MAX_MS = 5000;
+/** How often a draining terminal is read. */
+const PTY_DRAIN_POLL_MS = 5;
+/**
+ * What a drain hands on at most: the kernel holds far less for a reaped command; more means
+ * a background child still writes (`yes &`), which must not bypass backpressure for long.
+ */
+const PTY_DRAIN_MAX_BYTES = 1024 * 1024;
 
 /**
- * node-pty gives up on a terminal 200 ms after reaping its command: it calls `destroy()` on
- * its socket, and whatever the kernel still holds for us is lost (a terminal paused for
- * backpressure holds up to a buffer full). We let that call read on until the terminal is
- * quiet (or ends with EIO, which node-pty reports as its close) before destroying it. Only
- * the argument-less call is the give-up timer; a read error destroys at once as before.
- * `_socket` is node-pty's (1.1) private reading side; without it we keep its behaviour.
+ * node-pty gives up on a terminal 200 ms after reaping its command (it destroys its socket),
+ * and the stream also ends itself on a read that comes back empty, which the kernel can
+ * answer while the command's last bytes are still on their way through the terminal's
+ * buffers. Either way what the kernel still holds would be lost. So the first argument-less
+ * `destroy()` starts a drain instead: what the stream read ahead is handed on, then the
+ * terminal is read directly until nothing has come for PTY_QUIET_MS (empty reads, EAGAIN and
+ * EIO all count as nothing yet), at most PTY_DRAIN_MAX_MS and PTY_DRAIN_MAX_BYTES; only then is it destroyed and the
+ * exit reported. A destroy with an error (a real read failure) goes through at once.
+ * `_socket` and `_fd` are node-pty's (1.1) private fields; without them we keep its behaviour.
  */
-function drainBeforeGivingUp(term: PtyTerminal): void {
+function drainBeforeGivingUp(term: PtyTerminal, deliver: (data: Buffer) => void): void {
   const socket = (term as unknown as { _socket?: Socket })._socket;
-  if (!socket || typeof socket.destroy !== 'function') return;
+  const fd = (term as unknown as { _fd?: number })._fd;
+  if (!socket || typeof socket.destroy !== 'function' || typeof fd !== 'number') return;
   const destroy = socket.destroy.bind(socket);
+  const pause = socket.pause.bind(socket);
   let draining = false;
   socket.destroy = ((err?: Error) => {
-    if (err !== undefined || socket.destroyed || draining) return destroy(err);
+    if (err !== undefined || socket.destroyed) return destroy(err);
+    if (draining) return socket;
     draining = true;
-    let quiet: NodeJS.Timeout | undefined;
-    const giveUp = setTimeout(() => finish(), PTY_DRAIN_MAX_MS);
-    const finish = () => {
-      clearTimeout(quiet);
-      clearTimeout(giveUp);
-      socket.off('data', arm);
-      destroy();
-    };
-    function arm(): void {
-      clearTimeout(quiet);
-      quiet = setTimeout(finish, PTY_QUIET_MS);
-    }
-    socket.on('data', arm);
-    socket.once('close', () => (clearTimeout(quiet), clearTimeout(giveUp)));
-    // What is left is at most the kernel's terminal buffer: read it to the end even if a
-    // slow client asks for a pause now, or the quiet timer would fire on a paused terminal
-    // and drop the tail.
+    // Stop the stream's own reads, keep what it read ahead, and from now on read here, in order.
+    pause();
     socket.pause = (() => socket) as typeof socket.pause;
-    socket.resume();
-    arm();
+    socket.resume = (() => socket) as typeof socket.resume;
+    for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) deliver(chunk);
+    const started = Date.now();
+    let lastData = started;
+    let drained = 0;
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    const poll = () => {
+      if (socket.destroyed) return;
+      for (;;) {
+        let n = 0;
+        try {
+          n = readSync(fd, buffer, 0, buffer.length, null);
+        } catch {
+          n = 0; // EAGAIN (nothing yet) or EIO (the other side is gone): both mean nothing now
+        }
+        if (n <= 0) break;
+        deliver(Buffer.from(buffer.subarray(0, n)));
+        lastData = Date.now();
+        drained += n;
+        if (drained >= PTY_DRAIN_MAX_BYTES) break;
+      }
+      const now = Date.now();
+      if (now - lastData >= PTY_QUIET_MS || now - started >= PTY_DRAIN_MAX_MS || drained >= PTY_DRAIN_MAX_BYTES) return void destroy();
+      setTimeout(poll, PTY_DRAIN_POLL_MS);
+    };
+    poll();
     return socket;
   }) as typeof socket.destroy;
+}
+
+/**
+ * The terminal's last bytes when a slow client had paused it: the stream then holds what it
+ * read ahead (up to its high-water mark), the next read hits EIO (the command is gone) and
+ * the stream is destroyed with that error, dropping what it held. Our listener runs before
+ * node-pty's, which reports the close and so the exit: it hands those bytes on first.
+ */
+function keepBufferedOutputOnEio(term: PtyTerminal, deliver: (data: Buffer | string) => void): void {
+  const socket = (term as unknown as { _socket?: Socket })._socket;
+  if (!socket || typeof socket.prependListener !== 'function') return;
+  socket.prependListener('error', () => {
+    for (let chunk = socket.read() as Buffer | string | null; chunk !== null; chunk = socket.read() as Buffer | string | null) deliver(chunk);
+  });
 }
 
 /**
@@ -310,11 +346,13 @@ export function spawnPty(spec: SpawnSpec): ProcessHandle {
   const outputListeners: ((stream: 1 | 2, data: Buffer) => void)[] = [];
   const exitListeners: ((code: number) => void)[] = [];
   let exited = false;
-  drainBeforeGivingUp(term);
-  term.onData((d) => {
+  const deliver = (d: string | Buffer) => {
     const b = typeof d === 'string' ? Buffer.from(d) : d;
     for (const l of outputListeners) l(1, b);
-  });
+  };
+  term.onData(deliver);
+  drainBeforeGivingUp(term, deliver);
+  keepBufferedOutputOnEio(term, deliver);
   term.onExit(({ exitCode, signal }) => {
     exited = true;
     const code = signal ? signalExitCode(signal) : exitCode;
