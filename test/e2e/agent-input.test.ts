@@ -147,7 +147,9 @@ test('the agent under hostile input: PTY exit order, service definitions, bounds
     ws.send(frame, { binary: true });
     const code = await Promise.race([closed, sleep(10_000).then(() => -1)]);
     ws.terminate();
-    assert.equal(code, 1009);
+    // 1009 when the close frame reaches us; 1006 when the agent closed while 64 MiB were still
+    // on their way (the reset overtakes the frame). Either way the socket ends, promptly.
+    assert.ok(code === 1009 || code === 1006, `closed with ${code}`);
     const r = await d.exec('hostile', ['echo', 'ok']);
     assert.equal(r.stdout, 'ok\n');
   });

@@ -61,6 +61,10 @@ test('hostile requests get 4xx answers and the daemon keeps serving', async (t) 
   const d = await startTestDaemon(t, { env: { SPRITES_PREBOOTED: '0' } });
   await d.createSprite('box', { ram_mb: 256, storage_gb: 1 });
   const rssBefore = daemonRssMb(d.pid);
+  // A JSON body trickled and never finished: its connection is closed at the body deadline
+  // (30 s; checked at the end, so the other cases run meanwhile).
+  const slowStarted = Date.now();
+  const slowBody = rawHttp(d.url, `POST /v1/sprites HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${d.adminToken}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"na`, 90_000).then((r) => ({ ...r, ms: Date.now() - slowStarted }));
 
   await t.test('per-sprite paths cannot reach daemon-only agent endpoints', async () => {
     const token = d.adminToken;
@@ -148,6 +152,12 @@ http.server.ThreadingHTTPServer(('0.0.0.0', 8080), H).serve_forever()
       if (batch % 5 === 4) await new Promise((r) => setTimeout(r, 5200));
     }
     assert.equal(results.length, 300);
+  });
+
+  await t.test('a JSON body that never finishes arriving is cut at its deadline', async () => {
+    const slow = await slowBody;
+    assert.ok(slow.ms < 70_000, `closed after ${slow.ms} ms`);
+    assert.equal((await d.api('GET', '/v1/sprites')).status, 200);
   });
 
   // Last: on the old code this one killed the daemon.

@@ -16,6 +16,9 @@ import type { SpriteUrlRouter } from '../url/index.js';
 import type { PolicyService } from '../policy/index.js';
 import { policyRoutes } from './routes/policy.js';
 
+/** How long a JSON request body may take to arrive in full. */
+export const JSON_BODY_DEADLINE_MS = 30_000;
+
 /** Response headers a browser page may read (CORS hides the rest). */
 const CORS_EXPOSED = [SPRITE_VERSION_HEADER, 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'content-range', 'content-length'].join(', ');
 
@@ -100,6 +103,18 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       reply.raw.setHeader('access-control-max-age', '600');
       return reply.code(204).send();
     },
+  });
+  // A JSON body must arrive in time: a client trickling one byte a minute would otherwise hold
+  // its connection (and a share of the daemon's) forever. Streamed bodies (uploads, HTTP exec
+  // stdin) are exempt: they last as long as the data does, with backpressure.
+  app.addHook('onRequest', async (request, reply) => {
+    if (reply.sent || request.raw.complete || (request.routeOptions.config as { streamedBody?: boolean } | undefined)?.streamedBody) return;
+    const timer = setTimeout(() => {
+      if (!request.raw.complete) request.raw.socket.destroy();
+    }, JSON_BODY_DEADLINE_MS);
+    timer.unref();
+    request.raw.once('end', () => clearTimeout(timer));
+    request.raw.once('close', () => clearTimeout(timer));
   });
   // Fastify answers a too-large body (413) with `connection: close` before reading it; Node
   // would then close with unread bytes and reset the answer away. Linger instead.

@@ -20,6 +20,9 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'co
  */
 export const AGENT_ANSWER_START_MS = 30_000;
 
+/** Route config of endpoints whose body streams to the agent for as long as it takes. */
+export const STREAMED_BODY = { streamedBody: true } as const;
+
 export interface HttpForwardDeps {
   registry: Registry;
   lifecycle: SpriteLifecycle;
@@ -117,12 +120,12 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-    scope.post('/v1/sprites/:name/exec', { bodyLimit: 1024 ** 4 }, forward);
+    scope.post('/v1/sprites/:name/exec', { bodyLimit: 1024 ** 4, config: STREAMED_BODY }, forward);
     // The filesystem API: uploads of any size stream through, JSON bodies are the agent's to parse.
-    scope.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/v1/sprites/:name/fs/:op', bodyLimit: 1024 ** 4, handler: forward });
+    scope.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/v1/sprites/:name/fs/:op', bodyLimit: 1024 ** 4, config: STREAMED_BODY, handler: forward });
     // Services (PROTOCOL §11) live in the agent: definitions, supervision, logs and streams.
     for (const url of ['/v1/sprites/:name/services', '/v1/sprites/:name/services/:svc', '/v1/sprites/:name/services/:svc/:action']) {
-      scope.route({ method: ['GET', 'PUT', 'POST', 'DELETE'], url, bodyLimit: 1024 * 1024, handler: forward });
+      scope.route({ method: ['GET', 'PUT', 'POST', 'DELETE'], url, bodyLimit: 1024 * 1024, config: STREAMED_BODY, handler: forward });
     }
   });
 }
