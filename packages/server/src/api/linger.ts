@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 
-/** How long a connection whose upload was refused is drained before it is closed. */
+/** How long a connection whose upload was refused is drained before it is closed... */
 export const LINGER_MS = 2000;
+/** ...and how much of it is read and dropped at most meanwhile. */
+export const LINGER_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Closes the connection of a request answered before its body arrived (413, a refused
@@ -12,6 +14,11 @@ export const LINGER_MS = 2000;
 export function lingerClose(req: IncomingMessage): void {
   if (req.complete) return;
   req.unpipe();
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > LINGER_MAX_BYTES) req.socket.destroy();
+  });
   req.resume();
   setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
 }
