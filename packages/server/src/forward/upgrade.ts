@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode, SpriteError } from '@sprites/protocol';
 import { authenticateHeader, tokenFromProtocols } from '../api/auth.js';
 import { findSprite } from '../api/lookup.js';
+import { splice } from '../io/index.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
@@ -112,14 +113,8 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
     });
   });
   if (socket.destroyed) return void agent.destroy();
-  agent.on('error', () => socket.destroy());
-  socket.on('error', () => agent.destroy());
-  agent.pipe(socket);
-  socket.pipe(agent);
+  splice(socket, agent);
   // An open connection keeps the sprite from idling.
   deps.lifecycle.connectionOpened(sprite.id);
   socket.once('close', () => deps.lifecycle.connectionClosed(sprite.id));
-  // A side that ends is ended on the other (pipe does it, flushing what is buffered, such as
-  // the closing frame); only a side that is gone entirely takes the other down at once.
-  socket.on('close', () => agent.destroy());
 }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { tokenFrom } from '../api/auth.js';
 import { lingerClose } from '../api/linger.js';
 import { rejectUpgrade } from '../forward/reject.js';
-import { BodyTooLargeError, DeadlineError, readBounded } from '../io/index.js';
+import { BodyTooLargeError, DeadlineError, readBounded, splice } from '../io/index.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
 import type { Registry, SpriteRecord } from '../registry/index.js';
@@ -111,11 +111,7 @@ export class SpriteUrlRouter {
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (head.length > 0) upstream.write(head);
       upstream.setTimeout(APP_IDLE_TIMEOUT_MS, () => upstream.destroy());
-      upstream.on('error', () => socket.destroy());
-      upstream.on('close', () => socket.destroy());
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-      socket.on('close', () => upstream.destroy());
+      splice(socket, upstream);
     } catch (e) {
       if (!(e instanceof UrlError)) this.deps.log.warn({ err: e, path: pathOf(req) }, 'sprite URL upgrade failed');
       const { status, body } = errorAnswer(e);
