@@ -207,6 +207,15 @@ export class SpriteLifecycle {
     return run ? this.ctx.slots.describe(run.netSlot).spriteIp : null;
   }
 
+  /**
+   * The sprite's current run id as this daemon tracks it in memory (every start, restart,
+   * adoption and stop passes through here), or undefined when it does not know: then ask
+   * `currentRun`. Cheap enough for every sprite URL request.
+   */
+  knownRunId(spriteId: string): string | undefined {
+    return this.ctx.watch.runIdOf(spriteId);
+  }
+
   /** The sprite's current run and its address (null when it does not run). */
   async currentRun(spriteId: string): Promise<{ runId: string; address: string } | null> {
     const run = await this.ctx.registry.runs.get(spriteId);

@@ -28,6 +28,11 @@ export class ContainerWatch {
     this.runs.set(spriteId, { runId, pid: state.pid, startTime });
   }
 
+  /** The run this process last saw start for the sprite (in memory: no registry read). */
+  runIdOf(spriteId: string): string | undefined {
+    return this.runs.get(spriteId)?.runId;
+  }
+
   stopped(spriteId: string): void {
     this.runs.delete(spriteId);
   }

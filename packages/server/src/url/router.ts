@@ -165,14 +165,15 @@ export class SpriteUrlRouter {
    * used as is. A stale answer fails the connection, which drops it and takes the slow path.
    */
   private async target(sprite: SpriteRecord): Promise<Target & { retry: boolean }> {
-    const run = await this.deps.lifecycle.currentRun(sprite.id);
-    const recent = run ? this.targets.get(sprite.id, run.runId) : null;
+    // The run id from memory when the lifecycle knows it (no registry read on the hot path).
+    const runId = this.deps.lifecycle.knownRunId(sprite.id) ?? (await this.deps.lifecycle.currentRun(sprite.id))?.runId;
+    const recent = runId ? this.targets.get(sprite.id, runId) : null;
     if (recent) {
       this.deps.lifecycle.touch(sprite.id);
       return { ...recent, retry: false };
     }
     // A warm sprite thaws with its apps listening; a cold one boots, and its app needs a moment.
-    const wasRunning = run !== null;
+    const wasRunning = runId !== undefined;
     await this.deps.lifecycle.ensureRunning(sprite.id);
     const now = await this.deps.lifecycle.currentRun(sprite.id);
     if (!now) throw new UrlError(503, `sprite ${sprite.name} is not running; retry in a moment`);
