@@ -16,7 +16,10 @@ test('claims are exclusive across instances and concurrent acquirers', async (t)
   assert.equal(await a.claim(firstOfA.index, firstOfA.owner), true, 'the holder may re-claim its own');
   await a.setOwner(firstOfA.index, 'renamed');
   assert.equal((await a.ownerOf(firstOfA.index))?.owner, 'renamed');
-  await a.release(firstOfA.index);
+  const firstOfB = (await b.mine())[0]!;
+  assert.equal(await a.release(firstOfB.index), false, "an instance cannot release another's claim");
+  assert.equal((await b.ownerOf(firstOfB.index))?.instanceId, 'instb', 'the claim is still held');
+  assert.equal(await a.release(firstOfA.index), true);
   assert.equal(await b.claim(firstOfA.index, 'x'), true, 'a released index is free again');
   // A claim half-made by a process that died (kill -9) is removed; a live process's stays.
   const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');

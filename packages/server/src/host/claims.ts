@@ -80,8 +80,18 @@ export class HostClaims {
     await rename(next, path);
   }
 
-  async release(index: number): Promise<void> {
+  /**
+   * Gives a claim of this instance back; false (and nothing removed) when another instance
+   * holds that index. Claims are host-wide: a stale index in our hands (a slot we released
+   * and another daemon took since) must never free someone else's resource. No other process
+   * can make a claim under an index while its directory exists, so the owner read here is
+   * still the owner when the directory is removed.
+   */
+  async release(index: number): Promise<boolean> {
+    const holder = await this.ownerOf(index);
+    if (holder && holder.instanceId !== this.instanceId) return false;
     await rm(join(this.dir(), String(index)), { recursive: true, force: true });
+    return true;
   }
 
   async ownerOf(index: number): Promise<{ instanceId: string; owner: string } | null> {
