@@ -6,30 +6,7 @@ import { test } from 'node:test';
 import { SpritesClient, type Sprite } from '@sprites/sdk';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { TestNet } from '../helpers/testnet.js';
-
-/** A DNS query from inside the sprite to `server` port 53: prints the rcode and A answers, or ERR. */
-const DNSQ = String.raw`
-import socket, struct, sys, random
-name, server, tcp = sys.argv[1], sys.argv[2], len(sys.argv) > 3 and sys.argv[3] == 'tcp'
-q = struct.pack('>HHHHHH', random.randint(0, 65535), 0x0100, 1, 0, 0, 0) + b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\x00\x00\x01\x00\x01'
-try:
-    if tcp:
-        s = socket.create_connection((server, 53), 3); s.sendall(struct.pack('>H', len(q)) + q)
-        n = struct.unpack('>H', s.recv(2))[0]; r = s.recv(n)
-    else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(q, (server, 53)); r = s.recv(4096)
-except OSError as e:
-    print('ERR', e.__class__.__name__); sys.exit(0)
-an = struct.unpack('>H', r[6:8])[0]; i = 12
-while r[i] != 0: i += r[i] + 1
-i += 5
-ips = []
-for _ in range(an):
-    i += 2; t, _, _, ln = struct.unpack('>HHIH', r[i:i+10]); i += 10
-    if t == 1: ips.append('.'.join(str(b) for b in r[i:i+4]))
-    i += ln
-print({0: 'NOERROR', 3: 'NXDOMAIN', 5: 'REFUSED', 2: 'SERVFAIL'}.get(r[3] & 15, r[3] & 15), *ips)
-`;
+import { DNS_QUERY_SCRIPT } from '../helpers/dns-query.js';
 
 /** A TCP connection from inside the sprite: the server's greeting or the error, and how long it took. */
 const CONN = String.raw`
@@ -107,7 +84,7 @@ function askFromHost(host: string, port: number): Promise<string> {
 
 async function prepare(s: Sprite): Promise<void> {
   const fs = s.filesystem('/home/sprite');
-  await fs.writeFile('dnsq.py', DNSQ);
+  await fs.writeFile('dnsq.py', DNS_QUERY_SCRIPT);
   await fs.writeFile('conn.py', CONN);
   await fs.writeFile('flood.py', FLOOD);
 }

@@ -4,35 +4,7 @@ import { APIError, SpritesClient, type Sprite } from '@sprites/sdk';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { TestNet } from '../helpers/testnet.js';
 import { freePort, pollUntil } from '../helpers/ws.js';
-
-/** A DNS query from inside the sprite: prints the rcode and the A answers. */
-const DNSQ = String.raw`
-import socket, struct, sys, random
-name = sys.argv[1]
-server = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != '-' else open('/etc/resolv.conf').read().split('nameserver')[1].split()[0]
-tcp = len(sys.argv) > 3 and sys.argv[3] == 'tcp'
-q = struct.pack('>HHHHHH', random.randint(0, 65535), 0x0100, 1, 0, 0, 0) + b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\x00\x00\x01\x00\x01'
-try:
-    if tcp:
-        s = socket.create_connection((server, 53), 3); s.sendall(struct.pack('>H', len(q)) + q)
-        n = struct.unpack('>H', s.recv(2))[0]; r = s.recv(n)
-    else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(q, (server, 53)); r = s.recv(4096)
-except OSError as e:
-    print('ERR', e.__class__.__name__); sys.exit(0)
-rcode = r[3] & 15; an = struct.unpack('>H', r[6:8])[0]; ips = []; i = 12
-while r[i] != 0: i += r[i] + 1
-i += 5
-for _ in range(an):
-    if r[i] & 0xc0 == 0xc0: i += 2
-    else:
-        while r[i] != 0: i += r[i] + 1
-        i += 1
-    t, _, _, ln = struct.unpack('>HHIH', r[i:i+10]); i += 10
-    if t == 1: ips.append('.'.join(str(b) for b in r[i:i+4]))
-    i += ln
-print({0: 'NOERROR', 3: 'NXDOMAIN', 5: 'REFUSED', 2: 'SERVFAIL'}.get(rcode, rcode), *ips)
-`;
+import { DNS_QUERY_SCRIPT } from '../helpers/dns-query.js';
 
 /** A TCP connection from inside the sprite: prints the server's greeting or the error. */
 const CONN = String.raw`
@@ -63,7 +35,7 @@ test('network policy: DNS-based egress rules enforced from the host, changed liv
   const b = await client.createSprite('open', { ramMB: 256, storageGB: 1 });
   for (const s of [a, b]) {
     const fs = s.filesystem('/home/sprite');
-    await fs.writeFile('dnsq.py', DNSQ);
+    await fs.writeFile('dnsq.py', DNS_QUERY_SCRIPT);
     await fs.writeFile('conn.py', CONN);
   }
   const dnsq = async (s: Sprite, name: string, server = '-', transport = 'udp') => (await s.exec(`python3 /home/sprite/dnsq.py ${name} ${server} ${transport}`)).stdout.trim();

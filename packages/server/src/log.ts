@@ -17,3 +17,11 @@ export function createLogger(level: string): Logger {
     pino.destination({ dest: 1, sync: true }),
   );
 }
+
+/**
+ * What of a request URL may be logged: its path, never its query (exec commands and
+ * environment travel there), cut to a sane length.
+ */
+export function loggablePath(url: string | undefined): string {
+  return (url ?? '/').split('?')[0]!.slice(0, 300);
+}

@@ -2,7 +2,7 @@ import { SPRITE_VERSION, SPRITE_VERSION_HEADER } from '@sprites/protocol';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DaemonConfig } from '../config.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
-import type { Logger } from '../log.js';
+import { loggablePath, type Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { authenticate } from './auth.js';
 import type { ApiDeps } from './deps.js';
@@ -126,7 +126,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) }, 'request');
+    request.log.debug({ method: request.method, url: loggablePath(request.url), status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) }, 'request');
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

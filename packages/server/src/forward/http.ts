@@ -5,6 +5,7 @@ import type { Caller } from '../api/auth.js';
 import { lingerClose } from '../api/linger.js';
 import { findSprite } from '../api/lookup.js';
 import { AGENT_HEADER_MAX_BYTES, type SpriteLifecycle } from '../lifecycle/index.js';
+import { loggablePath } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { agentPath } from './path.js';
 
@@ -80,7 +81,7 @@ function askAgent(socketPath: string, method: string, path: string, headers: Rec
 export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): void {
   const forward = async (request: FastifyRequest<{ Params: Record<string, string> }>, reply: FastifyReply) => {
     const key = {};
-    inFlight.set(key, `${request.method} ${request.url.split('?')[0]}`);
+    inFlight.set(key, `${request.method} ${loggablePath(request.url)}`);
     reply.raw.once('close', () => inFlight.delete(key));
     const caller = await deps.authenticate(request);
     const params = request.params;

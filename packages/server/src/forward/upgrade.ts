@@ -6,7 +6,7 @@ import { authenticateHeader, tokenFromProtocols } from '../api/auth.js';
 import { findSprite } from '../api/lookup.js';
 import { splice } from '../io/index.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
-import type { Logger } from '../log.js';
+import { loggablePath, type Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { PRIVATE_HEADERS } from './http.js';
 import { agentPath, decodeSegment } from './path.js';
@@ -53,7 +53,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
     void forward(deps, req, socket, head).catch((e: unknown) => {
       if (e instanceof SpriteError) return reject(socket, e.status, e.toBody());
       // The query may hold secrets (commands, environment): only the path is logged.
-      deps.log.warn({ err: e, path: (req.url ?? '/').split('?')[0]!.slice(0, 300) }, 'upgrade forwarding failed');
+      deps.log.warn({ err: e, path: loggablePath(req.url) }, 'upgrade forwarding failed');
       reject(socket, 502, { error: ErrorCode.BadGateway, message: "could not reach the sprite's agent; retry in a moment" });
     });
   };

@@ -201,11 +201,6 @@ export class SpriteLifecycle {
     });
   }
 
-  /** The sprite's address on its host-side network (running sprites only). */
-  async spriteAddress(spriteId: string): Promise<string | null> {
-    const run = await this.ctx.registry.runs.get(spriteId);
-    return run ? this.ctx.slots.describe(run.netSlot).spriteIp : null;
-  }
 
   /**
    * The sprite's current run id as this daemon tracks it in memory (every start, restart,

@@ -6,7 +6,7 @@ import { lingerClose } from '../api/linger.js';
 import { rejectUpgrade } from '../forward/reject.js';
 import { BodyTooLargeError, DeadlineError, readBounded, splice } from '../io/index.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
-import type { Logger } from '../log.js';
+import { loggablePath, type Logger } from '../log.js';
 import type { Registry, SpriteRecord } from '../registry/index.js';
 import { LOGIN_PATH, loginPage, safeNext, SESSION_COOKIE, SESSION_SECONDS, type SessionSigner } from './auth.js';
 import { cookieValue, hostOnlySetCookies, withoutCookie } from './cookies.js';
@@ -113,7 +113,7 @@ export class SpriteUrlRouter {
       upstream.setTimeout(APP_IDLE_TIMEOUT_MS, () => upstream.destroy());
       splice(socket, upstream);
     } catch (e) {
-      if (!(e instanceof UrlError)) this.deps.log.warn({ err: e, path: pathOf(req) }, 'sprite URL upgrade failed');
+      if (!(e instanceof UrlError)) this.deps.log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL upgrade failed');
       const { status, body } = errorAnswer(e);
       rejectUpgrade(socket, status, body);
     }
@@ -294,7 +294,7 @@ export class SpriteUrlRouter {
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, e: unknown): void {
-    if (!(e instanceof UrlError)) this.deps.log.warn({ err: e, path: pathOf(req) }, 'sprite URL request failed');
+    if (!(e instanceof UrlError)) this.deps.log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL request failed');
     if (res.headersSent) return void res.destroy();
     const { status, body } = errorAnswer(e);
     const text = JSON.stringify(body);
@@ -302,9 +302,4 @@ export class SpriteUrlRouter {
     // An unread body (a refused upload) is drained for a moment, then the connection closed.
     if (!req.complete) lingerClose(req);
   }
-}
-
-/** The request's path without its query (queries may hold secrets: never logged). */
-function pathOf(req: IncomingMessage): string {
-  return (req.url ?? '/').split('?')[0]!.slice(0, 300);
 }
