@@ -50,8 +50,8 @@ export class TestDaemon {
     return this.child?.pid ?? 0;
   }
 
-  /** Starts the daemon and waits for it to listen. */
-  async start(extraArgs: string[] = []): Promise<void> {
+  /** Starts the daemon and waits for it to listen; `env` adds to the options' environment for this start only. */
+  async start(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<void> {
     const args = [
       MAIN,
       '--data-dir', this.dataDir,
@@ -65,7 +65,7 @@ export class TestDaemon {
     this.startLine = this.logLines.length;
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SPRITES_LOG_LEVEL: 'info', SPRITES_PIDS_PER_SPRITE: '256', ...this.options.env },
+      env: { ...process.env, SPRITES_LOG_LEVEL: 'info', SPRITES_PIDS_PER_SPRITE: '256', ...this.options.env, ...env },
     });
     this.child = child;
     const ready = new Promise<string>((resolveReady, rejectReady) => {
@@ -96,6 +96,20 @@ export class TestDaemon {
       if (Date.now() > deadline) throw new Error(`no ${count} log lines matching ${pattern} within ${timeoutMs} ms:\n${this.logTail()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Resolves when the daemon process has exited on its own (a crash); rejects after `timeoutMs`. */
+  async exited(timeoutMs: number): Promise<NodeJS.Signals | number | null> {
+    const child = this.child;
+    if (!child) return null;
+    if (child.exitCode !== null || child.signalCode !== null) return child.signalCode ?? child.exitCode;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`spritesd did not exit within ${timeoutMs} ms:\n${this.logTail()}`)), timeoutMs);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve(signal ?? code);
+      });
+    });
   }
 
   logTail(n = 40): string {

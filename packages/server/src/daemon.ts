@@ -5,8 +5,8 @@ import { buildApp } from './api/index.js';
 import { createUpgradeHandler, forwardedInFlight } from './forward/index.js';
 import type { DaemonConfig } from './config.js';
 import { randomUUID } from 'node:crypto';
-import { BackgroundTasks, HostClaims, KeyedMutex, ownHardNofile, QuietGate, SparePool } from './host/index.js';
-import { ActivityTracker, ContainerWatch, prepareAgentRuntime, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
+import { BackgroundTasks, holdInstanceLock, HostClaims, KeyedMutex, ownHardNofile, QuietGate, SparePool } from './host/index.js';
+import { ActivityTracker, ContainerWatch, prepareAgentRuntime, RunAllocator, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
 import type { Logger } from './log.js';
 import { enableForwarding, NftTable, parsePool, SlotFactory, slotCount, spriteResolvConf } from './network/index.js';
 import { hashToken, openRegistry, repositories, type Registry } from './registry/index.js';
@@ -70,6 +70,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const t0 = Date.now();
   await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
   await chmod(config.dataDir, 0o711);
+  // Before anything on the host is touched: startup reclaim must never see another daemon's state.
+  const releaseInstanceLock = await holdInstanceLock(config.instanceId, config.dataDir);
   const pool = parsePool(config.networkPool);
 
   const storage = new BtrfsDriver({
@@ -123,21 +125,12 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     spareError,
     whenQuiet,
   );
+  const idClaims = new HostClaims(config.claimsDir, `ids-${ID_RANGE_BASE}-${ID_RANGE_SIZE}`, config.instanceId, config.limits.maxSprites);
+  const allocator = new RunAllocator(netClaims, idClaims, slots, runtime, paths, lifecycleLog);
   const spareSlots = new SparePool(
     config.spares,
-    async () => {
-      const index = await netClaims.acquire('spare');
-      try {
-        return await slots.create(index);
-      } catch (e) {
-        await netClaims.release(index);
-        throw e;
-      }
-    },
-    async (slot) => {
-      await slots.destroy(slot.index);
-      await netClaims.release(slot.index);
-    },
+    () => allocator.makeNetwork('spare'),
+    (slot) => allocator.retireNetwork(slot.index),
     spareError,
     whenQuiet,
   );
@@ -148,7 +141,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     storage,
     runtime,
     slots,
-    netClaims,
+    allocator,
     spareVolumes,
     spareSlots,
     background,
@@ -156,7 +149,6 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     activity: new ActivityTracker(),
     idle: { warmAfterMs: config.idleWarmSeconds * 1000, coldAfterMs: config.idleColdSeconds * 1000 },
     watch: new ContainerWatch(),
-    idClaims: new HostClaims(config.claimsDir, `ids-${ID_RANGE_BASE}-${ID_RANGE_SIZE}`, config.instanceId, config.limits.maxSprites),
     agent: await prepareAgentRuntime(config.dataDir),
     resolvConf: await spriteResolvConf(),
     nofile: await ownHardNofile(),
@@ -239,6 +231,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
         });
         step('sprites and host state settled');
         await registry.db.destroy().catch(() => undefined);
+        releaseInstanceLock();
       })();
       return closing;
     },

@@ -10,3 +10,5 @@ export { SparePool } from './spare-pool.js';
 export { BackgroundTasks } from './background.js';
 export { QuietGate } from './quiet.js';
 export { pidAlive } from './pid.js';
+export { crashPoint } from './crash.js';
+export { holdInstanceLock } from './instance-lock.js';

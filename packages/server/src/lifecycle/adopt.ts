@@ -44,8 +44,7 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
       (state.status === 'running' || state.status === 'paused') &&
       (await ctx.slots.exists(runRecord.netSlot)) &&
       (await mountsUnder(paths.rootfs(runRecord.spriteId))).length > 0 &&
-      (await ctx.netClaims.claim(runRecord.netSlot, runRecord.spriteId)) &&
-      (await ctx.idClaims.claim(runRecord.idSlot, runRecord.spriteId));
+      (await ctx.allocator.adopt(runRecord.netSlot, runRecord.idSlot, runRecord.spriteId));
     if (healthy) {
       adopted.add(runRecord.spriteId);
       ctx.watch.started(runRecord.spriteId, runRecord.runId, state);
@@ -105,12 +104,17 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
     }
   });
   await attempt('claims', async () => {
-    for (const claims of [ctx.netClaims, ctx.idClaims]) {
-      const stale = await claims.removeStalePending();
-      if (stale > 0) summary.reclaimed['pending claims'] = (summary.reclaimed['pending claims'] ?? 0) + stale;
+    const stale = await ctx.allocator.removeStalePending();
+    if (stale > 0) summary.reclaimed['pending claims'] = stale;
+    // Given back one by one, each only once its resource is seen gone (ADR 0022).
+    for (const { index } of await ctx.allocator.heldNetworks()) {
+      if (liveNetSlots.has(index)) continue;
+      await attempt(`network slot ${index}`, async () => (await ctx.allocator.retireNetwork(index), count('net claims')));
     }
-    for (const { index } of await ctx.netClaims.mine()) if (!liveNetSlots.has(index)) (await ctx.netClaims.release(index), count('net claims'));
-    for (const { index } of await ctx.idClaims.mine()) if (!liveIdSlots.has(index)) (await ctx.idClaims.release(index), count('id claims'));
+    for (const { index, owner } of await ctx.allocator.heldIdRanges()) {
+      if (liveIdSlots.has(index)) continue;
+      await attempt(`id range ${index}`, async () => (await ctx.allocator.retireIds(index, owner), count('id claims')));
+    }
   });
   await attempt('run dirs', async () => {
     for (const name of await readdir(paths.runRoot).catch(() => [] as string[])) {
@@ -149,6 +153,13 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
       } else if (names.includes(incoming)) {
         await ctx.storage.renameVolume(incoming, sprite.id);
         count('restores finished');
+      } else if ((await registry.checkpoints.list(sprite.id, { includeAuto: true })).length === 0) {
+        // A row without a disk and with nothing to restore one from: a create cut off between
+        // its registry row and its volume. It was never acknowledged; it goes entirely.
+        await registry.sprites.remove(sprite.id);
+        count('half-made creates');
+      } else {
+        summary.errors.push(`sprite ${sprite.id} has no disk; restore one of its checkpoints`);
       }
     }
   });

@@ -1,5 +1,5 @@
 import { ErrorCode, SpriteError } from '@sprites/protocol';
-import { UndoStack } from '../host/index.js';
+import { crashPoint, UndoStack } from '../host/index.js';
 import type { CheckpointRecord, SpriteRecord } from '../registry/index.js';
 import { freezerFile } from '../runtime/index.js';
 import type { LifecycleContext } from './context.js';
@@ -41,6 +41,7 @@ async function snapshot(ctx: LifecycleContext, sprite: SpriteRecord, opts: { aut
   // first, freezes, syncs again, snapshots and thaws, so the checkpoint is consistent.
   const freeze = running && !wasWarm ? freezerFile(ctx.paths.cgroupPath(sprite.id)) : undefined;
   await ctx.storage.snapshotVolume(sprite.id, id, group, freeze);
+  crashPoint(opts.auto ? 'checkpoint.auto-snapshot' : 'checkpoint.snapshot');
   const source = fresh?.currentCheckpoint ?? null;
   const parent = source ? await ctx.registry.checkpoints.get(sprite.id, source) : null;
   const record: CheckpointRecord = {
@@ -59,6 +60,7 @@ async function snapshot(ctx: LifecycleContext, sprite: SpriteRecord, opts: { aut
     await ctx.storage.deleteCheckpoint(sprite.id, id).catch(() => undefined);
     throw e;
   }
+  crashPoint(opts.auto ? 'checkpoint.auto-recorded' : 'checkpoint.recorded');
   progress(`${opts.auto ? 'Auto checkpoint' : 'Checkpoint'} ${id} taken`);
   return record;
 }
@@ -105,12 +107,14 @@ export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, c
       // The copy is made while the sprite still runs; only the swap happens while it is down.
       await ctx.storage.prepareRestore(sprite.id, checkpointId, group);
       undo.push('discard the prepared copy', () => ctx.storage.discardRestore(sprite.id));
+      crashPoint('restore.prepared');
       progress('Restarting the sprite on the checkpoint');
       const fresh = (await ctx.registry.sprites.byId(sprite.id)) ?? sprite;
       const previous = fresh.currentCheckpoint;
       let old = '';
       await restartOnNewDisk(ctx, fresh, async () => {
         old = await ctx.storage.swapInRestore(sprite.id, checkpointId);
+        crashPoint('restore.swapped');
         const unswap = async () => {
           // Registry first: an old disk under a new current checkpoint is what reconcile undoes.
           await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, previous);
@@ -118,6 +122,7 @@ export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, c
         };
         try {
           await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, checkpointId);
+          crashPoint('restore.committed');
         } catch (e) {
           await unswap();
           throw e;
@@ -125,6 +130,7 @@ export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, c
         return unswap;
       });
       undo.commit();
+      crashPoint('restore.booted');
       ctx.background.add(`delete replaced volume of ${sprite.id}`, () => ctx.storage.deleteVolume(old));
     } catch (e) {
       ctx.log.warn({ event: 'checkpoint.restore', spriteId: sprite.id, checkpoint: checkpointId, outcome: 'error', err: e, durationMs: Date.now() - started }, 'restore failed; the sprite keeps its disk');

@@ -1,11 +1,12 @@
 import type { DaemonConfig } from '../config.js';
-import type { BackgroundTasks, HostClaims, QuietGate, SparePool } from '../host/index.js';
+import type { BackgroundTasks, QuietGate, SparePool } from '../host/index.js';
 import { KeyedMutex } from '../host/index.js';
 import type { Logger } from '../log.js';
 import type { NetworkSlot, SlotFactory } from '../network/index.js';
 import type { Registry } from '../registry/index.js';
 import type { AgentMounts, RuntimeDriver } from '../runtime/index.js';
 import type { StorageDriver } from '../storage/index.js';
+import type { RunAllocator } from './allocator.js';
 import type { ActivityTracker, IdleSettings } from './idle.js';
 import type { SpritePaths } from './paths.js';
 import type { ContainerWatch } from './watch.js';
@@ -17,8 +18,8 @@ export interface LifecycleContext {
   storage: StorageDriver;
   runtime: RuntimeDriver;
   slots: SlotFactory;
-  netClaims: HostClaims;
-  idClaims: HostClaims;
+  /** Network slots and id ranges: reserved host-wide, given back only once really gone. */
+  allocator: RunAllocator;
   agent: AgentMounts;
   resolvConf: string;
   nofile: number;

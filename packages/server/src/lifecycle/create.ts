@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SpriteConfig, URLSettings } from '@sprites/protocol';
-import { UndoStack } from '../host/index.js';
+import { crashPoint, UndoStack } from '../host/index.js';
 import type { SpriteRecord } from '../registry/index.js';
 import type { LifecycleContext } from './context.js';
 import { startSprite } from './start.js';
@@ -27,13 +27,16 @@ export async function createSprite(ctx: LifecycleContext, input: CreateSpriteInp
   try {
     const record = await ctx.registry.sprites.insert({ id, ...input, status: 'cold', imageKey: ctx.imageKey });
     undo.push('remove registry row', () => ctx.registry.sprites.remove(id));
+    crashPoint('create.registered');
     await ctx.locks.run(id, async () => {
       const spare = await ctx.spareVolumes.take();
       undo.push('delete volume', () => ctx.storage.deleteVolume(spare));
       await ctx.storage.renameVolume(spare, id);
       undo.push('delete volume', () => ctx.storage.deleteVolume(id));
+      crashPoint('create.volume');
       await ctx.registry.sprites.setQuotaGroup(id, await ctx.storage.setQuota(id, input.config.storage_gb * GIB));
       await startSprite(ctx, record);
+      crashPoint('create.started');
     });
     undo.commit();
     ctx.log.info({ event: 'sprite.create', spriteId: id, name: input.name, outcome: 'ok', durationMs: Date.now() - started }, 'sprite created');

@@ -1,4 +1,5 @@
 export { SpriteLifecycle } from './lifecycle.js';
+export { RunAllocator } from './allocator.js';
 export type { LifecycleContext } from './context.js';
 export type { CreateSpriteInput } from './create.js';
 export type { ReclaimSummary } from './adopt.js';

@@ -1,4 +1,4 @@
-import type { SparePool } from '../host/index.js';
+import { crashPoint, type SparePool } from '../host/index.js';
 import { NameTakenError, type CheckpointRecord, type SpriteRecord } from '../registry/index.js';
 import { removeCgroupTree, setFrozen } from '../runtime/index.js';
 import { hasRunningSession } from './idle.js';
@@ -17,6 +17,8 @@ import { stopSprite } from './stop.js';
  */
 export class SpriteLifecycle {
   private readonly preboot: SparePool<Prebooted>;
+  /** How many kept claims the idle pass last reported (logged only when it changes). */
+  private keptLogged = 0;
 
   constructor(private readonly ctx: LifecycleContext) {
     this.preboot = createPrebootPool(ctx, ctx.config.prebooted, () => ctx.quiet.whenQuiet());
@@ -64,6 +66,7 @@ export class SpriteLifecycle {
       if (sprite.status === 'running' && hasRun) return;
       if (sprite.status === 'warm' && hasRun) {
         await setFrozen(this.ctx.paths.cgroupPath(spriteId), false);
+        crashPoint('wake.thawed');
         thawed();
         await this.ctx.registry.sprites.setStatus(spriteId, 'running');
         this.ctx.log.info({ event: 'sprite.thaw', spriteId, outcome: 'ok' }, 'sprite woke from warm');
@@ -113,6 +116,7 @@ export class SpriteLifecycle {
           if (sprite.status === 'running') {
             if (await hasRunningSession(this.ctx, id)) return activity.touch(id);
             await setFrozen(this.ctx.paths.cgroupPath(id), true);
+            crashPoint('idle.frozen');
             await this.ctx.registry.sprites.setStatus(id, 'warm');
             this.ctx.log.info({ event: 'sprite.freeze', spriteId: id, quietMs: quiet, outcome: 'ok' }, 'sprite went warm');
           } else if (sprite.status === 'warm' && activity.quietFor(id) >= idle.coldAfterMs) {
@@ -124,6 +128,10 @@ export class SpriteLifecycle {
         })
         .catch((err: unknown) => this.ctx.log.warn({ spriteId: id, err }, 'idle transition failed; retrying on the next pass'));
     }
+    // Claims an earlier teardown had to keep (ADR 0022) are given back once their resource is gone.
+    const kept = await this.ctx.allocator.retryKept();
+    if (kept !== this.keptLogged) this.ctx.log.warn({ kept }, `${kept} network slot(s) or id range(s) still held by resources that did not go away`);
+    this.keptLogged = kept;
   }
 
   /**
@@ -150,6 +158,7 @@ export class SpriteLifecycle {
     await this.ctx.locks.run(spriteId, async () => {
       if (!(await this.ctx.registry.runs.get(spriteId))) return;
       await stopSprite(this.ctx, { id: spriteId }, 'upgrade');
+      crashPoint('upgrade.stopped');
       const sprite = await this.ctx.registry.sprites.byId(spriteId);
       if (sprite) await startSprite(this.ctx, sprite);
     });

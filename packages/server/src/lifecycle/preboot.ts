@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { SpriteConfig } from '@sprites/protocol';
-import { run, SparePool, UndoStack } from '../host/index.js';
+import { crashPoint, run, SparePool, UndoStack } from '../host/index.js';
 import type { RunRecord, SpriteRecord } from '../registry/index.js';
 import { agentRequest } from './agent-client.js';
 import type { LifecycleContext } from './context.js';
@@ -51,6 +51,7 @@ export function createPrebootPool(ctx: LifecycleContext, size: number, whenQuiet
         const quotaGroup = await ctx.storage.setQuota(id, config.storage_gb * GIB);
         const runRecord = await bootRun(ctx, { id, name: PLACEHOLDER_NAME, config, environment: {} });
         undo.push('release run', () => releaseRun(ctx, id, runRecord, false));
+        crashPoint('preboot.booted');
         const state = await ctx.runtime.state(ctx.paths.containerId(id));
         if (!state?.pid) throw new Error(`pre-booted container ${id} is not running`);
         undo.commit();
@@ -88,6 +89,7 @@ export async function claimPrebooted(ctx: LifecycleContext, pre: Prebooted, inpu
   try {
     await ctx.registry.sprites.insert({ id: pre.id, ...input, status: 'cold', imageKey: ctx.imageKey, quotaGroup: pre.quotaGroup });
     undo.push('remove registry row', () => ctx.registry.sprites.remove(pre.id));
+    crashPoint('preboot.registered');
     phase('registryMs');
     await ctx.locks.run(pre.id, async () => {
       const want = input.config;
@@ -103,6 +105,7 @@ export async function claimPrebooted(ctx: LifecycleContext, pre: Prebooted, inpu
         }),
       ]);
       phase('identityMs');
+      crashPoint('preboot.identified');
       await ctx.registry.runs.put(pre.run);
       await ctx.registry.sprites.setStatus(pre.id, 'running');
     });

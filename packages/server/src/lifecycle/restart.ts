@@ -1,4 +1,4 @@
-import { helperPath, run, unmount } from '../host/index.js';
+import { crashPoint, helperPath, run, unmount } from '../host/index.js';
 import type { SpriteRecord } from '../registry/index.js';
 import { waitForAgent } from './agent-client.js';
 import type { LifecycleContext } from './context.js';
@@ -32,6 +32,7 @@ export async function restartOnNewDisk(ctx: LifecycleContext, sprite: SpriteReco
     const containerId = paths.containerId(sprite.id);
     await stopContainer(ctx, containerId, paths.cgroupPath(sprite.id), false);
     await unmount(paths.rootfs(sprite.id));
+    crashPoint('restart.stopped');
     unswap = await swap();
     await run(helperPath(), ['idmap', ctx.storage.volumePath(sprite.id), paths.rootfs(sprite.id), String(hostIdBase(runRecord.idSlot)), String(ID_RANGE_SIZE)]);
     await ctx.runtime.start(containerId, paths.runDir(sprite.id), { agentSocket: paths.agentSocket(sprite.id), consoleLog: paths.consoleLog(sprite.id) });

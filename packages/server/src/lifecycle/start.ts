@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
-import { helperPath, run, UndoStack, unmount, unmountAll } from '../host/index.js';
+import { crashPoint, helperPath, run, UndoStack, unmount, unmountAll } from '../host/index.js';
 import type { RunRecord, SpriteRecord } from '../registry/index.js';
 import { buildOciConfig } from '../runtime/index.js';
 import { waitForAgent } from './agent-client.js';
@@ -19,6 +19,7 @@ export async function startSprite(ctx: LifecycleContext, sprite: SpriteRecord): 
   const runRecord = await bootRun(ctx, sprite);
   try {
     await ctx.registry.runs.put(runRecord);
+    crashPoint('start.recorded');
     await ctx.registry.sprites.setStatus(sprite.id, 'running');
   } catch (e) {
     await releaseRun(ctx, sprite.id, runRecord, false).catch(() => undefined);
@@ -48,11 +49,12 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
     // A pre-built network namespace from the spare pool; its claim passes to this sprite.
     const slot = await ctx.spareSlots.take();
     const netSlot = slot.index;
-    undo.push('release network claim', () => ctx.netClaims.release(netSlot));
-    undo.push('destroy network slot', () => ctx.slots.destroy(netSlot));
-    await ctx.netClaims.setOwner(netSlot, sprite.id);
-    const idSlot = await ctx.idClaims.acquire(sprite.id);
-    undo.push('release id claim', () => ctx.idClaims.release(idSlot));
+    undo.push('retire network slot', () => ctx.allocator.retireNetwork(netSlot));
+    await ctx.allocator.assignNetwork(netSlot, sprite.id);
+    crashPoint('start.network');
+    const idSlot = await ctx.allocator.acquireIds(sprite.id);
+    // Unwound after the container and mounts are gone: only then is the range given back.
+    undo.push('retire id range', () => ctx.allocator.retireIds(idSlot, sprite.id));
     phase('claimsMs');
 
     const runDir = paths.runDir(sprite.id);
@@ -65,6 +67,7 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
 
     await run(helperPath(), ['idmap', ctx.storage.volumePath(sprite.id), paths.rootfs(sprite.id), String(idBase), String(ID_RANGE_SIZE)]);
     undo.push('unmount rootfs', () => unmount(paths.rootfs(sprite.id)));
+    crashPoint('start.rootfs');
     phase('rootfsMs');
 
     // The directory of the sprite's named checkpoints, read-only with the sprite's own ids:
@@ -108,6 +111,7 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
     phase('bundleMs');
     await ctx.runtime.start(containerId, runDir, { agentSocket: paths.agentSocket(sprite.id), consoleLog: paths.consoleLog(sprite.id) });
     phase('runtimeMs');
+    crashPoint('start.container');
     await waitForAgent(paths.agentSocket(sprite.id), AGENT_READY_TIMEOUT_MS);
     phase('agentMs');
     ctx.watch.started(sprite.id, runId, await ctx.runtime.state(containerId));

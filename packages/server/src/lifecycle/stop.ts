@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { runAll, unmount, unmountAll } from '../host/index.js';
+import { crashPoint, runAll, unmount, unmountAll } from '../host/index.js';
 import type { RunRecord, SpriteRecord } from '../registry/index.js';
 import { setFrozen } from '../runtime/index.js';
 import type { LifecycleContext } from './context.js';
@@ -15,6 +15,7 @@ export async function stopSprite(ctx: LifecycleContext, sprite: Pick<SpriteRecor
   const started = Date.now();
   const runRecord = await ctx.registry.runs.get(sprite.id);
   await releaseRun(ctx, sprite.id, runRecord, opts.graceful ?? true);
+  crashPoint('stop.released');
   if (runRecord) await ctx.registry.runs.remove(sprite.id, runRecord.runId);
   ctx.activity.forget(sprite.id);
   if (await ctx.registry.sprites.byId(sprite.id)) await ctx.registry.sprites.setStatus(sprite.id, 'cold');
@@ -27,16 +28,13 @@ export async function releaseRun(ctx: LifecycleContext, spriteId: string, runRec
   const containerId = paths.containerId(spriteId);
   ctx.watch.stopped(spriteId);
   await runAll(`stop sprite ${spriteId}`, [
-    ['stop container', () => stopContainer(ctx, containerId, ctx.paths.cgroupPath(spriteId), graceful)],
+    ['stop container', async () => (await stopContainer(ctx, containerId, ctx.paths.cgroupPath(spriteId), graceful), crashPoint('stop.container'))],
     ['unmount checkpoint views', () => unmountAll(paths.checkpointsView(spriteId))],
     ['unmount rootfs', () => unmount(paths.rootfs(spriteId))],
     ['lift network policy', () => ctx.policy?.detach(spriteId)],
-    ['destroy network slot', () => (runRecord ? ctx.slots.destroy(runRecord.netSlot) : undefined)],
-    ['release claims', async () => {
-      if (!runRecord) return;
-      await ctx.netClaims.release(runRecord.netSlot);
-      await ctx.idClaims.release(runRecord.idSlot);
-    }],
+    // Each claim is given back only once its resource is seen gone (else kept and retried).
+    ['retire network slot', async () => (runRecord ? (await ctx.allocator.retireNetwork(runRecord.netSlot), crashPoint('stop.network')) : undefined)],
+    ['retire id range', () => (runRecord ? ctx.allocator.retireIds(runRecord.idSlot, spriteId) : undefined)],
     ['remove run dir', () => rm(paths.runDir(spriteId), { recursive: true, force: true })],
   ]);
 }

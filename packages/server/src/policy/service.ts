@@ -1,4 +1,5 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { crashPoint } from '../host/index.js';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
@@ -61,6 +62,7 @@ export class PolicyService {
   async set(spriteId: string, body: unknown, slotOf: () => Promise<PolicySlot | null>): Promise<void> {
     const policy = validatePolicy(body);
     const generation = await this.opts.registry.sprites.setNetworkPolicy(spriteId, JSON.stringify(policy));
+    crashPoint('policy.recorded');
     const slot = this.bySprite.get(spriteId)?.slot ?? (await slotOf());
     if (slot) await this.activate(spriteId, slot, policy, generation);
   }
