@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { canonicalCidr } from './network/egress.js';
 
@@ -21,6 +22,8 @@ export interface DaemonConfig {
   spares: number;
   /** Sprites booted ahead of time, handed out by create. */
   prebooted: number;
+  /** Creates worked on at once; more wait, served round-robin by organization (host/fair-gate.ts). */
+  createConcurrency: number;
   /** Quiet seconds before a sprite goes warm (frozen) and cold (stopped). */
   idleWarmSeconds: number;
   idleColdSeconds: number;
@@ -146,6 +149,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     stopSpritesOnExit: values['stop-sprites'] ?? env.SPRITES_STOP_SPRITES === '1',
     spares: Number(env.SPRITES_SPARES ?? 2),
     prebooted: Number(env.SPRITES_PREBOOTED ?? 2),
+    createConcurrency: positiveInt(env.SPRITES_CREATE_CONCURRENCY, Math.max(2, 2 * availableParallelism()), 'SPRITES_CREATE_CONCURRENCY'),
     idleWarmSeconds: Number(env.SPRITES_IDLE_WARM_SECONDS ?? 30),
     idleColdSeconds: Number(env.SPRITES_IDLE_COLD_SECONDS ?? 600),
     urlDomain,
@@ -169,4 +173,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     },
     logLevel: env.SPRITES_LOG_LEVEL ?? 'info',
   };
+}
+
+function positiveInt(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1, not "${value}"`);
+  return n;
 }

@@ -12,3 +12,4 @@ export { QuietGate } from './quiet.js';
 export { pidAlive } from './pid.js';
 export { crashPoint } from './crash.js';
 export { holdInstanceLock } from './instance-lock.js';
+export { FairGate } from './fair-gate.js';

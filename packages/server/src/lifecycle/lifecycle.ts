@@ -1,4 +1,4 @@
-import { crashPoint, type SparePool } from '../host/index.js';
+import { crashPoint, FairGate, type SparePool } from '../host/index.js';
 import { NameTakenError, type CheckpointRecord, type SpriteRecord } from '../registry/index.js';
 import { removeCgroupTree, setFrozen } from '../runtime/index.js';
 import { hasRunningSession } from './idle.js';
@@ -20,19 +20,23 @@ export class SpriteLifecycle {
   /** How many kept claims the idle pass last reported (logged only when it changes). */
   private keptLogged = 0;
 
+  /** Creates in progress at once, fair between organizations (a burst of one waits behind itself). */
+  private readonly creates: FairGate;
+
   constructor(private readonly ctx: LifecycleContext) {
+    this.creates = new FairGate(ctx.config.createConcurrency);
     this.preboot = createPrebootPool(ctx, ctx.config.prebooted, () => ctx.quiet.whenQuiet());
   }
 
   /** Creates a running sprite: a pre-booted one when one is ready, else booted now. */
   create(input: CreateSpriteInput): Promise<SpriteRecord> {
-    return this.ctx.quiet.during(async () => {
+    return this.creates.run(input.orgId, () => this.ctx.quiet.during(async () => {
       // Checked first so a taken name never costs a pre-booted sprite (the insert still decides).
       if (await this.ctx.registry.sprites.byName(input.orgId, input.name)) throw new NameTakenError(input.name);
       const pre = this.preboot.takeReady();
       if (pre) return claimPrebooted(this.ctx, pre, input);
       return createSprite(this.ctx, input);
-    });
+    }));
   }
 
   /** Starts keeping sprites pre-booted (after startup reclaim: it would take them for leftovers). */
