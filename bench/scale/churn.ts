@@ -8,6 +8,11 @@ export interface ChurnDeps {
   recorder: Recorder;
   fleet: Fleet;
   phases: Phases;
+  /**
+   * The checkpoint each sprite's disk descends from (the last one restored). The daemon
+   * refuses to delete that one (409), so it is deleted once a later restore replaces it.
+   */
+  current: Map<string, string>;
 }
 
 const FILE = '/home/sprite/bench-scale.txt';
@@ -30,7 +35,8 @@ async function fsOp(d: ChurnDeps, name: string): Promise<void> {
 
 /**
  * Checkpoint and restore, checked by content: write A, checkpoint, write B, restore, read
- * back A. The checkpoint is deleted again so a long run does not pile them up.
+ * back A. A checkpoint no longer needed is deleted, so a sprite keeps at most one and a
+ * long run does not pile them up.
  */
 async function checkpointOp(d: ChurnDeps, name: string): Promise<void> {
   const phase = () => d.phases.of(d.fleet.size);
@@ -39,16 +45,21 @@ async function checkpointOp(d: ChurnDeps, name: string): Promise<void> {
   const cp = await d.recorder.time('checkpoint', phase(), () => d.client.checkpoint(name));
   if (!cp.ok || !cp.value) return;
   const id = cp.value;
+  let restored = false;
   if ((await d.recorder.time('fs-write', phase(), () => d.client.writeFile(name, FILE, content()))).ok) {
-    const restored = await d.recorder.time('restore', phase(), () => d.client.restore(name, id));
-    if (restored.ok) await d.recorder.time('fs-read', phase(), () => d.client.readFile(name, FILE, before, 'read after restore'));
+    restored = (await d.recorder.time('restore', phase(), () => d.client.restore(name, id))).ok;
+    if (restored) await d.recorder.time('fs-read', phase(), () => d.client.readFile(name, FILE, before, 'read after restore'));
   }
-  await d.recorder.time('checkpoint-delete', phase(), () => d.client.deleteCheckpoint(name, id));
+  // A failed restore leaves the disk as it was (ADR 0019): the new checkpoint is the spare one.
+  const unused = restored ? d.current.get(name) : id;
+  if (restored) d.current.set(name, id);
+  if (unused !== undefined) await d.recorder.time('checkpoint-delete', phase(), () => d.client.deleteCheckpoint(name, unused));
 }
 
 /** Delete the sprite and create it again under the same name. */
 async function recreateOp(d: ChurnDeps, name: string): Promise<void> {
   d.fleet.remove(name);
+  d.current.delete(name);
   const deleted = await d.recorder.time('delete', d.phases.of(d.fleet.size), () => d.client.remove(name));
   if (!deleted.ok) {
     // It may still be there: keep using it (the final sweep deletes whatever the list shows).

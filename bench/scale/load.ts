@@ -38,7 +38,7 @@ export async function runLoad(ctx: ScaleContext, out: LoadResult): Promise<void>
   checkInterrupt(ctx);
 
   let churning = true;
-  const churnDeps = { client, recorder, fleet, phases };
+  const churnDeps = { client, recorder, fleet, phases, current: new Map<string, string>() };
   const workers = Array.from({ length: knobs.churnWorkers }, () => churnWorker(churnDeps, () => churning && !ctx.interrupted.aborted));
   const t0 = Date.now();
   try {

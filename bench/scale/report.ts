@@ -14,7 +14,10 @@ function latencyRow(kind: string, phase: string, s: Summary | undefined): string
 /** Failures by kind and status, with the first messages, and the zero-5xx / zero-failed-create goals. */
 export function failureLines(recorder: Recorder): string[] {
   const groups = recorder.failureGroups();
-  const lines = [`requests: ${recorder.count()} in all, ${recorder.count(undefined, false)} failed`];
+  const lines = [`requests: ${recorder.count()} in all, ${recorder.count(undefined, false)} failed; by kind and status (101: an exec WebSocket that ran):`];
+  for (const [kind, byStatus] of Object.entries(recorder.statusCounts())) {
+    lines.push(`  ${kind.padEnd(20)} ${Object.entries(byStatus).map(([status, n]) => `${status} ×${n}`).join(', ')}`);
+  }
   if (groups.length === 0) lines.push('failures: none');
   else {
     lines.push('failures by kind and status:');
@@ -55,7 +58,7 @@ export function loadLines(r: LoadResult, recorder: Recorder, phaseLabels: string
     lines.push(
       '',
       `list: GET /v1/sprites?max_results=50 p50 ${f1(r.list.firstPage?.p50)} ms, p99 ${f1(r.list.firstPage?.p99)} ms; ` +
-        `paging through all (${r.list.pages} pages of 50, ${r.list.seen} sprites) p50 ${f1(r.list.walk?.p50)} ms, max ${f1(r.list.walk?.max)} ms; one page p50 ${f1(recorder.summary('list-page')?.p50)} ms`,
+        `paging through all (${r.list.pages} page${r.list.pages === 1 ? '' : 's'} of 50, ${r.list.seen} sprites) p50 ${f1(r.list.walk?.p50)} ms, max ${f1(r.list.walk?.max)} ms; one page p50 ${f1(recorder.summary('list-page')?.p50)} ms`,
     );
   }
   if (r.idle) {
