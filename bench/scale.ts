@@ -19,7 +19,7 @@ import { ScaleClient } from './scale/client.js';
 import { Interrupted, type ScaleContext } from './scale/context.js';
 import { Fleet, Phases } from './scale/fleet.js';
 import { snapshot } from './scale/host.js';
-import { readKnobs, type ScaleKnobs } from './scale/knobs.js';
+import { readKnobs, spriteTarget, type ScaleKnobs } from './scale/knobs.js';
 import { runLoad, type LoadResult } from './scale/load.js';
 import { Recorder } from './scale/recorder.js';
 import { capacityLines, failureLines, loadLines, snapshotLines } from './scale/report.js';
@@ -77,9 +77,10 @@ async function main(): Promise<number> {
   // before teardown.
   process.on('unhandledRejection', (e) => progress(`unhandled rejection (ignored): ${e instanceof Error ? e.message : String(e)}`));
 
-  const most = knobs.mode === 'load' ? knobs.sprites : Math.max(knobs.goalWarm, knobs.cold);
-  // The uid-range claims are sized by SPRITES_MAX_SPRITES: room for the run and the pre-booted sprites.
-  const maxSprites = Math.max(4096, most + 64);
+  const most = spriteTarget(knobs);
+  // The uid-range claims are sized by SPRITES_MAX_SPRITES: room for the run and the
+  // pre-booted sprites, unless set (a capacity run can find that limit on purpose).
+  const maxSprites = Number(process.env.SPRITES_MAX_SPRITES) || Math.max(4096, most + 64);
   const daemon = new TestDaemon({
     env: {
       SPRITES_IDLE_WARM_SECONDS: String(knobs.idleWarmSeconds),
@@ -90,7 +91,7 @@ async function main(): Promise<number> {
   });
   const recorder = new Recorder(interrupt.signal);
   const client = new ScaleClient(daemon, knobs.requestTimeoutMs, interrupt.signal, { ram_mb: knobs.ramMb, storage_gb: knobs.storageGb });
-  const phases = new Phases(knobs.mode === 'load' ? knobs.sprites : most);
+  const phases = new Phases(most);
   const ctx: ScaleContext = {
     daemon,
     client,
@@ -104,7 +105,7 @@ async function main(): Promise<number> {
   };
   const date = new Date().toISOString();
   const load: LoadResult = { snapshots: [] };
-  const capacity: CapacityResult = { snapshots: [], counting: knobs.cold > 0 ? 'cold' : 'warm', goal: knobs.cold > 0 ? knobs.cold : knobs.goalWarm };
+  const capacity: CapacityResult = { snapshots: [], counting: knobs.cold > 0 ? 'cold' : 'warm', goal: most };
   let error: string | undefined;
   let leftovers: string[] = [];
   try {

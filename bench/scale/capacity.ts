@@ -11,7 +11,7 @@ export interface CapacityResult {
   goal: number;
   create?: CreateOutcome;
   /** Why creation stopped: the goal, an interrupt, or a failed create (its status and message, and the limit it points to). */
-  stop?: { reason: 'goal' | 'interrupted' | 'failure'; status?: Outcome; message?: string; limit?: string };
+  stop?: { reason: 'goal' | 'interrupted' | 'failure'; status?: Outcome; message?: string; cause?: string; limit?: string };
   idle?: { reached: boolean; waitedMs: number; counts: SpriteCounts | null };
   /** How many sprites the host held in the counted state. */
   held?: number;
@@ -19,6 +19,25 @@ export interface CapacityResult {
 }
 
 const PROGRESS_EVERY = 50;
+
+/**
+ * What the daemon logged for a 500 ("quote request id req-x"): the error behind it, which
+ * the response does not carry. Null if there is no request id or no such line.
+ */
+function serverCause(ctx: ScaleContext, message: string): string | undefined {
+  const reqId = /request id (\S+)/.exec(message)?.[1];
+  if (!reqId) return undefined;
+  for (const line of ctx.daemon.logTail(2000).split('\n')) {
+    if (!line.includes(`"reqId":"${reqId}"`) || !line.includes('"err"')) continue;
+    try {
+      const err = (JSON.parse(line) as { err?: { message?: string } }).err;
+      if (err?.message) return err.message;
+    } catch {
+      // not JSON
+    }
+  }
+  return undefined;
+}
 
 /**
  * The capacity run: create (SCALE_CONCURRENCY at a time) until a create fails or the goal
@@ -50,9 +69,11 @@ export async function runCapacity(ctx: ScaleContext, out: CapacityResult): Promi
   const atStop = ctx.snap('at stop');
   out.snapshots.push(atStop);
   const failure = out.create.firstFailure;
-  if (failure) out.stop = { reason: 'failure', status: failure.status, message: failure.message, limit: nameLimit(failure.message ?? '', atStop) };
-  else out.stop = { reason: ctx.interrupted.aborted ? 'interrupted' : 'goal' };
-  ctx.progress(`creation stopped after ${out.create.created} sprites: ${out.stop.reason}${failure ? ` (${String(failure.status)} ${failure.message ?? ''})` : ''}`);
+  if (failure) {
+    const cause = serverCause(ctx, failure.message ?? '');
+    out.stop = { reason: 'failure', status: failure.status, message: failure.message, cause, limit: nameLimit(`${failure.message ?? ''} ${cause ?? ''}`, atStop) };
+  } else out.stop = { reason: ctx.interrupted.aborted ? 'interrupted' : 'goal' };
+  ctx.progress(`creation stopped after ${out.create.created} sprites: ${out.stop.reason}${failure ? ` (${failure.message ?? ''}${out.stop.cause ? `; daemon log: ${out.stop.cause}` : ''})` : ''}`);
   checkInterrupt(ctx);
 
   const existing = ctx.fleet.size;

@@ -55,14 +55,23 @@ function fdLimit(pid: number): number {
   return Number(/^Max open files\s+(\d+)/m.exec(read(`/proc/${pid}/limits`))?.[1] ?? 0);
 }
 
-/** Claims of one kind (`net-…` or `ids-…`) under the host-wide claims dir; the total comes from its name. */
-function claims(prefix: 'net-' | 'ids-', total: (kind: string) => number): { used: number; total: number } | null {
+/**
+ * Claims of one kind (`net-…` or `ids-…`) in the host-wide claims dir that fall in this
+ * daemon's index space `[0, total)`: held by any daemon on the host, they are what its next
+ * acquire competes for. `kind` picks the directory (e.g. the daemon's network pool).
+ */
+function claims(prefix: 'net-' | 'ids-', total: (kind: string) => number, kind?: string): { used: number; total: number } | null {
   const root = process.env.SPRITES_CLAIMS_DIR ?? '/run/sprites/claims';
-  const kinds = existsSync(root) ? readdirSync(root).filter((k) => k.startsWith(prefix)) : [];
-  if (kinds.length === 0) return null;
-  let used = 0;
-  for (const kind of kinds) used += readdirSync(join(root, kind)).filter((n) => /^\d+$/.test(n)).length;
-  return { used, total: total(kinds[0]!) };
+  const dir = kind ?? (existsSync(root) ? readdirSync(root).find((k) => k.startsWith(prefix)) : undefined);
+  if (!dir || !existsSync(join(root, dir))) return null;
+  const size = total(dir);
+  const used = readdirSync(join(root, dir)).filter((n) => /^\d+$/.test(n) && Number(n) < size).length;
+  return { used, total: size };
+}
+
+/** The claims directory of the daemon's network pool (SPRITES_NETWORK_POOL or the default). */
+function netKind(): string {
+  return `net-${(process.env.SPRITES_NETWORK_POOL ?? '10.213.0.0/16').replace(/[./]/g, '_')}`;
 }
 
 /** `net-10_213_0_0_16`: a /30 per slot. */
@@ -114,7 +123,7 @@ export function snapshot(at: string, daemonPid: number, dataDir: string, instanc
     poolFileMb,
     poolUsedMb,
     poolSizeMb,
-    addresses: claims('net-', netSlots),
+    addresses: claims('net-', netSlots, netKind()),
     uidRanges: claims('ids-', () => maxSprites),
     spriteCgroups,
     spriteCgroupChargeMb: charge / MB,

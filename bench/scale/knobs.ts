@@ -45,13 +45,18 @@ export function defaultPoolSize(count: number): string {
   return `${Math.max(8, Math.ceil(4 + (count * 32) / 1024))}G`;
 }
 
+/** How many sprites the run means to have at most. */
+export function spriteTarget(k: ScaleKnobs): number {
+  return k.mode === 'load' ? k.sprites : k.cold > 0 ? k.cold : k.goalWarm;
+}
+
 export function readKnobs(env: NodeJS.ProcessEnv = process.env): ScaleKnobs {
   const mode = env.SCALE_MODE === 'capacity' ? 'capacity' : 'load';
   if (env.SCALE_MODE && env.SCALE_MODE !== 'capacity' && env.SCALE_MODE !== 'load') throw new Error(`SCALE_MODE=${env.SCALE_MODE} must be load or capacity`);
   const sprites = Math.floor(num(env, 'SCALE_SPRITES', 1000));
   const goalWarm = Math.floor(num(env, 'SCALE_GOAL_WARM', 2000));
   const cold = Math.floor(num(env, 'SCALE_COLD', 0));
-  const most = mode === 'load' ? sprites : Math.max(goalWarm, cold);
+  const most = mode === 'load' ? sprites : cold > 0 ? cold : goalWarm;
   return {
     mode,
     sprites,

@@ -83,7 +83,7 @@ export function capacityLines(r: CapacityResult): string[] {
   const lines: string[] = [];
   if (r.create) lines.push(`created ${r.create.created} sprites in ${r.create.seconds.toFixed(1)} s (goal ${r.goal})`);
   if (r.stop) {
-    lines.push(r.stop.reason === 'failure' ? `stopped by a failed create: ${String(r.stop.status)} ${r.stop.message ?? ''}\n  limit: ${r.stop.limit ?? '?'}` : `stopped: ${r.stop.reason === 'goal' ? 'the goal was reached' : 'interrupted'}`);
+    lines.push(r.stop.reason === 'failure' ? `stopped by a failed create: ${r.stop.message ?? String(r.stop.status)}${r.stop.cause ? `\n  the daemon logged: ${r.stop.cause}` : ''}\n  limit: ${r.stop.limit ?? '?'}` : `stopped: ${r.stop.reason === 'goal' ? 'the goal was reached' : 'interrupted'}`);
   }
   if (r.idle) {
     const c = r.idle.counts;
