@@ -129,7 +129,8 @@ export class Recorder {
     return this.samples.filter((s) => isServerError(s.status)).length;
   }
 
+  /** Creates that failed (one cut short by Ctrl-C is not the daemon's failure). */
   failedCreates(): number {
-    return this.samples.filter((s) => (s.kind === 'create' || s.kind === 'recreate') && !s.ok).length;
+    return this.samples.filter((s) => (s.kind === 'create' || s.kind === 'recreate') && !s.ok && s.status !== 'interrupted').length;
   }
 }
