@@ -77,10 +77,11 @@ export class Recorder {
 
   /** An exception from a request: its status if it carries one (exec handshakes), else what kind of failure. */
   private classify(e: unknown): Answer<never> {
-    const err = e as Error & { status?: number; body?: string; name?: string };
+    const err = e as Error & { status?: number };
     const message = err instanceof Error ? err.message : String(e);
     if (this.interrupted.aborted) return { status: 'interrupted', ok: false, message };
-    if (typeof err.status === 'number') return { status: err.status, ok: false, message: err.body ? `${message}` : message };
+    // An exec handshake refused: the message holds the status and the body.
+    if (typeof err.status === 'number') return { status: err.status, ok: false, message };
     if (err.name === 'TimeoutError' || err.name === 'AbortError' || /timed out/.test(message)) return { status: 'timeout', ok: false, message };
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     return { status: 'network', ok: false, message: cause?.message ? `${message}: ${cause.code ?? ''} ${cause.message}` : message };
