@@ -168,3 +168,18 @@ test(`churn: ${SPRITES} sprites created 8 at a time under exec, fs, checkpoint, 
   }));
   assert.equal((await sprites(d)).length, 0);
 });
+
+test('a host out of uid ranges answers 503 capacity_exhausted, and takes creates again once one is freed', async (t) => {
+  const d = await startTestDaemon(t, { env: { SPRITES_MAX_SPRITES: '2', SPRITES_SPARES: '0', SPRITES_PREBOOTED: '0' } });
+  await d.createSprite('one', { ram_mb: 256, storage_gb: 1 });
+  await d.createSprite('two', { ram_mb: 256, storage_gb: 1 });
+  const full = await d.api<{ error: string; message: string }>('POST', '/v1/sprites', { name: 'three', config: { ram_mb: 256, storage_gb: 1 } });
+  assert.equal(full.status, 503, full.text);
+  assert.equal(full.body.error, 'capacity_exhausted');
+  assert.match(full.body.message, /no uid ranges left/);
+  assert.equal(full.headers.get('retry-after'), '30');
+  assert.equal((await d.api('GET', '/v1/sprites/three')).status, 404, 'the refused create left nothing');
+  assert.equal((await d.api('DELETE', '/v1/sprites/one')).status, 204);
+  await d.createSprite('three', { ram_mb: 256, storage_gb: 1 });
+  assert.equal((await d.exec('three', ['hostname'])).stdout, 'three\n');
+});

@@ -210,8 +210,13 @@ export class TestDaemon {
 
   async deleteAllSprites(tokens: string[] = [this.adminToken]): Promise<void> {
     for (const token of tokens) {
-      const list = await this.api<{ sprites: { name: string }[] }>('GET', '/v1/sprites?max_results=100', undefined, { token });
-      for (const s of list.body.sprites ?? []) await this.api('DELETE', `/v1/sprites/${s.name}`, undefined, { token });
+      // Page after page from the start: each page's sprites are gone before the next is asked for.
+      for (let round = 0; round < 1000; round++) {
+        const list = await this.api<{ sprites?: { name: string }[] }>('GET', '/v1/sprites?max_results=100', undefined, { token });
+        const names = (list.body.sprites ?? []).map((s) => s.name);
+        if (names.length === 0) break;
+        for (let i = 0; i < names.length; i += 8) await Promise.all(names.slice(i, i + 8).map((n) => this.api('DELETE', `/v1/sprites/${n}`, undefined, { token })));
+      }
     }
   }
 }

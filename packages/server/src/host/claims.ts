@@ -3,6 +3,17 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { pidAlive } from './pid.js';
 
+/** Every index of a kind is held (by this daemon or others on the host). */
+export class ClaimsExhaustedError extends Error {
+  constructor(
+    readonly kind: string,
+    readonly size: number,
+  ) {
+    super(`no free ${kind} claim left (all ${size} are in use on this host)`);
+    this.name = 'ClaimsExhaustedError';
+  }
+}
+
 /**
  * Host-wide numbered claims shared by every daemon on the machine: network slots and uid
  * ranges must not collide even between daemons with different data dirs. A claim is a
@@ -43,7 +54,7 @@ export class HostClaims {
         return index;
       }
     }
-    throw new Error(`no free ${this.kind} claim left (all ${this.size} are in use on this host)`);
+    throw new ClaimsExhaustedError(this.kind, this.size);
   }
 
   /** Claim a specific index (re-adopting a running sprite); false if someone else holds it. */

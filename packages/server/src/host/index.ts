@@ -1,7 +1,7 @@
 export { run, CommandError, type RunOptions, type RunResult } from './run.js';
 export { UndoStack, runAll, errorText } from './undo.js';
 export { helperPath } from './helper.js';
-export { HostClaims } from './claims.js';
+export { HostClaims, ClaimsExhaustedError } from './claims.js';
 export { KeyedMutex } from './mutex.js';
 export { mountsUnder, isMountPoint, unmount, unmountAll } from './mounts.js';
 

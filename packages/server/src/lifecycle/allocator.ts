@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { errorText, mountsUnder, type HostClaims } from '../host/index.js';
+import { ErrorCode, SpriteError } from '@sprites/protocol';
+import { ClaimsExhaustedError, errorText, mountsUnder, type HostClaims } from '../host/index.js';
 import type { Logger } from '../log.js';
 import type { NetworkSlot, SlotFactory } from '../network/index.js';
 import type { RuntimeDriver } from '../runtime/index.js';
@@ -35,7 +36,7 @@ export class RunAllocator {
    * down first: holding the claim proves nobody else uses it.
    */
   async makeNetwork(owner: string): Promise<NetworkSlot> {
-    const index = await this.netClaims.acquire(owner);
+    const index = await this.netClaims.acquire(owner).catch(capacity('network addresses', 'a larger --network-pool'));
     try {
       if (await this.networkLeft(index)) {
         this.log.warn({ index }, 'a network slot we just claimed still had a netns or veth of ours: tearing it down first');
@@ -75,7 +76,7 @@ export class RunAllocator {
 
   /** Reserves a free id range for `owner`. */
   acquireIds(owner: string): Promise<number> {
-    return this.idClaims.acquire(owner);
+    return this.idClaims.acquire(owner).catch(capacity('uid ranges', 'a larger SPRITES_MAX_SPRITES'));
   }
 
   /**
@@ -124,4 +125,14 @@ export class RunAllocator {
     const slot = this.slots.describe(index);
     return existsSync(slot.netnsPath) || existsSync(`/sys/class/net/${slot.hostVeth}`);
   }
+}
+
+/** All claims of a kind held: the host is full, which the caller hears as 503 capacity_exhausted. */
+function capacity(what: string, remedy: string): (e: unknown) => never {
+  return (e) => {
+    if (e instanceof ClaimsExhaustedError) {
+      throw new SpriteError(ErrorCode.CapacityExhausted, `this host has no ${what} left (${e.size} in use): delete sprites, or restart the daemon with ${remedy}`, { details: { retry_after_seconds: 30 } });
+    }
+    throw e;
+  };
 }
