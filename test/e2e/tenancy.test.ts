@@ -1,4 +1,4 @@
-// Organization limits (ADR 0022): the admin sets them per organization; creates, wakes and
+// Organization limits (ADR 0023): the admin sets them per organization; creates, wakes and
 // concurrent requests never pass them; an idle warm sprite makes room before anything is
 // refused; the admin organization is not bound by a tenant's limits.
 import assert from 'node:assert/strict';

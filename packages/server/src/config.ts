@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { canonicalCidr } from './network/egress.js';
 
 /**
- * Limits of one organization (ADR 0022): sprites it may have; live (running or warm) sprites
+ * Limits of one organization (ADR 0023): sprites it may have; live (running or warm) sprites
  * at once; the sum of its live sprites' `ram_mb`; the sum of all its sprites' `storage_gb`.
  */
 export interface OrgLimits {

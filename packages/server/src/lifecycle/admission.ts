@@ -33,7 +33,7 @@ export interface OrgLimitView {
 const MAX_EVICTION_ROUNDS = 3;
 
 /**
- * Enforces organization limits (ADR 0022) on creates and boots. The check and the
+ * Enforces organization limits (ADR 0023) on creates and boots. The check and the
  * reservation happen under a per-organization lock, and reservations count until the
  * registry shows the result, so concurrent requests can never pass a limit together.
  * Cooling idle warm sprites happens outside that lock, each under its own sprite's lock,

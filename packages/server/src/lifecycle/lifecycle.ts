@@ -31,7 +31,7 @@ export class SpriteLifecycle {
 
   /**
    * Creates a running sprite: a pre-booted one when one is ready, else booted now. Within
-   * the organization's limits (ADR 0022), which may put its idle warm sprites to cold.
+   * the organization's limits (ADR 0023), which may put its idle warm sprites to cold.
    */
   create(input: CreateSpriteInput): Promise<SpriteRecord> {
     return this.ctx.quiet.during(async () => {
@@ -97,7 +97,7 @@ export class SpriteLifecycle {
         this.ctx.log.info({ event: 'sprite.thaw', spriteId, outcome: 'ok' }, 'sprite woke from warm');
         return;
       }
-      // A cold sprite becomes live: within its organization's limits (ADR 0022).
+      // A cold sprite becomes live: within its organization's limits (ADR 0023).
       const ticket = await this.admission.admitStart(sprite);
       try {
         await startSprite(this.ctx, sprite);

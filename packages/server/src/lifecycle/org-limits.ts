@@ -1,5 +1,5 @@
 /**
- * Organization limits as pure planning (ADR 0022): what an organization uses, and whether a
+ * Organization limits as pure planning (ADR 0023): what an organization uses, and whether a
  * new sprite or a wake fits its limits, or fits once some idle warm sprites go cold. No I/O:
  * `admission.ts` feeds it registry rows and carries out its answer.
  */

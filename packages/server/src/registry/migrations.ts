@@ -97,7 +97,7 @@ export const migrations: Record<string, Migration> = {
   },
   '0005_org_limits': {
     async up(db: Kysely<unknown>): Promise<void> {
-      // Limits the admin set for an organization (ADR 0022); a null column, or no row at all,
+      // Limits the admin set for an organization (ADR 0023); a null column, or no row at all,
       // means the daemon's default for that organization (config `orgLimits`), so changing
       // the defaults reaches every organization that was not given its own.
       await db.schema

@@ -45,7 +45,7 @@ export function parseLimitPatch(body: unknown): OrgLimitPatch {
 }
 
 /**
- * Organization limits (ADR 0022): `GET` for the admin or the organization's own tokens,
+ * Organization limits (ADR 0023): `GET` for the admin or the organization's own tokens,
  * `PUT` for the admin only.
  */
 export function orgLimitRoutes(app: FastifyInstance, deps: ApiDeps): void {

@@ -62,7 +62,7 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const afterSeq = q.continuation_token ? decodeToken(q.continuation_token) : undefined;
       const page = await registry.sprites.list(caller.org.id, { prefix: q.prefix || undefined, afterSeq, limit });
       const [counts, { limits }, usage] = await Promise.all([registry.sprites.countByStatus(caller.org.id), lifecycle.orgLimits(caller.org.id), lifecycle.orgUsage(caller.org.id)]);
-      // A warm sprite counts against the running limit (ADR 0022): both report that limit.
+      // A warm sprite counts against the running limit (ADR 0023): both report that limit.
       const org = {
         name: caller.org.slug,
         ...counts,
