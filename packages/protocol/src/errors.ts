@@ -19,6 +19,14 @@ export const ErrorCode = {
   MethodNotAllowed: 'method_not_allowed',
   SpriteNotReady: 'sprite_not_ready',
   CapacityExhausted: 'capacity_exhausted',
+  /** The organization has as many sprites as its limit allows (delete one, or ask the operator). */
+  SpriteLimitExceeded: 'sprite_limit_exceeded',
+  /** The organization's storage limit (sum of its sprites' `storage_gb`) would be passed. */
+  StorageLimitExceeded: 'storage_limit_exceeded',
+  /** The organization has as many live (running or warm) sprites as it may, all of them busy. */
+  ConcurrentSpriteLimitExceeded: 'concurrent_sprite_limit_exceeded',
+  /** The organization's live sprites' memory (sum of `ram_mb`) would pass its limit. */
+  MemoryLimitExceeded: 'memory_limit_exceeded',
   InternalError: 'internal_error',
   /** The sprite's agent or app answered badly or not at all (the sprite's fault, not ours). */
   BadGateway: 'bad_gateway',
@@ -45,6 +53,13 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   sprite_not_ready: 503,
   capacity_exhausted: 503,
+  // What the organization keeps (sprites, disk) is refused for good until it deletes some:
+  // 403, not a retryable 429. What it runs (live sprites, their memory) frees up as sprites
+  // idle to cold: 429, as PROTOCOL §2.1 has it for the concurrent limit.
+  sprite_limit_exceeded: 403,
+  storage_limit_exceeded: 403,
+  concurrent_sprite_limit_exceeded: 429,
+  memory_limit_exceeded: 429,
   internal_error: 500,
   bad_gateway: 502,
   gateway_timeout: 504,

@@ -55,8 +55,17 @@ export interface OrgInfo {
   running: number;
   warm: number;
   cold: number;
+  /** Live sprites (running + warm) the organization may have at once. */
   running_limit: number;
+  /** The same number: a warm sprite counts against the running limit. */
   warm_limit: number;
+  /** Server extension: the organization's limits (see OrganizationLimits) and what it uses. */
+  sprite_limit?: number;
+  memory_limit_mb?: number;
+  storage_limit_gb?: number;
+  sprite_count?: number;
+  memory_used_mb?: number;
+  storage_used_gb?: number;
 }
 
 export interface ListSpritesResponse extends Partial<OrgInfo> {
@@ -73,6 +82,41 @@ export interface CreateOrganizationRequest {
 export interface OrganizationInfo {
   name: string;
   created_at: string;
+}
+
+/**
+ * An organization's limits (server extension): sprites it may have, live (running or warm)
+ * sprites at once, the sum of its live sprites' `ram_mb`, the sum of all its sprites'
+ * `storage_gb`.
+ */
+export interface OrganizationLimits {
+  sprite_limit: number;
+  running_limit: number;
+  memory_limit_mb: number;
+  storage_limit_gb: number;
+}
+
+/** `PUT /v1/organizations/{org}/limits`: a number sets a limit, `null` returns it to the default, absent leaves it. */
+export type SetOrganizationLimitsRequest = { [K in keyof OrganizationLimits]?: number | null };
+
+export interface OrganizationUsage {
+  sprite_count: number;
+  /** Running + warm sprites (and ones booting). */
+  live_count: number;
+  memory_used_mb: number;
+  storage_used_gb: number;
+}
+
+/** `GET /v1/organizations/{org}/limits`. */
+export interface OrganizationLimitsResponse {
+  organization: string;
+  /** What is enforced: `custom` where set, else `defaults`. */
+  limits: OrganizationLimits;
+  /** The limits set for this organization through the API. */
+  custom: Partial<OrganizationLimits>;
+  /** The daemon's defaults for this organization (operations.md). */
+  defaults: OrganizationLimits;
+  usage: OrganizationUsage;
 }
 
 export interface CreateTokenRequest {

@@ -44,3 +44,20 @@ test('egress allow ranges: none by default, repeatable flag over a comma-separat
   assert.throws(() => loadConfig(['--egress-allow', 'fd00::/8'], {}), /--egress-allow: .*no IPv6/);
   assert.throws(() => loadConfig([], { SPRITES_EGRESS_ALLOW: '10.0.0.0/40' }), ConfigError);
 });
+
+test('organization limits: tenant and admin defaults, overridden by key, validated', () => {
+  const d = loadConfig([], {});
+  assert.ok(d !== 'help');
+  assert.deepEqual(d.orgLimits.tenant, { sprites: 50, running: 10, memoryMb: 20480, storageGb: 1000 });
+  // The admin organization is bounded by the host: live sprites by its uid ranges.
+  assert.equal(d.orgLimits.admin.running, d.limits.maxSprites);
+  assert.ok(d.orgLimits.admin.sprites >= 1000 && d.orgLimits.admin.memoryMb >= d.limits.maxSprites * 2048);
+  const e = loadConfig(['--org-limits', 'running=2, memory_mb=1024'], { SPRITES_ORG_LIMITS: 'sprites=1', SPRITES_ADMIN_ORG_LIMITS: 'sprites=7', SPRITES_MAX_SPRITES: '64' });
+  assert.ok(e !== 'help');
+  assert.deepEqual(e.orgLimits.tenant, { sprites: 50, running: 2, memoryMb: 1024, storageGb: 1000 }, 'the flag wins over the environment');
+  assert.equal(e.orgLimits.admin.sprites, 7);
+  assert.equal(e.orgLimits.admin.running, 64);
+  assert.throws(() => loadConfig(['--org-limits', 'cpus=4'], {}), /one of sprites, running, memory_mb, storage_gb/);
+  assert.throws(() => loadConfig(['--org-limits', 'running=-1'], {}), ConfigError);
+  assert.throws(() => loadConfig(['--admin-org-limits', 'sprites=9999999999'], {}), /at most 2147483647/);
+});

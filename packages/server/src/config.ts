@@ -2,6 +2,23 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { canonicalCidr } from './network/egress.js';
 
+/**
+ * Limits of one organization (ADR 0023): sprites it may have; live (running or warm) sprites
+ * at once; the sum of its live sprites' `ram_mb`; the sum of all its sprites' `storage_gb`.
+ */
+export interface OrgLimits {
+  sprites: number;
+  running: number;
+  memoryMb: number;
+  storageGb: number;
+}
+
+/** The organization the admin token acts for; it gets `orgLimits.admin` by default. */
+export const ADMIN_ORG = 'default';
+
+/** The largest limit value: it fits a 32-bit signed integer, which every client can hold. */
+export const MAX_LIMIT_VALUE = 2 ** 31 - 1;
+
 /** Everything a daemon needs to know about its host and its defaults. */
 export interface DaemonConfig {
   dataDir: string;
@@ -39,6 +56,8 @@ export interface DaemonConfig {
   tls: { certFile: string; keyFile: string } | null;
   defaults: { ramMb: number; cpus: number; storageGb: number; region: string };
   limits: { maxRamMb: number; maxCpus: number; maxStorageGb: number; pidsPerSprite: number; maxSprites: number };
+  /** Default limits per organization, until the admin sets others through the API. */
+  orgLimits: { tenant: OrgLimits; admin: OrgLimits };
   logLevel: string;
 }
 
@@ -64,6 +83,11 @@ Options:
   --egress-allow CIDR   let sprites reach this IPv4 range although it is private, link-local,
                         CGNAT, reserved or in the network pool (repeatable; env
                         SPRITES_EGRESS_ALLOW, comma-separated; default: none)
+  --org-limits LIST     default limits of every organization but "default", as
+                        sprites=N,running=N,memory_mb=N,storage_gb=N (env SPRITES_ORG_LIMITS;
+                        default sprites=50,running=10,memory_mb=20480,storage_gb=1000)
+  --admin-org-limits LIST  the same for the organization "default" (env
+                        SPRITES_ADMIN_ORG_LIMITS; default: the host's own bounds, see docs)
   --stop-sprites        stop running sprites when the daemon exits (their disks are kept);
                         without it they keep running and the next start re-adopts them
   --help                show this help
@@ -102,6 +126,25 @@ function parseEgressAllow(entries: string[]): string[] {
   return [...out];
 }
 
+const ORG_LIMIT_KEYS: Record<string, keyof OrgLimits> = { sprites: 'sprites', running: 'running', memory_mb: 'memoryMb', storage_gb: 'storageGb' };
+
+/**
+ * `sprites=50,running=10,memory_mb=20480,storage_gb=1000` over `base`: keys not named keep
+ * their value from `base`. Each value is an integer from 0 to MAX_LIMIT_VALUE.
+ */
+export function parseOrgLimits(text: string, base: OrgLimits, what: string): OrgLimits {
+  const out = { ...base };
+  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const m = /^([a-z_]+)\s*=\s*(\d{1,10})$/.exec(entry);
+    const key = m ? ORG_LIMIT_KEYS[m[1]!] : undefined;
+    if (!m || !key) throw new ConfigError(`${what}: "${entry}" must be one of ${Object.keys(ORG_LIMIT_KEYS).join(', ')} = an integer, e.g. running=10`);
+    const value = Number(m[2]);
+    if (value > MAX_LIMIT_VALUE) throw new ConfigError(`${what}: ${m[1]} must be at most ${MAX_LIMIT_VALUE}`);
+    out[key] = value;
+  }
+  return out;
+}
+
 /** Reads flags, then environment, then embedded defaults. Throws ConfigError with what to fix. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): DaemonConfig | 'help' {
   const { values } = parseArgs({
@@ -116,6 +159,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       'pool-device': { type: 'string' },
       'image-cache': { type: 'string' },
       'stop-sprites': { type: 'boolean' },
+      'org-limits': { type: 'string' },
+      'admin-org-limits': { type: 'string' },
       'egress-allow': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
@@ -135,6 +180,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new ConfigError('TLS needs both SPRITES_TLS_CERT and SPRITES_TLS_KEY (PEM files)');
   if (runtime !== 'crun' && runtime !== 'runc') throw new ConfigError(`runtime "${runtime}" must be crun or runc`);
   const egressAllow = parseEgressAllow(values['egress-allow'] ?? (env.SPRITES_EGRESS_ALLOW ?? '').split(/[\s,]+/));
+  const limits = {
+    maxRamMb: Number(env.SPRITES_MAX_RAM_MB ?? 16384),
+    maxCpus: Number(env.SPRITES_MAX_CPUS ?? 8),
+    maxStorageGb: Number(env.SPRITES_MAX_STORAGE_GB ?? 1024),
+    pidsPerSprite: Number(env.SPRITES_PIDS_PER_SPRITE ?? 2048),
+    maxSprites: Number(env.SPRITES_MAX_SPRITES ?? 4096),
+  };
   return {
     dataDir: values['data-dir'] ?? env.SPRITES_DATA_DIR ?? '/var/lib/sprites',
     listenHost: listen.host,
@@ -164,12 +216,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       storageGb: Number(env.SPRITES_DEFAULT_STORAGE_GB ?? 20),
       region: env.SPRITES_REGION ?? 'local',
     },
-    limits: {
-      maxRamMb: Number(env.SPRITES_MAX_RAM_MB ?? 16384),
-      maxCpus: Number(env.SPRITES_MAX_CPUS ?? 8),
-      maxStorageGb: Number(env.SPRITES_MAX_STORAGE_GB ?? 1024),
-      pidsPerSprite: Number(env.SPRITES_PIDS_PER_SPRITE ?? 2048),
-      maxSprites: Number(env.SPRITES_MAX_SPRITES ?? 4096),
+    limits,
+    orgLimits: {
+      tenant: parseOrgLimits(values['org-limits'] ?? env.SPRITES_ORG_LIMITS ?? '', TENANT_ORG_LIMITS, '--org-limits'),
+      admin: parseOrgLimits(values['admin-org-limits'] ?? env.SPRITES_ADMIN_ORG_LIMITS ?? '', hostOrgLimits(limits), '--admin-org-limits'),
     },
     logLevel: env.SPRITES_LOG_LEVEL ?? 'info',
   };
@@ -180,4 +230,29 @@ function positiveInt(value: string | undefined, fallback: number, name: string):
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1, not "${value}"`);
   return n;
+}
+
+/**
+ * Every organization but the admin's: room for a team's sprites, not for the host. With
+ * default-sized sprites (2048 MB, 20 GB) the counts bind first; bigger sprites meet the
+ * memory and disk limits sooner.
+ */
+export const TENANT_ORG_LIMITS: OrgLimits = { sprites: 50, running: 10, memoryMb: 10 * 2048, storageGb: 50 * 20 };
+
+/** Sprites the admin organization may have by default (a 1,000-sprite bench fits ten times). */
+const ADMIN_ORG_SPRITES = 10_000;
+
+/**
+ * The admin organization is bounded by the host, not by a tenant's share: as many live
+ * sprites as the host has uid ranges for (SPRITES_MAX_SPRITES), and memory and disk for
+ * that many sprites at the per-sprite maxima, so only the counts can bind.
+ */
+function hostOrgLimits(limits: { maxSprites: number; maxRamMb: number; maxStorageGb: number }): OrgLimits {
+  const cap = (n: number) => Math.min(MAX_LIMIT_VALUE, Math.max(0, Math.floor(n)));
+  return {
+    sprites: ADMIN_ORG_SPRITES,
+    running: cap(limits.maxSprites),
+    memoryMb: cap(limits.maxSprites * limits.maxRamMb),
+    storageGb: cap(ADMIN_ORG_SPRITES * limits.maxStorageGb),
+  };
 }

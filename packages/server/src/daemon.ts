@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/index.js';
 import { createUpgradeHandler, forwardedInFlight } from './forward/index.js';
-import type { DaemonConfig } from './config.js';
+import { ADMIN_ORG, type DaemonConfig } from './config.js';
 import { randomUUID } from 'node:crypto';
 import { BackgroundTasks, holdInstanceLock, HostClaims, KeyedMutex, ownHardNofile, QuietGate, SparePool } from './host/index.js';
 import { ActivityTracker, ContainerWatch, prepareAgentRuntime, RunAllocator, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
@@ -40,8 +40,6 @@ export interface RunningDaemon {
   /** Stops serving; with stopSprites the running sprites are stopped (disks kept). */
   close(stopSprites: boolean): Promise<void>;
 }
-
-const DEFAULT_ORG = 'default';
 
 /** A client's request line and headers must arrive within this (slow-header clients are cut). */
 export const CLIENT_HEADERS_TIMEOUT_MS = 20_000;
@@ -243,7 +241,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
  * A lost token file is replaced by a new admin token; the old one stops working.
  */
 async function ensureOrgAndAdminToken(registry: Registry, dataDir: string, log: Logger): Promise<string> {
-  const org = (await registry.orgs.bySlug(DEFAULT_ORG)) ?? (await registry.orgs.create(DEFAULT_ORG));
+  const org = (await registry.orgs.bySlug(ADMIN_ORG)) ?? (await registry.orgs.create(ADMIN_ORG));
   const tokenPath = join(dataDir, 'admin.token');
   const existing = (await readFile(tokenPath, 'utf8').catch(() => '')).trim();
   if (existing) {
@@ -256,7 +254,7 @@ async function ensureOrgAndAdminToken(registry: Registry, dataDir: string, log: 
   await chmod(tokenPath, 0o600);
   log.info(
     { tokenPath, tokenHash: hashToken(token).slice(0, 12) },
-    `admin token written to ${tokenPath}: use it as "Authorization: Bearer $(cat ${tokenPath})"; it acts for organization "${DEFAULT_ORG}" and can create organizations and tokens`,
+    `admin token written to ${tokenPath}: use it as "Authorization: Bearer $(cat ${tokenPath})"; it acts for organization "${ADMIN_ORG}" and can create organizations and tokens`,
   );
   return tokenPath;
 }

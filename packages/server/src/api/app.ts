@@ -9,6 +9,7 @@ import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
 import { organizationRoutes } from './routes/organizations.js';
+import { orgLimitRoutes } from './routes/org-limits.js';
 import { spriteRoutes } from './routes/sprites.js';
 import { httpForwardRoutes } from '../forward/index.js';
 import { lingerClose } from './linger.js';
@@ -133,6 +134,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   spriteRoutes(app, deps);
   organizationRoutes(app, deps);
+  orgLimitRoutes(app, deps);
   checkpointRoutes(app, deps);
   if (opts.policy) policyRoutes(app, deps, opts.policy);
   httpForwardRoutes(app, deps);

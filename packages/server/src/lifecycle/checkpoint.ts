@@ -3,6 +3,7 @@ import { crashPoint, UndoStack } from '../host/index.js';
 import type { CheckpointRecord, SpriteRecord } from '../registry/index.js';
 import { freezerFile } from '../runtime/index.js';
 import type { LifecycleContext } from './context.js';
+import type { StartGate } from './admission.js';
 import { restartOnNewDisk } from './restart.js';
 
 const GIB = 1024 ** 3;
@@ -92,7 +93,7 @@ async function pruneAuto(ctx: LifecycleContext, sprite: SpriteRecord): Promise<v
  * back and boots on it again. The registry's current checkpoint is the commit point startup
  * reconcile goes by after a crash (adopt.ts).
  */
-export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, checkpointId: string, progress: Progress): Promise<void> {
+export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, checkpointId: string, progress: Progress, gate: StartGate): Promise<void> {
   return ctx.locks.run(sprite.id, async () => {
     const started = Date.now();
     const target = await ctx.registry.checkpoints.get(sprite.id, checkpointId);
@@ -100,10 +101,13 @@ export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, c
       throw new SpriteError(ErrorCode.NotFound, `checkpoint ${checkpointId} not found for sprite ${sprite.name}`);
     }
     const group = await quotaGroup(ctx, sprite);
+    // The sprite boots on the checkpoint: a cold one becomes live, within its organization's
+    // limits (checked before any work); a live one keeps its place while it restarts.
+    const ticket = (await ctx.registry.runs.get(sprite.id)) ? gate.hold(sprite) : await gate.admitStart(sprite);
     progress(`Restoring checkpoint ${checkpointId}...`);
-    await snapshot(ctx, sprite, { auto: true, comment: `before restoring ${checkpointId}` }, progress);
     const undo = new UndoStack();
     try {
+      await snapshot(ctx, sprite, { auto: true, comment: `before restoring ${checkpointId}` }, progress);
       // The copy is made while the sprite still runs; only the swap happens while it is down.
       await ctx.storage.prepareRestore(sprite.id, checkpointId, group);
       undo.push('discard the prepared copy', () => ctx.storage.discardRestore(sprite.id));
@@ -136,6 +140,7 @@ export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, c
       ctx.log.warn({ event: 'checkpoint.restore', spriteId: sprite.id, checkpoint: checkpointId, outcome: 'error', err: e, durationMs: Date.now() - started }, 'restore failed; the sprite keeps its disk');
       throw e;
     } finally {
+      ticket.release();
       for (const err of await undo.unwind()) ctx.log.error({ spriteId: sprite.id, err }, 'cleanup after a failed restore did not finish; startup reclaim retries');
     }
     await pruneAuto(ctx, sprite);

@@ -20,9 +20,8 @@ const GIB = 2 ** 30;
  * Creates a sprite: registry row (the anchor), its volume cloned from the base image with
  * its disk quota, then boots it. Any failure removes all of it again.
  */
-export async function createSprite(ctx: LifecycleContext, input: CreateSpriteInput): Promise<SpriteRecord> {
+export async function createSprite(ctx: LifecycleContext, input: CreateSpriteInput, id: string = randomUUID()): Promise<SpriteRecord> {
   const started = Date.now();
-  const id = randomUUID();
   const undo = new UndoStack();
   try {
     const record = await ctx.registry.sprites.insert({ id, ...input, status: 'cold', imageKey: ctx.imageKey });

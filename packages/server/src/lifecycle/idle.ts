@@ -47,6 +47,11 @@ export class ActivityTracker {
     return Date.now() - last;
   }
 
+  /** When the sprite was last used (ms since the epoch), or undefined if this daemon has not seen it used. */
+  lastActive(spriteId: string): number | undefined {
+    return this.lastActivity.get(spriteId);
+  }
+
   forget(spriteId: string): void {
     this.lastActivity.delete(spriteId);
     this.open.delete(spriteId);

@@ -8,3 +8,5 @@ export { prepareAgentRuntime } from './agent-runtime.js';
 export { agentRequest, waitForAgent, AGENT_ANSWER_MAX_BYTES, AGENT_HEADER_MAX_BYTES, type AgentResponse } from './agent-client.js';
 export { ActivityTracker, type IdleSettings } from './idle.js';
 export { ContainerWatch } from './watch.js';
+export type { OrgLimitView } from './admission.js';
+export type { OrgUsage } from './org-limits.js';

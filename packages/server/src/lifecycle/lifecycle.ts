@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { crashPoint, FairGate, type SparePool } from '../host/index.js';
 import { NameTakenError, type CheckpointRecord, type SpriteRecord } from '../registry/index.js';
 import { removeCgroupTree, setFrozen } from '../runtime/index.js';
+import { OrgAdmission, type OrgLimitView } from './admission.js';
 import { hasRunningSession } from './idle.js';
+import type { OrgUsage } from './org-limits.js';
 import { adoptAndReclaim, type ReclaimSummary } from './adopt.js';
 import { createCheckpoint, deleteCheckpoint, restoreCheckpoint, type Progress } from './checkpoint.js';
 import type { LifecycleContext } from './context.js';
@@ -9,7 +12,7 @@ import { createSprite, type CreateSpriteInput } from './create.js';
 import { destroySprite } from './destroy.js';
 import { claimPrebooted, createPrebootPool, type Prebooted } from './preboot.js';
 import { startSprite } from './start.js';
-import { stopSprite } from './stop.js';
+import { coolDown, stopSprite } from './stop.js';
 
 /**
  * The door of the lifecycle room: the only place that combines runtime, storage and network
@@ -17,6 +20,7 @@ import { stopSprite } from './stop.js';
  */
 export class SpriteLifecycle {
   private readonly preboot: SparePool<Prebooted>;
+  private readonly admission: OrgAdmission;
   /** How many kept claims the idle pass last reported (logged only when it changes). */
   private keptLogged = 0;
 
@@ -26,17 +30,38 @@ export class SpriteLifecycle {
   constructor(private readonly ctx: LifecycleContext) {
     this.creates = new FairGate(ctx.config.createConcurrency);
     this.preboot = createPrebootPool(ctx, ctx.config.prebooted, () => ctx.quiet.whenQuiet());
+    this.admission = new OrgAdmission(ctx);
   }
 
-  /** Creates a running sprite: a pre-booted one when one is ready, else booted now. */
+  /**
+   * Creates a running sprite: a pre-booted one when one is ready, else booted now. Within
+   * the organization's limits (ADR 0023), which may put its idle warm sprites to cold.
+   */
   create(input: CreateSpriteInput): Promise<SpriteRecord> {
     return this.creates.run(input.orgId, () => this.ctx.quiet.during(async () => {
       // Checked first so a taken name never costs a pre-booted sprite (the insert still decides).
       if (await this.ctx.registry.sprites.byName(input.orgId, input.name)) throw new NameTakenError(input.name);
-      const pre = this.preboot.takeReady();
-      if (pre) return claimPrebooted(this.ctx, pre, input);
-      return createSprite(this.ctx, input);
+      const ticket = await this.admission.admitCreate(input.orgId, input.config);
+      try {
+        const pre = this.preboot.takeReady();
+        const id = pre?.id ?? randomUUID();
+        ticket.bind(id);
+        if (pre) return await claimPrebooted(this.ctx, pre, input);
+        return await createSprite(this.ctx, input, id);
+      } finally {
+        ticket.release();
+      }
     }));
+  }
+
+  /** The organization's limits: enforced, set through the API, and the daemon's defaults. */
+  orgLimits(orgId: string): Promise<OrgLimitView> {
+    return this.admission.view(orgId);
+  }
+
+  /** What the organization uses of its limits now (creates and boots in flight included). */
+  orgUsage(orgId: string): Promise<OrgUsage> {
+    return this.admission.usage(orgId);
   }
 
   /** Starts keeping sprites pre-booted (after startup reclaim: it would take them for leftovers). */
@@ -76,7 +101,13 @@ export class SpriteLifecycle {
         this.ctx.log.info({ event: 'sprite.thaw', spriteId, outcome: 'ok' }, 'sprite woke from warm');
         return;
       }
-      await startSprite(this.ctx, sprite);
+      // A cold sprite becomes live: within its organization's limits (ADR 0023).
+      const ticket = await this.admission.admitStart(sprite);
+      try {
+        await startSprite(this.ctx, sprite);
+      } finally {
+        ticket.release();
+      }
     }));
     let woke = false;
     await Promise.race([awake.then(() => (woke = true)), transition]);
@@ -124,10 +155,7 @@ export class SpriteLifecycle {
             await this.ctx.registry.sprites.setStatus(id, 'warm');
             this.ctx.log.info({ event: 'sprite.freeze', spriteId: id, quietMs: quiet, outcome: 'ok' }, 'sprite went warm');
           } else if (sprite.status === 'warm' && activity.quietFor(id) >= idle.coldAfterMs) {
-            // Thawed first so the stop's signals are delivered at once.
-            await setFrozen(this.ctx.paths.cgroupPath(id), false);
-            await stopSprite(this.ctx, { id }, 'idle', { graceful: false });
-            activity.forget(id);
+            await coolDown(this.ctx, id, 'idle');
           }
         })
         .catch((err: unknown) => this.ctx.log.warn({ spriteId: id, err }, 'idle transition failed; retrying on the next pass'));
@@ -161,10 +189,17 @@ export class SpriteLifecycle {
   async upgrade(spriteId: string): Promise<void> {
     await this.ctx.locks.run(spriteId, async () => {
       if (!(await this.ctx.registry.runs.get(spriteId))) return;
-      await stopSprite(this.ctx, { id: spriteId }, 'upgrade');
-      crashPoint('upgrade.stopped');
       const sprite = await this.ctx.registry.sprites.byId(spriteId);
-      if (sprite) await startSprite(this.ctx, sprite);
+      if (!sprite) return stopSprite(this.ctx, { id: spriteId }, 'upgrade');
+      // It stays live throughout: its place under the organization's limits is kept.
+      const ticket = this.admission.hold(sprite);
+      try {
+        await stopSprite(this.ctx, { id: spriteId }, 'upgrade');
+        crashPoint('upgrade.stopped');
+        await startSprite(this.ctx, sprite);
+      } finally {
+        ticket.release();
+      }
     });
   }
 
@@ -173,7 +208,7 @@ export class SpriteLifecycle {
   }
 
   restoreCheckpoint(sprite: SpriteRecord, checkpointId: string, progress: Progress): Promise<void> {
-    return this.ctx.quiet.during(() => restoreCheckpoint(this.ctx, sprite, checkpointId, progress));
+    return this.ctx.quiet.during(() => restoreCheckpoint(this.ctx, sprite, checkpointId, progress, this.admission));
   }
 
   deleteCheckpoint(sprite: SpriteRecord, checkpointId: string): Promise<void> {

@@ -22,6 +22,15 @@ export async function stopSprite(ctx: LifecycleContext, sprite: Pick<SpriteRecor
   ctx.log.info({ event: 'sprite.stop', spriteId: sprite.id, reason, outcome: 'ok', durationMs: Date.now() - started }, 'sprite stopped');
 }
 
+/**
+ * A warm (frozen) sprite goes cold: thawed first so the stop's signals are delivered at once,
+ * then stopped without a grace period (it was idle). Call under the sprite's lock.
+ */
+export async function coolDown(ctx: LifecycleContext, spriteId: string, reason: string): Promise<void> {
+  await setFrozen(ctx.paths.cgroupPath(spriteId), false);
+  await stopSprite(ctx, { id: spriteId }, reason, { graceful: false });
+}
+
 /** The release steps shared by stop, failed adoption and reclaim. */
 export async function releaseRun(ctx: LifecycleContext, spriteId: string, runRecord: RunRecord | null, graceful: boolean): Promise<void> {
   const { paths } = ctx;

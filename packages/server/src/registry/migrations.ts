@@ -95,6 +95,22 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('sprites_url_label').unique().on('sprites').column('url_label').execute();
     },
   },
+  '0005_org_limits': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Limits the admin set for an organization (ADR 0023); a null column, or no row at all,
+      // means the daemon's default for that organization (config `orgLimits`), so changing
+      // the defaults reaches every organization that was not given its own.
+      await db.schema
+        .createTable('org_limits')
+        .addColumn('org_id', 'text', (c) => c.primaryKey().references('organizations.id').onDelete('cascade'))
+        .addColumn('sprite_limit', 'integer')
+        .addColumn('running_limit', 'integer')
+        .addColumn('memory_limit_mb', 'integer')
+        .addColumn('storage_limit_gb', 'integer')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /** The host label of a sprite's URL: `<sprite name>-<organization slug>`. */

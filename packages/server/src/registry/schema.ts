@@ -69,10 +69,21 @@ export interface RunsTable {
   started_at: string;
 }
 
+/** Limits the admin set for an organization; null: the daemon's default. */
+export interface OrgLimitsTable {
+  org_id: string;
+  sprite_limit: number | null;
+  running_limit: number | null;
+  memory_limit_mb: number | null;
+  storage_limit_gb: number | null;
+  updated_at: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   tokens: TokensTable;
   sprites: SpritesTable;
   runs: RunsTable;
   checkpoints: CheckpointsTable;
+  org_limits: OrgLimitsTable;
 }

@@ -30,6 +30,16 @@ export type NewSprite = Pick<
   'id' | 'orgId' | 'name' | 'status' | 'config' | 'environment' | 'labels' | 'urlSettings' | 'imageKey'
 > & { quotaGroup?: number | null };
 
+/** One sprite as the organization limits see it. */
+export interface SpriteFootprint {
+  id: string;
+  status: SpriteStatus;
+  ramMb: number;
+  storageGb: number;
+  /** It holds a run: a container that is up (running) or frozen (warm). */
+  live: boolean;
+}
+
 /** Another organization's sprite already answers at the URL this sprite would get. */
 export class UrlTakenError extends Error {
   constructor(readonly label: string) {
@@ -161,6 +171,23 @@ export class SpriteStore {
     const counts: Record<SpriteStatus, number> = { running: 0, warm: 0, cold: 0 };
     for (const r of rows) counts[r.status as SpriteStatus] = Number(r.n);
     return counts;
+  }
+
+  /**
+   * What each of an organization's sprites weighs against its limits: status, memory and
+   * disk sizes, and whether it holds a run (a live container, running or warm).
+   */
+  async footprint(orgId: string): Promise<SpriteFootprint[]> {
+    const rows = await this.db
+      .selectFrom('sprites')
+      .leftJoin('runs', 'runs.sprite_id', 'sprites.id')
+      .select(['sprites.id as id', 'sprites.status as status', 'sprites.config_json as config_json', 'runs.run_id as run_id'])
+      .where('sprites.org_id', '=', orgId)
+      .execute();
+    return rows.map((r) => {
+      const config = JSON.parse(r.config_json) as Required<SpriteConfig>;
+      return { id: r.id, status: r.status as SpriteStatus, ramMb: config.ram_mb, storageGb: config.storage_gb, live: r.run_id !== null };
+    });
   }
 
   async update(id: string, patch: { labels?: string[]; urlSettings?: URLSettings }): Promise<void> {

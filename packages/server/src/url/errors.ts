@@ -1,4 +1,4 @@
-import { ErrorCode, type APIErrorBody } from '@sprites/protocol';
+import { ErrorCode, SpriteError, type APIErrorBody } from '@sprites/protocol';
 
 /** A sprite URL request that fails with a status of its own (the router answers it as JSON). */
 export class UrlError extends Error {
@@ -22,10 +22,12 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 };
 
 /**
- * The status and APIError body of a failed sprite URL request (HTTP or WebSocket). Errors we
- * did not raise ourselves are the sprite's (its agent or app failed): 502, never 500.
+ * The status and APIError body of a failed sprite URL request (HTTP or WebSocket). Errors
+ * neither we nor the daemon's rooms raised are the sprite's (its agent or app failed): 502, never 500.
  */
 export function errorAnswer(e: unknown): { status: number; body: APIErrorBody } {
+  // The daemon's own refusals on the way (an organization limit when waking) keep their code.
+  if (e instanceof SpriteError) return { status: e.status, body: e.toBody() };
   const status = e instanceof UrlError ? e.status : 502;
   const error = CODE_BY_STATUS[status] ?? ErrorCode.BadGateway;
   const message = e instanceof UrlError ? e.message : 'the sprite could not be reached; retry in a moment';

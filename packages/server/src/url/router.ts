@@ -1,6 +1,7 @@
 import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { SpriteError } from '@sprites/protocol';
 import { tokenFrom } from '../api/auth.js';
 import { lingerClose } from '../api/linger.js';
 import { rejectUpgrade } from '../forward/reject.js';
@@ -113,7 +114,7 @@ export class SpriteUrlRouter {
       upstream.setTimeout(APP_IDLE_TIMEOUT_MS, () => upstream.destroy());
       splice(socket, upstream);
     } catch (e) {
-      if (!(e instanceof UrlError)) this.deps.log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL upgrade failed');
+      if (!(e instanceof UrlError || e instanceof SpriteError)) this.deps.log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL upgrade failed');
       const { status, body } = errorAnswer(e);
       rejectUpgrade(socket, status, body);
     }
@@ -294,7 +295,7 @@ export class SpriteUrlRouter {
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, e: unknown): void {
-    if (!(e instanceof UrlError)) this.deps.log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL request failed');
+    if (!(e instanceof UrlError || e instanceof SpriteError)) this.deps.log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL request failed');
     if (res.headersSent) return void res.destroy();
     const { status, body } = errorAnswer(e);
     const text = JSON.stringify(body);

@@ -61,8 +61,20 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const limit = Math.min(MAX_PAGE, Math.max(1, requested || DEFAULT_PAGE));
       const afterSeq = q.continuation_token ? decodeToken(q.continuation_token) : undefined;
       const page = await registry.sprites.list(caller.org.id, { prefix: q.prefix || undefined, afterSeq, limit });
-      const counts = await registry.sprites.countByStatus(caller.org.id);
-      const org = { name: caller.org.slug, ...counts, running_limit: config.limits.maxSprites, warm_limit: config.limits.maxSprites };
+      const [counts, { limits }, usage] = await Promise.all([registry.sprites.countByStatus(caller.org.id), lifecycle.orgLimits(caller.org.id), lifecycle.orgUsage(caller.org.id)]);
+      // A warm sprite counts against the running limit (ADR 0023): both report that limit.
+      const org = {
+        name: caller.org.slug,
+        ...counts,
+        running_limit: limits.running,
+        warm_limit: limits.running,
+        sprite_limit: limits.sprites,
+        memory_limit_mb: limits.memoryMb,
+        storage_limit_gb: limits.storageGb,
+        sprite_count: usage.sprites,
+        memory_used_mb: usage.memoryMb,
+        storage_used_gb: usage.storageGb,
+      };
       return {
         sprites: page.sprites.map((s) => info(s, caller.org.slug)),
         // The Go SDK reads the counters from `org`, the JS SDK from the top level: both get them.
