@@ -176,9 +176,11 @@ test('kill -9 at random moments of a mixed workload: acknowledged work survives,
           case 2: {
             const list = (await d.api<{ id: string }[]>('GET', `/v1/sprites/${name}/checkpoints`)).body;
             const pick = list[n % Math.max(1, list.length)];
-            if (pick) await ndjson(d, `/v1/sprites/${name}/checkpoints/${pick.id}/restore`);
-            // A restore takes the disk back: what was written since is no longer expected.
+            if (!pick) break;
+            // A restore takes the disk back, and one cut off by the kill may have happened or
+            // not: from the moment it is asked for, what was written before is not expected.
             for (const key of [...acked.keys()]) if (key.startsWith(`${name}:`)) acked.delete(key);
+            await ndjson(d, `/v1/sprites/${name}/checkpoints/${pick.id}/restore`);
             break;
           }
           case 3: {

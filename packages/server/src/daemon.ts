@@ -5,7 +5,7 @@ import { buildApp } from './api/index.js';
 import { createUpgradeHandler, forwardedInFlight } from './forward/index.js';
 import { ADMIN_ORG, type DaemonConfig } from './config.js';
 import { randomUUID } from 'node:crypto';
-import { BackgroundTasks, holdInstanceLock, HostClaims, KeyedMutex, ownHardNofile, QuietGate, SparePool } from './host/index.js';
+import { BackgroundTasks, holdInstanceLock, HostClaims, KeyedMutex, raiseSysctls, ownHardNofile, QuietGate, SparePool } from './host/index.js';
 import { ActivityTracker, ContainerWatch, prepareAgentRuntime, RunAllocator, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
 import type { Logger } from './log.js';
 import { enableForwarding, NftTable, parsePool, SlotFactory, slotCount, spriteResolvConf } from './network/index.js';
@@ -99,6 +99,9 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const dnsPort = await dnsProxy.choosePort(config.dnsPort);
   const nft = new NftTable(config.instanceId, pool.cidr, dnsPort, config.egressAllow);
   await enableForwarding();
+  const tuned = await raiseSysctls();
+  if (tuned.raised.length > 0) log.info({ room: 'host', raised: tuned.raised }, `raised kernel limits for many sprites: ${tuned.raised.join(', ')}`);
+  if (tuned.failed.length > 0) log.warn({ room: 'host', failed: tuned.failed }, 'could not raise some kernel limits; the host may hold fewer sprites');
   await nft.install();
   if (config.egressAllow.length > 0) log.info({ room: 'network', egressAllow: config.egressAllow }, `sprites may reach ${config.egressAllow.join(', ')} besides the public internet`);
 

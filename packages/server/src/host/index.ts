@@ -13,3 +13,4 @@ export { pidAlive } from './pid.js';
 export { crashPoint } from './crash.js';
 export { holdInstanceLock } from './instance-lock.js';
 export { FairGate } from './fair-gate.js';
+export { raiseSysctls, SCALE_SYSCTLS } from './sysctl.js';

@@ -35,15 +35,19 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
   const liveNetSlots = new Set<number>();
   const liveIdSlots = new Set<number>();
 
+  // Read once for all runs: a thousand sprites are re-adopted in seconds, not a spawn each.
+  const states = await ctx.runtime.states(paths.containerPrefix);
+  const mounted = new Set(await mountsUnder(paths.runRoot));
+  const netns = new Set(await ctx.slots.listIndexes());
   for (const runRecord of await registry.runs.all()) {
     const sprite = await registry.sprites.byId(runRecord.spriteId);
-    const state = await ctx.runtime.state(paths.containerId(runRecord.spriteId)).catch(() => null);
+    const state = states.get(paths.containerId(runRecord.spriteId)) ?? null;
     const healthy =
       sprite !== null &&
       state !== null &&
       (state.status === 'running' || state.status === 'paused') &&
-      (await ctx.slots.exists(runRecord.netSlot)) &&
-      (await mountsUnder(paths.rootfs(runRecord.spriteId))).length > 0 &&
+      netns.has(runRecord.netSlot) &&
+      mounted.has(paths.rootfs(runRecord.spriteId)) &&
       (await ctx.allocator.adopt(runRecord.netSlot, runRecord.idSlot, runRecord.spriteId));
     if (healthy) {
       adopted.add(runRecord.spriteId);

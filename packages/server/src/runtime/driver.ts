@@ -40,6 +40,8 @@ export interface RuntimeDriver {
   delete(id: string): Promise<void>;
   /** Ids of all containers whose id starts with `prefix`. */
   list(prefix: string): Promise<string[]>;
+  /** State of every container whose id starts with `prefix`, in one call (startup adoption of thousands). */
+  states(prefix: string): Promise<Map<string, ContainerState>>;
 }
 
 export class UnknownDriverError extends Error {

@@ -88,6 +88,17 @@ export class OciCliDriver implements RuntimeDriver {
     const { stdout } = await this.run(['list', '--quiet']);
     return stdout.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix));
   }
+
+  async states(prefix: string): Promise<Map<string, ContainerState>> {
+    const { stdout } = await this.run(['list', '--format', 'json']);
+    const parsed: unknown = JSON.parse(stdout.trim() || '[]');
+    const states = new Map<string, ContainerState>();
+    for (const entry of Array.isArray(parsed) ? (parsed as { id?: unknown; status?: unknown; pid?: unknown }[]) : []) {
+      if (typeof entry.id !== 'string' || !entry.id.startsWith(prefix) || typeof entry.status !== 'string') continue;
+      states.set(entry.id, { id: entry.id, status: entry.status as ContainerStatus, pid: typeof entry.pid === 'number' ? entry.pid : 0 });
+    }
+    return states;
+  }
 }
 
 async function readTail(path: string): Promise<string> {
