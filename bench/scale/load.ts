@@ -1,4 +1,5 @@
 import type { Summary } from '../stats.js';
+import { Bystander } from './bystander.js';
 import { churnWorker } from './churn.js';
 import type { SpriteCounts } from './client.js';
 import { checkInterrupt, pause, type ScaleContext } from './context.js';
@@ -37,6 +38,9 @@ export async function runLoad(ctx: ScaleContext, out: LoadResult): Promise<void>
   out.snapshots.push(baseline);
   checkInterrupt(ctx);
 
+  const bystander = new Bystander(ctx);
+  await bystander.setUp();
+  bystander.start();
   let churning = true;
   const churnDeps = { client, recorder, fleet, phases, current: new Map<string, string>() };
   const workers = Array.from({ length: knobs.churnWorkers }, () => churnWorker(churnDeps, () => churning && !ctx.interrupted.aborted));
@@ -64,8 +68,10 @@ export async function runLoad(ctx: ScaleContext, out: LoadResult): Promise<void>
   } finally {
     churning = false;
     out.churnOps = (await Promise.all(workers)).reduce((a, b) => a + b, 0);
+    await bystander.stop();
   }
   out.latency = Object.fromEntries(LATENCY_KINDS.map((kind) => [kind, Object.fromEntries(phases.labels.map((label) => [label, recorder.summary(kind, label)]))]));
+  out.latency['bystander-exec'] = Object.fromEntries(['quiet', ...phases.labels].map((label) => [label, recorder.summary('bystander-exec', label)]));
   out.snapshots.push(ctx.snap('created'));
   checkInterrupt(ctx);
 

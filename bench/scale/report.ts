@@ -50,7 +50,7 @@ export function loadLines(r: LoadResult, recorder: Recorder, phaseLabels: string
   if (r.latency) {
     lines.push('', `latency of successful requests (ms) by phase of the sprite count`, `  ${'kind'.padEnd(20)} ${'sprites'.padEnd(16)} ${'n'.padStart(6)} ${'p50'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)}`);
     for (const [kind, byPhase] of Object.entries(r.latency)) {
-      for (const label of phaseLabels) if (byPhase[label]) lines.push(latencyRow(kind, label, byPhase[label]));
+      for (const label of ['quiet', ...phaseLabels]) if (byPhase[label]) lines.push(latencyRow(kind, label, byPhase[label]));
     }
     for (const kind of ['delete', 'checkpoint-delete']) lines.push(latencyRow(kind, 'all', recorder.summary(kind)));
   }
