@@ -28,6 +28,15 @@ export const ErrorCode = {
   /** The organization's live sprites' memory (sum of `ram_mb`) would pass its limit. */
   MemoryLimitExceeded: 'memory_limit_exceeded',
   InternalError: 'internal_error',
+  /**
+   * A host command or call the daemon needed (ip, nft, the OCI runtime, btrfs, a mount)
+   * failed; the request was undone and can be retried. The message names the operation.
+   */
+  HostError: 'host_error',
+  /** The host's storage pool is full (or below its reserve): nothing new fits. */
+  InsufficientStorage: 'insufficient_storage',
+  /** The sprite's own disk quota (storage_gb) is used up; other sprites are unaffected. */
+  QuotaExceeded: 'quota_exceeded',
   /** The sprite's agent or app answered badly or not at all (the sprite's fault, not ours). */
   BadGateway: 'bad_gateway',
   /** The sprite's agent or app did not answer within its deadline. */
@@ -61,6 +70,9 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   concurrent_sprite_limit_exceeded: 429,
   memory_limit_exceeded: 429,
   internal_error: 500,
+  host_error: 503,
+  insufficient_storage: 507,
+  quota_exceeded: 507,
   bad_gateway: 502,
   gateway_timeout: 504,
 };

@@ -1,5 +1,6 @@
 import { ErrorCode, SpriteError, type APIErrorBody } from '@sprites/protocol';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hostFault } from '../host/index.js';
 
 /** Fastify's own error codes that are the client's fault, and what we answer for each. */
 const FASTIFY_CLIENT_ERRORS: Record<string, { code: ErrorCode; message?: string }> = {
@@ -28,6 +29,7 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
   let status: number;
   let body: APIErrorBody;
   const fastifyError = error as FastifyError;
+  const fault = error instanceof SpriteError || fastifyError.validation ? null : hostFault(error);
   if (error instanceof SpriteError) {
     status = error.status;
     body = error.toBody();
@@ -43,6 +45,12 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
   } else if (error instanceof SyntaxError || (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500)) {
     status = fastifyError.statusCode && fastifyError.statusCode < 500 ? fastifyError.statusCode : 400;
     body = { error: ErrorCode.BadRequest, message: error.message };
+  } else if (fault) {
+    // A host command failed or the pool is full: the message names the operation, the log has the chain.
+    status = fault.status;
+    body = { ...fault.toBody(), request_id: String(request.id) };
+    const level = fault.code === ErrorCode.HostError ? 'error' : 'warn';
+    request.log[level]({ err: error, code: fault.code }, fault.code === ErrorCode.HostError ? 'a host operation failed; the request was undone' : 'out of storage');
   } else {
     status = 500;
     body = { error: ErrorCode.InternalError, message: `internal error; quote request id ${request.id} when reporting it`, request_id: String(request.id) };

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, SpriteError } from '@sprites/protocol';
 import { authenticateHeader, tokenFromProtocols } from '../api/auth.js';
+import { hostFault } from '../host/index.js';
 import { findSprite } from '../api/lookup.js';
 import { splice } from '../io/index.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
@@ -52,6 +53,12 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
     }
     void forward(deps, req, socket, head).catch((e: unknown) => {
       if (e instanceof SpriteError) return reject(socket, e.status, e.toBody());
+      // Waking the sprite failed on the host (or the pool is full): say so, not "bad gateway".
+      const fault = hostFault(e);
+      if (fault) {
+        deps.log.error({ err: e, path: loggablePath(req.url) }, 'waking the sprite for a WebSocket failed on the host');
+        return reject(socket, fault.status, fault.toBody());
+      }
       // The query may hold secrets (commands, environment): only the path is logged.
       deps.log.warn({ err: e, path: loggablePath(req.url) }, 'upgrade forwarding failed');
       reject(socket, 502, { error: ErrorCode.BadGateway, message: "could not reach the sprite's agent; retry in a moment" });

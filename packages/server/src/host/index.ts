@@ -1,5 +1,6 @@
 export { run, CommandError, type RunOptions, type RunResult } from './run.js';
 export { UndoStack, runAll, errorText } from './undo.js';
+export { hostFault, inContext, poolFull } from './faults.js';
 export { helperPath } from './helper.js';
 export { HostClaims, ClaimsExhaustedError } from './claims.js';
 export { KeyedMutex } from './mutex.js';

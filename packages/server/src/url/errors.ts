@@ -1,4 +1,5 @@
-import { ErrorCode, SpriteError, type APIErrorBody } from '@sprites/protocol';
+import { ErrorCode, type APIErrorBody } from '@sprites/protocol';
+import { hostFault } from '../host/index.js';
 
 /** A sprite URL request that fails with a status of its own (the router answers it as JSON). */
 export class UrlError extends Error {
@@ -23,11 +24,14 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 
 /**
  * The status and APIError body of a failed sprite URL request (HTTP or WebSocket). Errors
- * neither we nor the daemon's rooms raised are the sprite's (its agent or app failed): 502, never 500.
+ * neither we nor the daemon's rooms raised are the sprite's (its agent or app failed): 502,
+ * never 500; host faults (waking the sprite failed on the host, the pool is full) are ours.
  */
 export function errorAnswer(e: unknown): { status: number; body: APIErrorBody } {
-  // The daemon's own refusals on the way (an organization limit when waking) keep their code.
-  if (e instanceof SpriteError) return { status: e.status, body: e.toBody() };
+  // The daemon's own refusals on the way (an organization limit when waking) keep their code,
+  // and so do host faults.
+  const fault = e instanceof UrlError ? null : hostFault(e);
+  if (fault) return { status: fault.status, body: fault.toBody() };
   const status = e instanceof UrlError ? e.status : 502;
   const error = CODE_BY_STATUS[status] ?? ErrorCode.BadGateway;
   const message = e instanceof UrlError ? e.message : 'the sprite could not be reached; retry in a moment';
