@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig, parseSize } from './config.js';
+import { ConfigError, loadConfig, parseSize, poolReserveOf } from './config.js';
 
 test('embedded defaults, then environment, then flags', () => {
   const d = loadConfig([], {});
@@ -60,4 +60,19 @@ test('organization limits: tenant and admin defaults, overridden by key, validat
   assert.throws(() => loadConfig(['--org-limits', 'cpus=4'], {}), /one of sprites, running, memory_mb, storage_gb/);
   assert.throws(() => loadConfig(['--org-limits', 'running=-1'], {}), ConfigError);
   assert.throws(() => loadConfig(['--admin-org-limits', 'sprites=9999999999'], {}), /at most 2147483647/);
+});
+
+test('the pool reserve: 5% of the pool up to 1 GiB unless set; 0 turns it off', () => {
+  const d = loadConfig([], {});
+  assert.ok(d !== 'help');
+  assert.equal(d.poolReserveBytes, null);
+  assert.equal(poolReserveOf(d, 2 * 2 ** 30), Math.floor(0.05 * 2 * 2 ** 30));
+  assert.equal(poolReserveOf(d, 64 * 2 ** 30), 2 ** 30);
+  const set = loadConfig(['--pool-reserve', '300M'], {});
+  assert.ok(set !== 'help');
+  assert.equal(poolReserveOf(set, 64 * 2 ** 30), 300 * 2 ** 20);
+  const off = loadConfig([], { SPRITES_POOL_RESERVE: '0' });
+  assert.ok(off !== 'help');
+  assert.equal(poolReserveOf(off, 64 * 2 ** 30), 0);
+  assert.throws(() => loadConfig(['--pool-reserve', 'lots'], {}), ConfigError);
 });

@@ -34,6 +34,11 @@ export interface DaemonConfig {
   networkPool: string;
   poolSizeBytes: number;
   poolDevice?: string;
+  /**
+   * Free space the pool keeps: creates and checkpoints are refused (507) below it. null: the
+   * default, 5% of the pool but at most 1 GiB (ADR 0022).
+   */
+  poolReserveBytes: number | null;
   stopSpritesOnExit: boolean;
   /** Ready-made volumes and network namespaces kept for fast creates. */
   spares: number;
@@ -78,6 +83,9 @@ Options:
   --pool-size SIZE      size of the sparse btrfs pool file on first start, e.g. 64G
                         (env SPRITES_POOL_SIZE, default 64G)
   --pool-device DEV     use a block device for the pool instead of a loop file
+  --pool-reserve SIZE   free space kept in the pool: below it new sprites and checkpoints
+                        are refused with 507 (env SPRITES_POOL_RESERVE; default 5% of the
+                        pool, at most 1G; 0 turns the check off)
   --image-cache DIR     host-wide base image cache (env SPRITES_IMAGE_CACHE,
                         default /var/cache/sprites/images)
   --egress-allow CIDR   let sprites reach this IPv4 range although it is private, link-local,
@@ -111,6 +119,16 @@ function parseListen(text: string): { host: string; port: number } {
   const port = Number(m[2]);
   if (port > 65535) throw new ConfigError(`port ${port} is out of range`);
   return { host: (m[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
+}
+
+function poolReserve(text: string | undefined): number | null {
+  if (text === undefined || text.trim() === '') return null;
+  return parseSize(text);
+}
+
+/** The pool's reserve in bytes: as configured, else 5% of the pool and at most 1 GiB. */
+export function poolReserveOf(config: Pick<DaemonConfig, 'poolReserveBytes'>, poolTotalBytes: number): number {
+  return config.poolReserveBytes ?? Math.min(2 ** 30, Math.floor(poolTotalBytes * 0.05));
 }
 
 /** Canonical, de-duplicated IPv4 CIDRs; empty entries (a trailing comma) are ignored. */
@@ -157,6 +175,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       'network-pool': { type: 'string' },
       'pool-size': { type: 'string' },
       'pool-device': { type: 'string' },
+      'pool-reserve': { type: 'string' },
       'image-cache': { type: 'string' },
       'stop-sprites': { type: 'boolean' },
       'org-limits': { type: 'string' },
@@ -198,6 +217,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     networkPool: values['network-pool'] ?? env.SPRITES_NETWORK_POOL ?? '10.213.0.0/16',
     poolSizeBytes: parseSize(values['pool-size'] ?? env.SPRITES_POOL_SIZE ?? '64G'),
     poolDevice: values['pool-device'] ?? env.SPRITES_POOL_DEVICE,
+    poolReserveBytes: poolReserve(values['pool-reserve'] ?? env.SPRITES_POOL_RESERVE),
     stopSpritesOnExit: values['stop-sprites'] ?? env.SPRITES_STOP_SPRITES === '1',
     spares: Number(env.SPRITES_SPARES ?? 2),
     prebooted: Number(env.SPRITES_PREBOOTED ?? 2),

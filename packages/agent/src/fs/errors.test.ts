@@ -14,3 +14,12 @@ test('known codes keep their status; ENOENT is the only 404', () => {
   assert.deepEqual([e('ENOENT').status, e('EACCES').status, e('ENOTEMPTY').status, e('EISDIR').status, e('EIO').status], [404, 403, 409, 400, 500]);
   assert.equal(e('ENOENT').toBody().path, '/y');
 });
+
+test('ENOSPC on the disk names the host pool, on a tmpfs the memory-backed directory', () => {
+  const full = (path: string) => fsErrorFrom(Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC', syscall: 'write' }), path);
+  const onDisk = full('/usr/lib/nowhere/x');
+  assert.equal(onDisk.status, 507);
+  assert.match(onDisk.message, /host's storage pool is full, not this sprite's quota/);
+  // /dev/shm is a tmpfs on every Linux this runs on.
+  assert.match(full('/dev/shm/no-such-dir/x').message, /memory-backed/);
+});

@@ -1,4 +1,6 @@
+import { statfsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { posix } from 'node:path';
 
 /** An error of a filesystem call, as the client sees it: `{error, code, path}` (PROTOCOL.md §8.9). */
 export class FsError extends Error {
@@ -38,7 +40,8 @@ const STATUS_BY_ERRNO: Record<string, number> = {
 
 const HINTS: Record<string, string> = {
   EDQUOT: "the sprite's disk quota is used up: delete files or create the sprite with a larger storage_gb",
-  ENOSPC: "the sprite's disk is full: delete files or create the sprite with a larger storage_gb",
+  // The sprite's own limit is EDQUOT; ENOSPC on its disk means the host's pool is full.
+  ENOSPC: "the host's storage pool is full, not this sprite's quota: the operator must free space or grow the pool; deleting this sprite's files or checkpoints may help",
   EACCES: 'permission denied for user sprite; pass asRoot=true to act as root',
   EPERM: 'operation not permitted for user sprite; pass asRoot=true to act as root',
 };
@@ -61,7 +64,22 @@ export function fsErrorFrom(e: unknown, path: string): FsError {
   const code = errnoName(err);
   const status = STATUS_BY_ERRNO[code] ?? 500;
   const base = `${code}: ${DESCRIPTIONS[code] ?? describe(err)}${err?.syscall ? `, ${err.syscall}` : ''} '${path}'`;
-  return new FsError(status, code, HINTS[code] ? `${base} (${HINTS[code]})` : base, path);
+  const hint = code === 'ENOSPC' && inMemoryFs(path) ? TMPFS_FULL : HINTS[code];
+  return new FsError(status, code, hint ? `${base} (${hint})` : base, path);
+}
+
+const TMPFS_MAGIC = 0x01021994;
+const TMPFS_FULL = 'this directory is memory-backed (/tmp holds at most half the sprite\'s RAM) and full: delete files there or write to the disk';
+
+/** Whether `path` (or the nearest directory above it that exists) is on a tmpfs. */
+function inMemoryFs(path: string): boolean {
+  for (let dir = posix.dirname(path); ; dir = posix.dirname(dir)) {
+    try {
+      return statfsSync(dir).type === TMPFS_MAGIC;
+    } catch {
+      if (dir === '/' || dir === '.') return false;
+    }
+  }
 }
 
 function describe(err: NodeJS.ErrnoException | undefined): string {

@@ -3,6 +3,7 @@ import type { SpriteConfig, URLSettings } from '@sprites/protocol';
 import { crashPoint, UndoStack } from '../host/index.js';
 import type { SpriteRecord } from '../registry/index.js';
 import type { LifecycleContext } from './context.js';
+import { discardDisk } from './headroom.js';
 import { startSprite } from './start.js';
 
 export interface CreateSpriteInput {
@@ -18,7 +19,8 @@ const GIB = 2 ** 30;
 
 /**
  * Creates a sprite: registry row (the anchor), its volume cloned from the base image with
- * its disk quota, then boots it. Any failure removes all of it again.
+ * its disk quota, then boots it. Any failure removes all of it again, quota group and
+ * checkpoint directory (made by the boot) included.
  */
 export async function createSprite(ctx: LifecycleContext, input: CreateSpriteInput, id: string = randomUUID()): Promise<SpriteRecord> {
   const started = Date.now();
@@ -33,7 +35,9 @@ export async function createSprite(ctx: LifecycleContext, input: CreateSpriteInp
       await ctx.storage.renameVolume(spare, id);
       undo.push('delete volume', () => ctx.storage.deleteVolume(id));
       crashPoint('create.volume');
-      await ctx.registry.sprites.setQuotaGroup(id, await ctx.storage.setQuota(id, input.config.storage_gb * GIB));
+      const group = await ctx.storage.setQuota(id, input.config.storage_gb * GIB);
+      undo.push('delete volume, quota group and checkpoint directories', () => discardDisk(ctx, id, group));
+      await ctx.registry.sprites.setQuotaGroup(id, group);
       await startSprite(ctx, record);
       crashPoint('create.started');
     });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { crashPoint, FairGate, type SparePool } from '../host/index.js';
+import { crashPoint, FairGate, inContext, type SparePool } from '../host/index.js';
 import { NameTakenError, type CheckpointRecord, type SpriteRecord } from '../registry/index.js';
 import { removeCgroupTree, setFrozen } from '../runtime/index.js';
 import { OrgAdmission, type OrgLimitView } from './admission.js';
@@ -10,6 +10,7 @@ import { createCheckpoint, deleteCheckpoint, restoreCheckpoint, type Progress } 
 import type { LifecycleContext } from './context.js';
 import { createSprite, type CreateSpriteInput } from './create.js';
 import { destroySprite } from './destroy.js';
+import { ensureHeadroom } from './headroom.js';
 import { claimPrebooted, createPrebootPool, type Prebooted } from './preboot.js';
 import { startSprite } from './start.js';
 import { coolDown, stopSprite } from './stop.js';
@@ -35,12 +36,14 @@ export class SpriteLifecycle {
 
   /**
    * Creates a running sprite: a pre-booted one when one is ready, else booted now. Within
-   * the organization's limits (ADR 0023), which may put its idle warm sprites to cold.
+   * the organization's limits (ADR 0023), which may put its idle warm sprites to cold, and
+   * refused (507) while the storage pool is below its reserve (ADR 0024).
    */
   create(input: CreateSpriteInput): Promise<SpriteRecord> {
-    return this.creates.run(input.orgId, () => this.ctx.quiet.during(async () => {
+    return named(`create sprite ${input.name}`, this.creates.run(input.orgId, () => this.ctx.quiet.during(async () => {
       // Checked first so a taken name never costs a pre-booted sprite (the insert still decides).
       if (await this.ctx.registry.sprites.byName(input.orgId, input.name)) throw new NameTakenError(input.name);
+      await ensureHeadroom(this.ctx, 'create a sprite');
       const ticket = await this.admission.admitCreate(input.orgId, input.config);
       try {
         const pre = this.preboot.takeReady();
@@ -51,7 +54,7 @@ export class SpriteLifecycle {
       } finally {
         ticket.release();
       }
-    }));
+    })));
   }
 
   /** The organization's limits: enforced, set through the API, and the daemon's defaults. */
@@ -83,7 +86,7 @@ export class SpriteLifecycle {
     // so no other transition sees a stale one), off the waiting request's path.
     let thawed: () => void = () => undefined;
     const awake = new Promise<void>((resolve) => (thawed = resolve));
-    const transition = this.ctx.locks.run(spriteId, () => this.ctx.quiet.during(async () => {
+    const transition = named('start the sprite', this.ctx.locks.run(spriteId, () => this.ctx.quiet.during(async () => {
       this.ctx.activity.touch(spriteId);
       const sprite = await this.ctx.registry.sprites.byId(spriteId);
       if (!sprite) throw new Error(`sprite ${spriteId} does not exist`);
@@ -108,7 +111,7 @@ export class SpriteLifecycle {
       } finally {
         ticket.release();
       }
-    }));
+    })));
     let woke = false;
     await Promise.race([awake.then(() => (woke = true)), transition]);
     if (woke) {
@@ -178,7 +181,7 @@ export class SpriteLifecycle {
   }
 
   stop(spriteId: string, reason: string): Promise<void> {
-    return this.ctx.locks.run(spriteId, () => stopSprite(this.ctx, { id: spriteId }, reason));
+    return named('stop the sprite', this.ctx.locks.run(spriteId, () => stopSprite(this.ctx, { id: spriteId }, reason)));
   }
 
   /**
@@ -187,7 +190,7 @@ export class SpriteLifecycle {
    * next time anyway. The disk is untouched.
    */
   async upgrade(spriteId: string): Promise<void> {
-    await this.ctx.locks.run(spriteId, async () => {
+    await named('restart the sprite on the current platform', this.ctx.locks.run(spriteId, async () => {
       if (!(await this.ctx.registry.runs.get(spriteId))) return;
       const sprite = await this.ctx.registry.sprites.byId(spriteId);
       if (!sprite) return stopSprite(this.ctx, { id: spriteId }, 'upgrade');
@@ -200,23 +203,27 @@ export class SpriteLifecycle {
       } finally {
         ticket.release();
       }
-    });
+    }));
   }
 
+  /** Refused (507) while the pool is below its reserve: a checkpoint pins space that deletes would free. */
   createCheckpoint(sprite: SpriteRecord, comment: string | null, progress: Progress): Promise<CheckpointRecord> {
-    return this.ctx.quiet.during(() => createCheckpoint(this.ctx, sprite, comment, progress));
+    return named('take a checkpoint', this.ctx.quiet.during(async () => {
+      await ensureHeadroom(this.ctx, 'take a checkpoint');
+      return createCheckpoint(this.ctx, sprite, comment, progress);
+    }));
   }
 
   restoreCheckpoint(sprite: SpriteRecord, checkpointId: string, progress: Progress): Promise<void> {
-    return this.ctx.quiet.during(() => restoreCheckpoint(this.ctx, sprite, checkpointId, progress, this.admission));
+    return named(`restore checkpoint ${checkpointId}`, this.ctx.quiet.during(() => restoreCheckpoint(this.ctx, sprite, checkpointId, progress, this.admission)));
   }
 
   deleteCheckpoint(sprite: SpriteRecord, checkpointId: string): Promise<void> {
-    return deleteCheckpoint(this.ctx, sprite, checkpointId);
+    return named(`delete checkpoint ${checkpointId}`, deleteCheckpoint(this.ctx, sprite, checkpointId));
   }
 
   destroy(sprite: SpriteRecord): Promise<void> {
-    return destroySprite(this.ctx, sprite);
+    return named(`delete sprite ${sprite.name}`, destroySprite(this.ctx, sprite));
   }
 
   adoptAndReclaim(): Promise<ReclaimSummary> {
@@ -285,4 +292,14 @@ export class SpriteLifecycle {
       await releaseShared();
     }
   }
+}
+
+/**
+ * A lifecycle operation whose host faults carry its name, so a client reads which of its
+ * requests failed on the host and how (host/faults.ts); other errors pass unchanged.
+ */
+function named<T>(doing: string, operation: Promise<T>): Promise<T> {
+  return operation.catch((e: unknown) => {
+    throw inContext(e, doing);
+  });
 }

@@ -7,6 +7,7 @@ import { agentRequest } from './agent-client.js';
 import type { LifecycleContext } from './context.js';
 import type { CreateSpriteInput } from './create.js';
 import { CPU_PERIOD_US, writeCgroupLimits } from '../runtime/index.js';
+import { discardDisk } from './headroom.js';
 import { bootRun, hostsFile } from './start.js';
 import { releaseRun } from './stop.js';
 
@@ -49,6 +50,7 @@ export function createPrebootPool(ctx: LifecycleContext, size: number, whenQuiet
         await ctx.storage.renameVolume(spare, id);
         undo.push('delete volume', () => ctx.storage.deleteVolume(id));
         const quotaGroup = await ctx.storage.setQuota(id, config.storage_gb * GIB);
+        undo.push('delete volume, quota group and checkpoint directories', () => discardDisk(ctx, id, quotaGroup));
         const runRecord = await bootRun(ctx, { id, name: PLACEHOLDER_NAME, config, environment: {} });
         undo.push('release run', () => releaseRun(ctx, id, runRecord, false));
         crashPoint('preboot.booted');
@@ -62,7 +64,7 @@ export function createPrebootPool(ctx: LifecycleContext, size: number, whenQuiet
     },
     async (p) => {
       await releaseRun(ctx, p.id, p.run, false);
-      await ctx.storage.deleteVolume(p.id);
+      await discardDisk(ctx, p.id, p.quotaGroup);
     },
     (err) => ctx.log.warn({ err }, 'could not pre-boot a sprite; creates boot their own'),
     whenQuiet,
@@ -84,7 +86,7 @@ export async function claimPrebooted(ctx: LifecycleContext, pre: Prebooted, inpu
   const undo = new UndoStack();
   undo.push('discard pre-booted sprite', async () => {
     await releaseRun(ctx, pre.id, pre.run, false);
-    await ctx.storage.deleteVolume(pre.id);
+    await discardDisk(ctx, pre.id, pre.quotaGroup);
   });
   try {
     await ctx.registry.sprites.insert({ id: pre.id, ...input, status: 'cold', imageKey: ctx.imageKey, quotaGroup: pre.quotaGroup });

@@ -1,4 +1,4 @@
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { helperPath, run } from '../host/index.js';
 import { RESTORE_OLD_PREFIX, type PoolUsage, type StorageDriver, type StorageInfo } from './driver.js';
@@ -109,10 +109,13 @@ export class BtrfsDriver implements StorageDriver {
     await run('losetup', ['-d', device], { okCodes: [1] }).catch(() => undefined);
   }
 
+  /**
+   * What `df` shows, from one statfs call (microseconds: cheap enough for every create). On
+   * btrfs `bavail` is the data space still free, unallocated chunks included.
+   */
   async usage(): Promise<PoolUsage> {
-    const { stdout } = await run('df', ['-B1', '--output=size,used', this.root]);
-    const [size = '0', used = '0'] = (stdout.trim().split('\n')[1] ?? '').trim().split(/\s+/);
-    return { totalBytes: Number(size), usedBytes: Number(used) };
+    const s = await statfs(this.root);
+    return { totalBytes: s.blocks * s.bsize, usedBytes: (s.blocks - s.bfree) * s.bsize, availableBytes: s.bavail * s.bsize };
   }
 
   private imagePath(key: string): string {
@@ -257,7 +260,7 @@ export class BtrfsDriver implements StorageDriver {
 
   async browsableCheckpoints(volume: string): Promise<string> {
     const dir = this.checkpointsDirOf(volume, false);
-    await mkdir(dir, { recursive: true });
+    await makeDir(dir);
     return dir;
   }
 
@@ -272,8 +275,14 @@ export class BtrfsDriver implements StorageDriver {
    */
   async snapshotVolume(volume: string, checkpoint: string, group: number, freezeFile?: string): Promise<void> {
     const dir = this.checkpointsDirOf(volume, checkpoint.startsWith('auto-'));
-    await mkdir(dir, { recursive: true });
-    await run(helperPath(), ['snapshot', '-r', '-g', String(group), ...(freezeFile ? ['-f', freezeFile] : []), this.volumePath(volume), dir, checkpoint]);
+    const made = await makeDir(dir);
+    try {
+      await run(helperPath(), ['snapshot', '-r', '-g', String(group), ...(freezeFile ? ['-f', freezeFile] : []), this.volumePath(volume), dir, checkpoint]);
+    } catch (e) {
+      // A refused first checkpoint (the pool full) leaves no empty directory behind.
+      if (made) await rmdir(dir).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** Makes `.restore-<volume>`, a writable snapshot of the checkpoint, beside the live volume. */
@@ -342,7 +351,29 @@ export class BtrfsDriver implements StorageDriver {
       for (const name of await readdir(dir).catch(() => [] as string[])) await this.deleteSubvolume(join(dir, name));
       await rm(dir, { recursive: true, force: true });
     }
-    if (group !== null) await run('btrfs', ['qgroup', 'destroy', `1/${group}`, this.root], { okCodes: [1] }).catch(() => undefined);
+    if (group !== null) await this.destroySpriteGroup(group);
+  }
+
+  /**
+   * Destroys the sprite's level-1 quota group. Its members (the level-0 groups of subvolumes
+   * just deleted) stay until btrfs's cleaner has dropped those subvolumes, and a group with
+   * members cannot go (EBUSY, measured: about one time in 40 right after a delete). Then it
+   * waits for the cleaner (`subvolume sync`, about a second) and tries again, so no empty
+   * group is left behind. A group that is already gone is fine.
+   */
+  private async destroySpriteGroup(group: number): Promise<void> {
+    const destroy = () => run('btrfs', ['qgroup', 'destroy', `1/${group}`, this.root], { okCodes: [1] });
+    const first = await destroy();
+    if (first.code === 0 || /No such file/i.test(first.stderr)) return;
+    const { stdout } = await run('btrfs', ['qgroup', 'show', '-c', this.root]);
+    const line = stdout.split('\n').find((l) => l.startsWith(`1/${group} `)) ?? '';
+    const members = (line.trim().split(/\s+/)[3] ?? '').split(',').map((m) => /^0\/(\d+)$/.exec(m)?.[1]).filter((id): id is string => id !== undefined);
+    if (members.length > 0) {
+      await run('btrfs', ['subvolume', 'sync', this.root, ...members], { timeoutMs: 60_000, okCodes: [1] });
+      for (const id of members) await this.destroyQgroup(`0/${id}`);
+    }
+    const second = await destroy();
+    if (second.code !== 0 && !/No such file/i.test(second.stderr)) throw new Error(`btrfs qgroup destroy 1/${group}: ${second.stderr.trim()}`);
   }
 
   async listVolumes(prefix: string): Promise<string[]> {
@@ -355,6 +386,21 @@ export class BtrfsDriver implements StorageDriver {
 
   async syncVolume(name: string): Promise<void> {
     await run('sync', ['-f', this.volumePath(name)]);
+  }
+}
+
+/**
+ * mkdir of a directory whose parent exists (the pool's top folders are made at mount); true
+ * if it made it. Not recursive: Node's recursive mkdir turns ENOSPC (a pool out of metadata
+ * space) into ENOENT, and the full pool must be reported as such.
+ */
+async function makeDir(path: string): Promise<boolean> {
+  try {
+    await mkdir(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
   }
 }
 

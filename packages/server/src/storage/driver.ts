@@ -13,6 +13,8 @@ export interface StorageInfo {
 export interface PoolUsage {
   totalBytes: number;
   usedBytes: number;
+  /** What new data may still take (less than total - used on btrfs: metadata and reserves). */
+  availableBytes: number;
 }
 
 export interface StorageDriver {
@@ -22,6 +24,7 @@ export interface StorageDriver {
   /** Unmount the pool (and detach its loop device). Idempotent. */
   unmount(): Promise<void>;
   isMounted(): Promise<boolean>;
+  /** The pool's size and free space (cheap: callers check it before every create). */
   usage(): Promise<PoolUsage>;
 
   hasImage(key: string): Promise<boolean>;

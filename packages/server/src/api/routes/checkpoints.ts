@@ -1,6 +1,7 @@
 import { ErrorCode, SPRITE_VERSION, SPRITE_VERSION_HEADER, SpriteError } from '@sprites/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CheckpointRecord, SpriteRecord } from '../../registry/index.js';
+import { hostFault } from '../../host/index.js';
 import type { ApiDeps } from '../deps.js';
 import { findSprite } from '../lookup.js';
 
@@ -20,19 +21,43 @@ function present(c: CheckpointRecord): Record<string, unknown> {
 }
 
 /**
- * An NDJSON progress stream (§11.3): `info` lines as the work goes, then `complete`, or an
- * in-band `error` (the status is already 200 by then).
+ * How long a progress stream holds its status line back. A checkpoint takes milliseconds, so
+ * its failure (the pool full, a host command failing) still gets a real status and an
+ * APIError body; a longer operation (a restore) shows its progress after this.
+ */
+export const PROGRESS_HEAD_DEFER_MS = 1000;
+
+/**
+ * An NDJSON progress stream (§11.3): `info` lines as the work goes, then `complete`. A
+ * failure before the head went out is thrown (the error handler answers it); after, it is an
+ * in-band `error` line (the status is already 200 by then).
  */
 async function streamProgress(reply: FastifyReply, work: (info: (line: string) => void) => Promise<string>): Promise<void> {
-  reply.hijack();
   const raw = reply.raw;
-  raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', [SPRITE_VERSION_HEADER]: SPRITE_VERSION });
-  const line = (msg: Record<string, unknown>) => raw.writableEnded || raw.write(`${JSON.stringify({ ...msg, time: new Date().toISOString() })}\n`);
+  const held: string[] = [];
+  let started = false;
+  const begin = () => {
+    if (started) return;
+    started = true;
+    reply.hijack();
+    raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', [SPRITE_VERSION_HEADER]: SPRITE_VERSION });
+    for (const text of held.splice(0)) raw.write(text);
+  };
+  const line = (msg: Record<string, unknown>) => {
+    const text = `${JSON.stringify({ ...msg, time: new Date().toISOString() })}\n`;
+    if (!started) held.push(text);
+    else if (!raw.writableEnded) raw.write(text);
+  };
+  const timer = setTimeout(begin, PROGRESS_HEAD_DEFER_MS);
   try {
     const done = await work((data) => line({ type: 'info', data }));
+    begin();
     line({ type: 'complete', data: done });
   } catch (e) {
-    line({ type: 'error', error: e instanceof Error ? e.message : String(e) });
+    if (!started) throw e;
+    line({ type: 'error', error: (hostFault(e) ?? (e instanceof Error ? e : new Error(String(e)))).message });
+  } finally {
+    clearTimeout(timer);
   }
   raw.end();
 }

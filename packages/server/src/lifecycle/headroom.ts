@@ -1,0 +1,26 @@
+import { poolReserveOf } from '../config.js';
+import { poolFull } from '../host/index.js';
+import type { LifecycleContext } from './context.js';
+
+/**
+ * Refuses to make something new in the storage pool (a sprite, a checkpoint) while its free
+ * space is below the reserve (ADR 0022). A snapshot needs only metadata, so without this a
+ * create on a full pool would succeed and hand out a sprite that cannot write a byte. What
+ * frees space (deletes) and what only moves it (restore) is never refused.
+ */
+export async function ensureHeadroom(ctx: LifecycleContext, what: string): Promise<void> {
+  const usage = await ctx.storage.usage();
+  const reserveBytes = poolReserveOf(ctx.config, usage.totalBytes);
+  if (usage.availableBytes >= reserveBytes) return;
+  ctx.log.warn({ event: 'storage.full', refused: what, ...usage, reserveBytes }, `the storage pool has ${usage.availableBytes} bytes free, below its reserve of ${reserveBytes}: refused to ${what}; grow the pool (docs/operations.md)`);
+  throw poolFull();
+}
+
+/**
+ * Removes a sprite's disk entirely: the volume, then its quota group and checkpoint
+ * directories (the group can only go once the volume in it has). Idempotent.
+ */
+export async function discardDisk(ctx: LifecycleContext, spriteId: string, quotaGroup: number | null): Promise<void> {
+  await ctx.storage.deleteVolume(spriteId);
+  await ctx.storage.deleteCheckpoints(spriteId, quotaGroup);
+}
