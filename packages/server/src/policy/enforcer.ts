@@ -68,13 +68,17 @@ export class PolicyEnforcer {
     await this.nft.run(`add element inet ${this.table} ${this.set(slot)} { ${elements} }`);
   }
 
-  /** Lifts the policy: the sprite's traffic is unrestricted again. */
-  async remove(slot: number, veth: string): Promise<void> {
+  /**
+   * Lifts the policy: the sprite's traffic is unrestricted again. Best effort by default
+   * (a stopping sprite, half set up or never, has only some of these; its veth goes anyway).
+   * `strict` is for a policy change on a sprite whose policy was applied in full: one atomic
+   * batch that either lifts it or, when nft fails, throws and leaves it in force.
+   */
+  async remove(slot: number, veth: string, opts: { strict?: boolean } = {}): Promise<void> {
     const t = `inet ${this.table}`;
-    // Each step alone: a sprite half set up (or never) has only some of these.
-    for (const line of [`delete element ${t} policy_egress { "${veth}" }`, `delete chain ${t} ${this.chain(slot)}`, `delete set ${t} ${this.set(slot)}`]) {
-      await this.batch([line]).catch(() => undefined);
-    }
+    const lines = [`delete element ${t} policy_egress { "${veth}" }`, `delete chain ${t} ${this.chain(slot)}`, `delete set ${t} ${this.set(slot)}`];
+    if (opts.strict) return this.batch(lines);
+    for (const line of lines) await this.batch([line]).catch(() => undefined);
   }
 
   close(): void {

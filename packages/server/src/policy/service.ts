@@ -58,13 +58,26 @@ export class PolicyService {
     return stored ? (JSON.parse(stored.json) as NetworkPolicy) : { rules: [] };
   }
 
-  /** Validates and stores a policy; a running sprite gets it at once (open connections to destinations now denied are cut). */
+  /**
+   * Validates and stores a policy; a running sprite gets it at once (open connections to
+   * destinations now denied are cut). All or nothing: if nftables refuses it, the sprite keeps
+   * the policy it had, stored, shown at /.sprite/policy and enforced, and the error says so.
+   */
   async set(spriteId: string, body: unknown, slotOf: () => Promise<PolicySlot | null>): Promise<void> {
     const policy = validatePolicy(body);
+    const previous = await this.opts.registry.sprites.networkPolicy(spriteId);
     const generation = await this.opts.registry.sprites.setNetworkPolicy(spriteId, JSON.stringify(policy));
     crashPoint('policy.recorded');
     const slot = this.bySprite.get(spriteId)?.slot ?? (await slotOf());
-    if (slot) await this.activate(spriteId, slot, policy, generation);
+    if (!slot) return;
+    try {
+      await this.activate(spriteId, slot, policy, generation, true);
+    } catch (e) {
+      const before = previous?.json ?? JSON.stringify({ rules: [] });
+      await this.opts.registry.sprites.setNetworkPolicy(spriteId, before).catch((err: unknown) => this.opts.log.error({ err, spriteId }, 'could not put the previous network policy back in the registry'));
+      await this.writeFile(spriteId, JSON.parse(before) as NetworkPolicy).catch((err: unknown) => this.opts.log.error({ err, spriteId }, 'could not show the previous network policy again'));
+      throw new Error('apply the network policy (the previous one stays in force)', { cause: e });
+    }
   }
 
   /** A sprite boots (or the daemon adopts it): show its policy and enforce it. */
@@ -74,21 +87,26 @@ export class PolicyService {
     await this.activate(spriteId, slot, policy, stored?.generation ?? 0);
   }
 
-  /** A sprite stops: its nftables objects go (the veth goes with the run anyway). */
-  async detach(spriteId: string): Promise<void> {
+  /**
+   * A sprite stops: its nftables objects go (the veth goes with the run anyway), best effort.
+   * `strict` (a policy lifted by a change): nft must confirm, else it throws and the policy
+   * stays in force and known.
+   */
+  async detach(spriteId: string, strict = false): Promise<void> {
     const a = this.bySprite.get(spriteId);
     if (!a) return;
+    if (strict) await this.opts.enforcer.remove(a.slot.index, a.slot.hostVeth, { strict: true });
     this.bySprite.delete(spriteId);
     this.byIp.delete(a.slot.spriteIp);
-    await this.opts.enforcer.remove(a.slot.index, a.slot.hostVeth);
+    if (!strict) await this.opts.enforcer.remove(a.slot.index, a.slot.hostVeth);
   }
 
-  private async activate(spriteId: string, slot: PolicySlot, policy: NetworkPolicy, generation: number): Promise<void> {
+  private async activate(spriteId: string, slot: PolicySlot, policy: NetworkPolicy, generation: number, strict = false): Promise<void> {
     await this.writeFile(spriteId, policy);
     const matcher = new PolicyMatcher(policy);
     const previous = this.bySprite.get(spriteId);
     if (!matcher.enforced) {
-      if (previous) await this.detach(spriteId);
+      if (previous) await this.detach(spriteId, strict);
       return;
     }
     // What was learned from names that are still allowed stays reachable.
