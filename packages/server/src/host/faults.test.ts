@@ -32,11 +32,21 @@ test('no space, from btrfs or from a write, is 507 insufficient_storage; the quo
   assert.equal(hostFault(snap)?.status, 507);
   const helper = new Error('take checkpoint', { cause: failed(['/x/sprites-helper', 'snapshot'], 'sprites-helper: snapshot: No space left on device') });
   assert.equal(hostFault(helper)?.code, ErrorCode.InsufficientStorage);
-  const write = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-  assert.equal(hostFault(new Error('write hosts file', { cause: write }))?.code, ErrorCode.InsufficientStorage);
+  const mkdir = Object.assign(new Error("ENOSPC: no space left on device, mkdir '/d/storage/pool/auto-checkpoints/x'"), { code: 'ENOSPC', syscall: 'mkdir', path: '/d/storage/pool/auto-checkpoints/x' });
+  assert.equal(hostFault(new Error('restore checkpoint v1', { cause: mkdir }))?.code, ErrorCode.InsufficientStorage);
   const quota = failed(['/x/sprites-helper', 'snapshot'], 'sprites-helper: snapshot: Disk quota exceeded');
   assert.equal(hostFault(quota)?.code, ErrorCode.QuotaExceeded);
-  assert.equal(hostFault(Object.assign(new Error('Unknown system error -122'), { errno: -122 }))?.code, ErrorCode.QuotaExceeded);
+  assert.equal(hostFault(Object.assign(new Error('Unknown system error -122'), { errno: -122, path: '/d/storage/pool/volumes/x/f' }))?.code, ErrorCode.QuotaExceeded);
+});
+
+test('ENOSPC that is not storage stays a host error; a sprite cannot make its console output one', () => {
+  const ip = failed(['ip', 'link', 'add', 'sprx1'], 'RTNETLINK answers: No space left on device');
+  assert.equal(hostFault(new Error('create network namespace spr-x-1', { cause: ip }))?.code, ErrorCode.HostError);
+  const cgroup = Object.assign(new Error('ENOSPC: no space left on device, mkdir'), { code: 'ENOSPC', syscall: 'mkdir', path: '/sys/fs/cgroup/memory/sprites-x/y' });
+  assert.equal(hostFault(new Error('start the sprite', { cause: cgroup }))?.code, ErrorCode.HostError);
+  // The runtime's complaint quotes the sprite's console: only the command's own failure counts.
+  const start = new Error('crun could not start container spr-x-y: No space left on device', { cause: failed(['/x/sprites-helper', 'listen'], '') });
+  assert.equal(hostFault(start)?.code, ErrorCode.HostError);
 });
 
 test('errors that are not host faults stay unclassified; SpriteErrors pass through', () => {

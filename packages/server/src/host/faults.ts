@@ -6,23 +6,23 @@ import { CommandError } from './run.js';
  * Host faults as the client sees them (ADR 0022). Rooms wrap what failed with context and
  * cause (`new Error('create network namespace spr-a1-7', { cause })`); this turns such a
  * chain into the one wire error that says what happened:
- * - no space in the storage pool (ENOSPC, from a write or from btrfs making a snapshot):
- *   507 `insufficient_storage`;
- * - the sprite's own disk quota (EDQUOT): 507 `quota_exceeded`;
- * - a host command that failed or could not be started (ip, nft, crun, btrfs, mount...):
- *   503 `host_error`, naming the operation and the program's complaint.
+ * - no space in the storage pool (ENOSPC of a file operation, or "No space left on device"
+ *   from btrfs or the snapshot helper): 507 `insufficient_storage`;
+ * - the sprite's own disk quota (EDQUOT, "Disk quota exceeded"): 507 `quota_exceeded`;
+ * - a host command that failed or could not be started (ip, nft, crun, btrfs, mount...), or
+ *   a kernel file (cgroupfs, /proc) refusing a write: 503 `host_error`, naming the
+ *   operation and the program's complaint.
  * Anything else is not a host fault (null): a bug, answered 500 by the error handler.
  */
 export function hostFault(e: unknown): SpriteError | null {
   if (e instanceof SpriteError) return e;
   const links = [...chain(e)];
   for (const link of links) {
-    const code = errnoCode(link);
-    const said = textOf(link);
-    if (code === 'ENOSPC' || NO_SPACE.test(said)) return poolFull(e);
-    if (code === 'EDQUOT' || QUOTA.test(said)) return quotaExceeded(e);
+    const shortage = storageShortage(link);
+    if (shortage === 'full') return poolFull(e);
+    if (shortage === 'quota') return quotaExceeded(e);
   }
-  if (!links.some((l) => l instanceof CommandError || isSpawnFailure(l))) return null;
+  if (!links.some((l) => l instanceof CommandError || isSpawnFailure(l) || isKernelInterfaceFailure(l))) return null;
   return new SpriteError(ErrorCode.HostError, `a host operation failed: ${describeChain(links)}. Nothing of this request was kept; retry it, and tell the operator if it keeps failing`, { cause: e });
 }
 
@@ -65,16 +65,34 @@ function* chain(e: unknown, depth = 0): Generator<unknown> {
   if (e instanceof Error && e.cause !== undefined) yield* chain(e.cause, depth + 1);
 }
 
-function errnoCode(e: unknown): string | undefined {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  if (typeof code === 'string') return code;
+/** Programs whose "No space left on device" is about the storage pool. */
+const STORAGE_PROGRAMS = new Set(['btrfs', 'mkfs.btrfs', 'cp', 'sync']);
+const STORAGE_HELPER_VERBS = new Set(['snapshot', 'quota-enable']);
+
+/**
+ * Whether this link is storage running out: a storage program saying so, or a file
+ * operation failing with ENOSPC/EDQUOT. ENOSPC means other things elsewhere (`ip` when the
+ * kernel has no room for another interface, cgroupfs out of ids): those stay host errors.
+ */
+function storageShortage(e: unknown): 'full' | 'quota' | null {
+  if (e instanceof CommandError) {
+    const program = basename(e.argv[0] ?? '');
+    const storage = STORAGE_PROGRAMS.has(program) || (program === 'sprites-helper' && STORAGE_HELPER_VERBS.has(e.argv[1] ?? ''));
+    if (!storage) return null;
+    const said = `${e.stderr}\n${e.stdout}`;
+    return NO_SPACE.test(said) ? 'full' : QUOTA.test(said) ? 'quota' : null;
+  }
+  const err = e as NodeJS.ErrnoException | null;
+  if (typeof err?.path !== 'string' || /^\/(sys|proc|dev)\//.test(err.path)) return null;
   // libuv has no name for EDQUOT (122): it arrives as errno -122.
-  return (e as NodeJS.ErrnoException | null)?.errno === -122 ? 'EDQUOT' : undefined;
+  const code = err.errno === -122 ? 'EDQUOT' : err.code;
+  return code === 'ENOSPC' ? 'full' : code === 'EDQUOT' ? 'quota' : null;
 }
 
-function textOf(e: unknown): string {
-  if (e instanceof CommandError) return `${e.stderr}\n${e.stdout}`;
-  return e instanceof Error ? e.message : typeof e === 'string' ? e : '';
+/** A call on the kernel's files (cgroups, /proc) that failed: the host refused, not our logic. */
+function isKernelInterfaceFailure(e: unknown): boolean {
+  const err = e as NodeJS.ErrnoException | null;
+  return typeof err?.syscall === 'string' && typeof err.path === 'string' && /^\/(sys|proc)\//.test(err.path);
 }
 
 /** A program that could not be started at all (missing, not executable). */
