@@ -36,7 +36,7 @@ export interface DaemonConfig {
   poolDevice?: string;
   /**
    * Free space the pool keeps: creates and checkpoints are refused (507) below it. null: the
-   * default, 5% of the pool but at most 1 GiB (ADR 0022).
+   * default, 5% of the pool but at most 1 GiB (ADR 0024).
    */
   poolReserveBytes: number | null;
   stopSpritesOnExit: boolean;

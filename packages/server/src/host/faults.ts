@@ -3,7 +3,7 @@ import { ErrorCode, SpriteError } from '@sprites/protocol';
 import { CommandError } from './run.js';
 
 /**
- * Host faults as the client sees them (ADR 0022). Rooms wrap what failed with context and
+ * Host faults as the client sees them (ADR 0024). Rooms wrap what failed with context and
  * cause (`new Error('create network namespace spr-a1-7', { cause })`); this turns such a
  * chain into the one wire error that says what happened:
  * - no space in the storage pool (ENOSPC of a file operation, or "No space left on device"

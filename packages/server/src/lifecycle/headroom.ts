@@ -4,7 +4,7 @@ import type { LifecycleContext } from './context.js';
 
 /**
  * Refuses to make something new in the storage pool (a sprite, a checkpoint) while its free
- * space is below the reserve (ADR 0022). A snapshot needs only metadata, so without this a
+ * space is below the reserve (ADR 0024). A snapshot needs only metadata, so without this a
  * create on a full pool would succeed and hand out a sprite that cannot write a byte. What
  * frees space (deletes) and what only moves it (restore) is never refused.
  */
