@@ -164,8 +164,15 @@ for label, req, arg in (('subvol', 0x5000940e, v1(b'sv1')), ('subvol-v2', 0x5000
     assert.equal((await d.exec('undo', ['sh', '-c', 'echo after > /home/sprite/marker'])).code, 0);
     const groupsBefore = qgroups(d);
 
-    const lines = await ndjson(d, `/v1/sprites/undo/checkpoints/${bad}/restore`);
-    assert.equal(lines.at(-1)?.type, 'error', JSON.stringify(lines));
+    // A restore that fails within a second answers with its status and an APIError body
+    // (503 host_error: the runtime could not boot it; ADR 0022); a slower one in-band.
+    const res = await fetch(`${d.url}/v1/sprites/undo/checkpoints/${bad}/restore`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}` } });
+    const text = await res.text();
+    if (res.status === 200) assert.equal((JSON.parse(text.trim().split('\n').at(-1)!) as StreamLine).type, 'error', text);
+    else {
+      assert.equal(res.status, 503, text);
+      assert.equal((JSON.parse(text) as { error: string }).error, 'host_error', text);
+    }
 
     const r = await d.exec('undo', ['cat', '/home/sprite/marker']);
     assert.equal(r.code, 0, r.stderr);
