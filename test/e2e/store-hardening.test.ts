@@ -165,7 +165,7 @@ for label, req, arg in (('subvol', 0x5000940e, v1(b'sv1')), ('subvol-v2', 0x5000
     const groupsBefore = qgroups(d);
 
     // A restore that fails within a second answers with its status and an APIError body
-    // (503 host_error: the runtime could not boot it; ADR 0022); a slower one in-band.
+    // (503 host_error: the runtime could not boot it; ADR 0024); a slower one in-band.
     const res = await fetch(`${d.url}/v1/sprites/undo/checkpoints/${bad}/restore`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}` } });
     const text = await res.text();
     if (res.status === 200) assert.equal((JSON.parse(text.trim().split('\n').at(-1)!) as StreamLine).type, 'error', text);
