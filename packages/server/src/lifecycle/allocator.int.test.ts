@@ -49,7 +49,7 @@ test('the allocator gives a claim back only once its resource is gone', async (t
   assert.equal((await netClaims.ownerOf(0))?.owner, 'one');
   const others = await Promise.all([allocator.makeNetwork('two'), allocator.makeNetwork('three'), allocator.makeNetwork('four')]);
   assert.deepEqual(others.map((s) => s.index).sort(), [1, 2, 3]);
-  await assert.rejects(allocator.makeNetwork('five'), /no free net claim/);
+  await assert.rejects(allocator.makeNetwork('five'), /no network addresses left \(4 in use\)/);
   // Each retry detaches more of what holds it; while the netns file is there, so is the claim.
   for (let attempt = 0; attempt < 5 && (await allocator.retryKept()) > 0; attempt++) {
     assert.ok(existsSync(first.netnsPath));
