@@ -169,18 +169,18 @@ test(`churn: ${SPRITES} sprites created 8 at a time under exec, fs, checkpoint, 
   assert.equal((await sprites(d)).length, 0);
 });
 
-test('a host out of uid ranges answers 503 capacity_exhausted, and takes creates again once one is freed', async (t) => {
-  // The organization may run more than the host has uid ranges for: the host runs out first.
-  const d = await startTestDaemon(t, { env: { SPRITES_MAX_SPRITES: '2', SPRITES_ADMIN_ORG_LIMITS: 'running=10', SPRITES_SPARES: '0', SPRITES_PREBOOTED: '0' } });
-  await d.createSprite('one', { ram_mb: 256, storage_gb: 1 });
-  await d.createSprite('two', { ram_mb: 256, storage_gb: 1 });
-  const full = await d.api<{ error: string; message: string }>('POST', '/v1/sprites', { name: 'three', config: { ram_mb: 256, storage_gb: 1 } });
+test('a host out of network addresses answers 503 capacity_exhausted, and takes creates again once one is freed', async (t) => {
+  // A pool of its own with four /30s (claims are host-wide per pool: other daemons on the
+  // host use other pools), so the host runs out here and nowhere else.
+  const d = await startTestDaemon(t, { env: { SPRITES_NETWORK_POOL: '10.254.9.0/28', SPRITES_SPARES: '0', SPRITES_PREBOOTED: '0' } });
+  for (const name of ['one', 'two', 'three', 'four']) await d.createSprite(name, { ram_mb: 256, storage_gb: 1 });
+  const full = await d.api<{ error: string; message: string }>('POST', '/v1/sprites', { name: 'five', config: { ram_mb: 256, storage_gb: 1 } });
   assert.equal(full.status, 503, full.text);
   assert.equal(full.body.error, 'capacity_exhausted');
-  assert.match(full.body.message, /no uid ranges left/);
+  assert.match(full.body.message, /no network addresses left \(4 in use\)/);
   assert.equal(full.headers.get('retry-after'), '30');
-  assert.equal((await d.api('GET', '/v1/sprites/three')).status, 404, 'the refused create left nothing');
+  assert.equal((await d.api('GET', '/v1/sprites/five')).status, 404, 'the refused create left nothing');
   assert.equal((await d.api('DELETE', '/v1/sprites/one')).status, 204);
-  await d.createSprite('three', { ram_mb: 256, storage_gb: 1 });
-  assert.equal((await d.exec('three', ['hostname'])).stdout, 'three\n');
+  await d.createSprite('five', { ram_mb: 256, storage_gb: 1 });
+  assert.equal((await d.exec('five', ['hostname'])).stdout, 'five\n');
 });

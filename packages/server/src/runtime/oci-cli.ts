@@ -89,16 +89,36 @@ export class OciCliDriver implements RuntimeDriver {
     return stdout.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix));
   }
 
+  /**
+   * One `list --format json` for all containers. It fails as a whole when any container on
+   * the host (another daemon's) is half made or half deleted at that instant; then it is
+   * asked again, and at last each of ours is asked on its own.
+   */
   async states(prefix: string): Promise<Map<string, ContainerState>> {
-    const { stdout } = await this.run(['list', '--format', 'json']);
-    const parsed: unknown = JSON.parse(stdout.trim() || '[]');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return parseStates((await this.run(['list', '--format', 'json'])).stdout, prefix);
+      } catch {
+        await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+      }
+    }
     const states = new Map<string, ContainerState>();
-    for (const entry of Array.isArray(parsed) ? (parsed as { id?: unknown; status?: unknown; pid?: unknown }[]) : []) {
-      if (typeof entry.id !== 'string' || !entry.id.startsWith(prefix) || typeof entry.status !== 'string') continue;
-      states.set(entry.id, { id: entry.id, status: entry.status as ContainerStatus, pid: typeof entry.pid === 'number' ? entry.pid : 0 });
+    for (const id of await this.list(prefix)) {
+      const state = await this.state(id);
+      if (state) states.set(id, state);
     }
     return states;
   }
+}
+
+function parseStates(stdout: string, prefix: string): Map<string, ContainerState> {
+  const parsed: unknown = JSON.parse(stdout.trim() || '[]');
+  const states = new Map<string, ContainerState>();
+  for (const entry of Array.isArray(parsed) ? (parsed as { id?: unknown; status?: unknown; pid?: unknown }[]) : []) {
+    if (typeof entry.id !== 'string' || !entry.id.startsWith(prefix) || typeof entry.status !== 'string') continue;
+    states.set(entry.id, { id: entry.id, status: entry.status as ContainerStatus, pid: typeof entry.pid === 'number' ? entry.pid : 0 });
+  }
+  return states;
 }
 
 async function readTail(path: string): Promise<string> {
