@@ -97,6 +97,17 @@ const SCENARIOS: Scenario[] = [
       assert.equal((await d.api('POST', '/v1/sprites/keep/policy/network', { rules: [] })).status, 204);
     },
   },
+  // Services live in the sprite's agent: a daemon that dies before forwarding the change
+  // leaves none, one that dies after the agent answered leaves it made and running.
+  ...[['forward.asking', false], ['forward.answered', true]].map(([point, made]) => ({
+    point: point as string,
+    act: (d: TestDaemon) => d.api('PUT', '/v1/sprites/keep/services/held', { cmd: 'sleep', args: ['1000'] }),
+    verify: async (d: TestDaemon) => {
+      const got = await d.api<{ name: string; state?: { status?: string } }>('GET', '/v1/sprites/keep/services/held');
+      assert.equal(got.status, made ? 200 : 404, got.text);
+      if (made) assert.equal((await d.api('DELETE', '/v1/sprites/keep/services/held')).status, 204);
+    },
+  })),
   { point: 'preboot.booted', env: { SPRITES_PREBOOTED: '1' }, act: () => sleep(60_000) },
   ...['preboot.registered', 'preboot.identified'].map((point) => ({
     point,

@@ -5,6 +5,7 @@ import type { Caller } from '../api/auth.js';
 import { lingerClose } from '../api/linger.js';
 import { findSprite } from '../api/lookup.js';
 import { AGENT_HEADER_MAX_BYTES, type SpriteLifecycle } from '../lifecycle/index.js';
+import { crashPoint } from '../host/index.js';
 import { loggablePath } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { agentPath } from './path.js';
@@ -97,6 +98,7 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     const streamed = body !== undefined && typeof body.pipe === 'function';
     const socketPath = deps.lifecycle.agentSocket(sprite.id);
     let upstream: IncomingMessage;
+    crashPoint('forward.asking');
     try {
       upstream = await askAgent(socketPath, request.method, path, headers, streamed ? body : undefined);
     } catch (e) {
@@ -106,6 +108,7 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
       if (!stale || streamed) throw e;
       upstream = await askAgent(socketPath, request.method, path, headers, undefined);
     }
+    crashPoint('forward.answered');
     void reply.status(upstream.statusCode ?? 502);
     // Answered before the client finished sending (a refused upload): stop forwarding the
     // body and close after a linger.
