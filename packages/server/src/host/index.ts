@@ -15,3 +15,4 @@ export { crashPoint } from './crash.js';
 export { holdInstanceLock } from './instance-lock.js';
 export { FairGate } from './fair-gate.js';
 export { raiseSysctls, SCALE_SYSCTLS } from './sysctl.js';
+export { forEachLimited } from './limited.js';

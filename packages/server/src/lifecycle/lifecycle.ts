@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { crashPoint, FairGate, inContext, type SparePool } from '../host/index.js';
+import { crashPoint, FairGate, forEachLimited, inContext, type SparePool } from '../host/index.js';
 import { NameTakenError, type CheckpointRecord, type SpriteRecord } from '../registry/index.js';
 import { removeCgroupTree, setFrozen } from '../runtime/index.js';
 import { OrgAdmission, type OrgLimitView } from './admission.js';
@@ -14,6 +14,9 @@ import { ensureHeadroom } from './headroom.js';
 import { claimPrebooted, createPrebootPool, type Prebooted } from './preboot.js';
 import { startSprite } from './start.js';
 import { coolDown, stopSprite } from './stop.js';
+
+/** Idle transitions (a freeze, a stop) one sweep works on at once. */
+const IDLE_PARALLEL = 4;
 
 /**
  * The door of the lifecycle room: the only place that combines runtime, storage and network
@@ -142,11 +145,12 @@ export class SpriteLifecycle {
         })
         .catch((err: unknown) => this.ctx.log.warn({ spriteId, err }, 'releasing a dead container failed; retrying on the next pass'));
     }
-    for (const runRecord of await this.ctx.registry.runs.all()) {
-      const id = runRecord.spriteId;
-      if (activity.openConnections(id) > 0) continue;
+    // Side by side (IDLE_PARALLEL at once): with thousands of sprites going idle together a
+    // one-by-one pass fell behind (each stop takes a second or more on a loaded host), and
+    // sprites stayed warm, holding memory, long past their cold time.
+    const candidates = (await this.ctx.registry.runs.all()).map((r) => r.spriteId).filter((id) => activity.openConnections(id) === 0 && activity.quietFor(id) >= idle.warmAfterMs);
+    await forEachLimited(candidates, IDLE_PARALLEL, async (id) => {
       const quiet = activity.quietFor(id);
-      if (quiet < idle.warmAfterMs) continue;
       await this.ctx.locks
         .run(id, async () => {
           const sprite = await this.ctx.registry.sprites.byId(id);
@@ -162,7 +166,7 @@ export class SpriteLifecycle {
           }
         })
         .catch((err: unknown) => this.ctx.log.warn({ spriteId: id, err }, 'idle transition failed; retrying on the next pass'));
-    }
+    });
     // Claims an earlier teardown had to keep (ADR 0022) are given back once their resource is gone.
     const kept = await this.ctx.allocator.retryKept();
     if (kept !== this.keptLogged) this.ctx.log.warn({ kept }, `${kept} network slot(s) or id range(s) still held by resources that did not go away`);
