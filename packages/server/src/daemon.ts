@@ -224,7 +224,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
         await spareVolumes.close();
         await spareSlots.close();
         step('spare pools released');
-        await background.drain();
+        const left = await background.drain();
+        if (left > 0) log.warn({ event: 'daemon.shutdown', left }, `shutdown: ${left} background disk deletion(s) left for the next start to finish`);
         await lifecycle.shutdown(stopSprites, async () => {
           await nft.remove();
           await registry.db.destroy();
