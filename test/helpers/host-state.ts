@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { lines } from './leftovers.js';
 
 /** What one daemon holds on the host, read from the host itself (sorted sprite ids where it can tell). */
 export interface HostState {
@@ -25,14 +25,6 @@ export interface HostState {
 function list(dir: string): string[] {
   try {
     return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function lines(cmd: string, args: string[]): string[] {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
   } catch {
     return [];
   }
