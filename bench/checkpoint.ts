@@ -11,7 +11,11 @@ export interface CheckpointResult {
 }
 
 async function postStream(d: TestDaemon, path: string, body?: string): Promise<void> {
-  const res = await fetch(`${d.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/json' }, body });
+  const res = await fetch(`${d.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/json' },
+    body,
+  });
   const text = await res.text();
   if (res.status !== 200 || !text.includes('"type":"complete"')) throw new Error(`${path}: ${res.status} ${text}`);
 }
@@ -22,16 +26,23 @@ async function firstOutput(d: TestDaemon, sprite: string): Promise<void> {
   if (r.stdout !== 'up\n') throw new Error(`exec after restore printed ${JSON.stringify(r.stdout)}`);
 }
 
-async function measureOne(d: TestDaemon, sprite: string, runs: number): Promise<{ checkpoint: Summary; restoreToFirstOutput: Summary }> {
+async function measureOne(
+  d: TestDaemon,
+  sprite: string,
+  runs: number,
+): Promise<{ checkpoint: Summary; restoreToFirstOutput: Summary }> {
   const checkpoint: number[] = [];
-  for (let i = 0; i < runs; i++) checkpoint.push((await timed(() => postStream(d, `/v1/sprites/${sprite}/checkpoint`, '{}'))).ms);
+  for (let i = 0; i < runs; i++)
+    checkpoint.push((await timed(() => postStream(d, `/v1/sprites/${sprite}/checkpoint`, '{}'))).ms);
   const restoreToFirstOutput: number[] = [];
   for (let i = 0; i < Math.min(runs, 10); i++) {
     restoreToFirstOutput.push(
-      (await timed(async () => {
-        await postStream(d, `/v1/sprites/${sprite}/checkpoints/v0/restore`);
-        await firstOutput(d, sprite);
-      })).ms,
+      (
+        await timed(async () => {
+          await postStream(d, `/v1/sprites/${sprite}/checkpoints/v0/restore`);
+          await firstOutput(d, sprite);
+        })
+      ).ms,
     );
   }
   return { checkpoint: summarize(checkpoint), restoreToFirstOutput: summarize(restoreToFirstOutput) };
@@ -46,7 +57,11 @@ export async function measureCheckpoints(d: TestDaemon, runs: number, gigabytes:
   const big = await d.createSprite('bench-cp-big', { ram_mb: 512, storage_gb: gigabytes + 2 });
   try {
     const freshResult = await measureOne(d, 'bench-cp-fresh', runs);
-    const filled = await d.exec('bench-cp-big', ['sh', '-c', `for i in $(seq ${gigabytes}); do head -c 1G /dev/urandom > /home/sprite/data-$i || exit 1; done; sync; echo done`]);
+    const filled = await d.exec('bench-cp-big', [
+      'sh',
+      '-c',
+      `for i in $(seq ${gigabytes}); do head -c 1G /dev/urandom > /home/sprite/data-$i || exit 1; done; sync; echo done`,
+    ]);
     if (filled.stdout !== 'done\n') throw new Error(`could not write ${gigabytes} GB: ${filled.stderr}`);
     const writtenResult = await measureOne(d, 'bench-cp-big', runs);
 
@@ -54,7 +69,16 @@ export async function measureCheckpoints(d: TestDaemon, runs: number, gigabytes:
     const rawSnapshot: number[] = [];
     for (let i = 0; i < runs; i++) {
       const target = join(pool, `bench-raw-snapshot-${i}`);
-      rawSnapshot.push((await timed(async () => void execFileSync('btrfs', ['subvolume', 'snapshot', '-r', join(pool, 'volumes', big.id), target], { stdio: 'ignore' }))).ms);
+      rawSnapshot.push(
+        (
+          await timed(
+            async () =>
+              void execFileSync('btrfs', ['subvolume', 'snapshot', '-r', join(pool, 'volumes', big.id), target], {
+                stdio: 'ignore',
+              }),
+          )
+        ).ms,
+      );
       execFileSync('btrfs', ['subvolume', 'delete', target], { stdio: 'ignore' });
     }
     return { fresh: freshResult, written: { gigabytes, ...writtenResult }, rawSnapshot: summarize(rawSnapshot) };

@@ -49,7 +49,9 @@ export async function measureCreate(daemon: TestDaemon, n: number): Promise<Crea
   }
   const totalCreateSeconds = (Date.now() - t0) / 1000;
   const fromPool = new Set(
-    (await daemon.waitForLog(/"event":"sprite\.create"/, n)).filter((l) => l.includes('"prebooted":true')).map((l) => /"name":"(bench-\d+)"/.exec(l)?.[1]),
+    (await daemon.waitForLog(/"event":"sprite\.create"/, n))
+      .filter((l) => l.includes('"prebooted":true'))
+      .map((l) => /"name":"(bench-\d+)"/.exec(l)?.[1]),
   );
   const prebooted = {
     spaced: ids.slice(0, SPACED).filter((x) => fromPool.has(x.name)).length,
@@ -62,8 +64,18 @@ export async function measureCreate(daemon: TestDaemon, n: number): Promise<Crea
   let pss = 0;
   for (const { id } of ids) {
     const cg = `/sys/fs/cgroup/memory/sprites-${daemon.instanceId}/${id}`;
-    charge += Number(read(`${cg}/memory.usage_in_bytes`) ?? read(`/sys/fs/cgroup/sprites-${daemon.instanceId}/${id}/memory.current`) ?? 0);
-    const procs = (read(`${cg}/cgroup.procs`) ?? read(`/sys/fs/cgroup/sprites-${daemon.instanceId}/${id}/cgroup.procs`) ?? '').split('\n').filter(Boolean);
+    charge += Number(
+      read(`${cg}/memory.usage_in_bytes`) ??
+        read(`/sys/fs/cgroup/sprites-${daemon.instanceId}/${id}/memory.current`) ??
+        0,
+    );
+    const procs = (
+      read(`${cg}/cgroup.procs`) ??
+      read(`/sys/fs/cgroup/sprites-${daemon.instanceId}/${id}/cgroup.procs`) ??
+      ''
+    )
+      .split('\n')
+      .filter(Boolean);
     for (const pid of procs) {
       const m = /^Pss:\s+(\d+) kB/m.exec(read(`/proc/${pid}/smaps_rollup`) ?? '');
       pss += Number(m?.[1] ?? 0) * 1024;

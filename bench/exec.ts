@@ -17,7 +17,11 @@ export interface ExecResult {
 }
 
 /** Opens an exec WebSocket, runs argv, resolves at the first stdout byte and at exit. */
-function execTimed(d: TestDaemon, name: string, argv: string[]): Promise<{ firstOutputMs: number; exitMs: number; bytes: number }> {
+function execTimed(
+  d: TestDaemon,
+  name: string,
+  argv: string[],
+): Promise<{ firstOutputMs: number; exitMs: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const q = new URLSearchParams();
     for (const a of argv) q.append('cmd', a);
@@ -25,7 +29,10 @@ function execTimed(d: TestDaemon, name: string, argv: string[]): Promise<{ first
     const t0 = process.hrtime.bigint();
     let first = -1;
     let bytes = 0;
-    const ws = new WebSocket(`${d.url.replace(/^http/, 'ws')}/v1/sprites/${name}/exec?${q}`, { headers: { authorization: `Bearer ${d.adminToken}` }, perMessageDeflate: false });
+    const ws = new WebSocket(`${d.url.replace(/^http/, 'ws')}/v1/sprites/${name}/exec?${q}`, {
+      headers: { authorization: `Bearer ${d.adminToken}` },
+      perMessageDeflate: false,
+    });
     ws.on('open', () => ws.send(Buffer.from([4])));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return;
@@ -52,10 +59,15 @@ function localSpawnTrue(): Promise<void> {
  */
 export async function measureExec(d: TestDaemon, runs: number): Promise<ExecResult> {
   const sprite = await d.createSprite('bench-exec', { ram_mb: 512, storage_gb: 2 });
-  const roundTrip = summarize(await sample(runs * 10, 5, async () => void (await execTimed(d, 'bench-exec', ['true']))));
+  const roundTrip = summarize(
+    await sample(runs * 10, 5, async () => void (await execTimed(d, 'bench-exec', ['true']))),
+  );
   // A command kept open holds the sprite awake (this daemon idles it after 1 s) while the
   // floors are measured against the same container.
-  const holder = new WebSocket(`${d.url.replace(/^http/, 'ws')}/v1/sprites/bench-exec/exec?cmd=sleep&cmd=3600&stdin=false`, { headers: { authorization: `Bearer ${d.adminToken}` } });
+  const holder = new WebSocket(
+    `${d.url.replace(/^http/, 'ws')}/v1/sprites/bench-exec/exec?cmd=sleep&cmd=3600&stdin=false`,
+    { headers: { authorization: `Bearer ${d.adminToken}` } },
+  );
   await new Promise((resolve, reject) => holder.once('message', resolve).once('error', reject));
   const localSpawn = summarize(await sample(runs * 10, 5, localSpawnTrue));
   const prefix = d.runtime === 'crun' && isHybridCgroupHost() ? [helperPath(), 'hide-unified', '--'] : [];
@@ -104,4 +116,3 @@ export async function measureExec(d: TestDaemon, runs: number): Promise<ExecResu
     coldWake: summarize(coldWake),
   };
 }
-

@@ -52,9 +52,21 @@ export async function measureFloors(dataDir: string, runs: number): Promise<Floo
     for (const runtime of ['crun', 'runc']) {
       const prefix = runtime === 'crun' && isHybridCgroupHost() ? [helperPath(), 'hide-unified', '--'] : [];
       const config = buildOciConfig({
-        hostname: 'floor', rootfs, hostIdBase: 2 ** 28 + 4000 * 65536, idCount: 65536, netnsPath: `/run/netns/${netns}`,
-        cgroupsPath: `/sprites-bench/${runtime}`, memoryBytes: 256 * 2 ** 20, cpus: 1, pidsLimit: 256, tmpBytes: 64 * 2 ** 20,
-        nofile: 1024, hostsFile: join(work, 'hosts'), resolvFile: join(work, 'resolv.conf'), agent, env: { SPRITE_NAME: 'floor' },
+        hostname: 'floor',
+        rootfs,
+        hostIdBase: 2 ** 28 + 4000 * 65536,
+        idCount: 65536,
+        netnsPath: `/run/netns/${netns}`,
+        cgroupsPath: `/sprites-bench/${runtime}`,
+        memoryBytes: 256 * 2 ** 20,
+        cpus: 1,
+        pidsLimit: 256,
+        tmpBytes: 64 * 2 ** 20,
+        nofile: 1024,
+        hostsFile: join(work, 'hosts'),
+        resolvFile: join(work, 'resolv.conf'),
+        agent,
+        env: { SPRITE_NAME: 'floor' },
       });
       writeFileSync(join(work, 'config.json'), JSON.stringify(config));
       const socket = join(work, 'agent.sock');
@@ -65,7 +77,24 @@ export async function measureFloors(dataDir: string, runs: number): Promise<Floo
         freshRootfs();
         const t0 = process.hrtime.bigint();
         try {
-          await run(helperPath(), ['listen', socket, '--', ...prefix, runtime, 'run', '--detach', '--preserve-fds', '1', '--bundle', work, id], { stdio: ['ignore', 'ignore', 'ignore'] });
+          await run(
+            helperPath(),
+            [
+              'listen',
+              socket,
+              '--',
+              ...prefix,
+              runtime,
+              'run',
+              '--detach',
+              '--preserve-fds',
+              '1',
+              '--bundle',
+              work,
+              id,
+            ],
+            { stdio: ['ignore', 'ignore', 'ignore'] },
+          );
           const t1 = process.hrtime.bigint();
           await waitForAgent(socket, 10_000);
           const t2 = process.hrtime.bigint();

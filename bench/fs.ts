@@ -21,18 +21,28 @@ const SIZE = 1024 * 1024 * 1024;
 function chunks(total: number): Readable {
   const block = Buffer.alloc(1024 * 1024);
   for (let o = 0; o < block.length; o += 32) createHash('sha256').update(String(o)).digest().copy(block, o);
-  return Readable.from((function* () {
-    for (let sent = 0; sent < total; sent += block.length) yield block.subarray(0, Math.min(block.length, total - sent));
-  })());
+  return Readable.from(
+    (function* () {
+      for (let sent = 0; sent < total; sent += block.length)
+        yield block.subarray(0, Math.min(block.length, total - sent));
+    })(),
+  );
 }
 
 function put(d: TestDaemon, sprite: string, path: string, body: Readable | Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const url = `${d.url}/v1/sprites/${sprite}/fs/write?path=${encodeURIComponent(path)}`;
-    const req = request(url, { method: 'PUT', headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/octet-stream' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      url,
+      {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/octet-stream' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     if (Buffer.isBuffer(body)) req.end(body);
     else body.pipe(req);
@@ -40,7 +50,9 @@ function put(d: TestDaemon, sprite: string, path: string, body: Readable | Buffe
 }
 
 async function read(d: TestDaemon, sprite: string, path: string): Promise<number> {
-  const res = await fetch(`${d.url}/v1/sprites/${sprite}/fs/read?path=${encodeURIComponent(path)}`, { headers: { authorization: `Bearer ${d.adminToken}` } });
+  const res = await fetch(`${d.url}/v1/sprites/${sprite}/fs/read?path=${encodeURIComponent(path)}`, {
+    headers: { authorization: `Bearer ${d.adminToken}` },
+  });
   let bytes = 0;
   for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) bytes += c.length;
   return bytes;
@@ -61,14 +73,20 @@ export async function measureFs(d: TestDaemon, runs: number): Promise<FsResult> 
     const scratch = join(d.dataDir, 'storage', 'pool', 'bench-floor');
     mkdirSync(scratch, { recursive: true });
     spawnSync('sh', ['-c', `head -c ${SIZE} /dev/urandom > ${scratch}/src && sync`]);
-    const cp = await timed(async () => void spawnSync('sh', ['-c', `cp --reflink=never ${scratch}/src ${scratch}/dst && sync`]));
+    const cp = await timed(
+      async () => void spawnSync('sh', ['-c', `cp --reflink=never ${scratch}/src ${scratch}/dst && sync`]),
+    );
     const cat = await timed(async () => void spawnSync('sh', ['-c', `cat ${scratch}/dst > /dev/null`]));
     rmSync(scratch, { recursive: true, force: true });
 
     const small = Buffer.alloc(4096, 0x61);
     await put(d, 'bench-fs', '/home/sprite/small', small);
-    const read4k = summarize(await sample(runs * 5, 5, async () => void (await read(d, 'bench-fs', '/home/sprite/small'))));
-    const write4k = summarize(await sample(runs * 5, 5, async () => void (await put(d, 'bench-fs', '/home/sprite/small', small))));
+    const read4k = summarize(
+      await sample(runs * 5, 5, async () => void (await read(d, 'bench-fs', '/home/sprite/small'))),
+    );
+    const write4k = summarize(
+      await sample(runs * 5, 5, async () => void (await put(d, 'bench-fs', '/home/sprite/small', small))),
+    );
     return {
       writeMBps: SIZE / 1e6 / (write.ms / 1000),
       readMBps: SIZE / 1e6 / (readBack.ms / 1000),

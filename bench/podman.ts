@@ -17,19 +17,34 @@ export interface PodmanResult {
  * within the host's, state kept in a temporary directory). Null when podman is missing.
  */
 export async function measurePodman(rootfs: string, runs: number): Promise<PodmanResult | { skipped: string }> {
-  if (spawnSync('podman', ['--version']).status !== 0) return { skipped: 'podman is not installed (apt-get install podman)' };
+  if (spawnSync('podman', ['--version']).status !== 0)
+    return { skipped: 'podman is not installed (apt-get install podman)' };
   const dir = mkdtempSync('/tmp/spr-bench-podman-');
-  const env = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'), TMPDIR: dir };
+  const env = {
+    ...process.env,
+    CONTAINERS_CONF: join(dir, 'containers.conf'),
+    CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
+    TMPDIR: dir,
+  };
   writeFileSync(
     env.CONTAINERS_CONF,
     `[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nevents_logfile_path = "${dir}/events.log"\nruntime = "runc"\ntmp_dir = "${dir}/libpod"\nvolume_path = "${dir}/volumes"\n[network]\nnetwork_config_dir = "${dir}/networks"\n`,
   );
-  writeFileSync(env.CONTAINERS_STORAGE_CONF, `[storage]\ndriver = "overlay"\nrunroot = "${dir}/runroot"\ngraphroot = "${dir}/storage"\n`);
+  writeFileSync(
+    env.CONTAINERS_STORAGE_CONF,
+    `[storage]\ndriver = "overlay"\nrunroot = "${dir}/runroot"\ngraphroot = "${dir}/storage"\n`,
+  );
   const podman = (args: string[]) => run('podman', args, { env, timeoutMs: 120_000 });
   try {
     const version = (await podman(['--version'])).stdout.trim();
     execFileSync('sh', ['-c', `tar -C '${rootfs}' -c . | podman import - sprites-bench/base >/dev/null`], { env });
-    const runRm = summarize(await sample(runs, 2, async () => void (await podman(['run', '--rm', '--network', 'none', 'sprites-bench/base', 'true']))));
+    const runRm = summarize(
+      await sample(
+        runs,
+        2,
+        async () => void (await podman(['run', '--rm', '--network', 'none', 'sprites-bench/base', 'true'])),
+      ),
+    );
     const ids: string[] = [];
     const runDetached = summarize(
       await sample(runs, 1, async () => {

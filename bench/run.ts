@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     process.stderr.write('bench: filesystem API (1 GB write and read, 4 KB calls)\n');
     const fs = await measureFs(daemon, RUNS);
     process.stderr.write('bench: exec, throughput, warm and cold wake (a daemon with 1 s / 4 s idle times)\n');
-    const execDaemon = new TestDaemon({ env: { SPRITES_IDLE_WARM_SECONDS: '1', SPRITES_IDLE_COLD_SECONDS: '4', SPRITES_PREBOOTED: '0' } });
+    const execDaemon = new TestDaemon({
+      env: { SPRITES_IDLE_WARM_SECONDS: '1', SPRITES_IDLE_COLD_SECONDS: '4', SPRITES_PREBOOTED: '0' },
+    });
     let exec;
     try {
       await execDaemon.start();
@@ -60,11 +62,16 @@ async function main(): Promise<void> {
     const cli = await measureCli(daemon, RUNS);
     process.stderr.write('bench: sprite URL and TCP tunnel next to direct access; service restart\n');
     const url = await measureUrl(daemon, RUNS);
-    process.stderr.write('bench: network policy: lookups, connects and round trips with and without (a daemon of its own)\n');
+    process.stderr.write(
+      'bench: network policy: lookups, connects and round trips with and without (a daemon of its own)\n',
+    );
     const policy = await measurePolicy(RUNS, summarize);
     const gigabytes = Number(process.env.BENCH_CHECKPOINT_GB ?? 5);
     process.stderr.write(`bench: checkpoints and restores (a fresh sprite, one with ${gigabytes} GB written)\n`);
-    const cpDaemon = new TestDaemon({ extraArgs: ['--pool-size', `${gigabytes * 2 + 8}G`], env: { SPRITES_PREBOOTED: '0' } });
+    const cpDaemon = new TestDaemon({
+      extraArgs: ['--pool-size', `${gigabytes * 2 + 8}G`],
+      env: { SPRITES_PREBOOTED: '0' },
+    });
     let checkpoints;
     try {
       await cpDaemon.start();
@@ -94,26 +101,48 @@ async function main(): Promise<void> {
         row(`floor: ${name} run -d of a sprite bundle → returns`, r.runReturns),
         row(`floor: ${name} run -d of a sprite bundle → agent ready`, r.agentReady),
       ]),
-      'runRm' in podman ? row(`peer: podman run --rm --network none IMG true`, podman.runRm, podman.version) : row('peer: podman run', undefined, podman.skipped),
+      'runRm' in podman
+        ? row(`peer: podman run --rm --network none IMG true`, podman.runRm, podman.version)
+        : row('peer: podman run', undefined, podman.skipped),
       'runDetached' in podman ? row(`peer: podman run -d --network none IMG sleep`, podman.runDetached) : '',
-      row('ours: POST /v1/sprites → 201 (running, agent ready)', ours.create, `20 creates 0.4 s apart, ${ours.prebooted.spaced} pre-booted`),
-      row('ours: the same, back to back (pools run dry)', ours.burstCreate, `${Math.max(0, SPRITES - 20)} creates, ${ours.prebooted.burst} pre-booted`),
+      row(
+        'ours: POST /v1/sprites → 201 (running, agent ready)',
+        ours.create,
+        `20 creates 0.4 s apart, ${ours.prebooted.spaced} pre-booted`,
+      ),
+      row(
+        'ours: the same, back to back (pools run dry)',
+        ours.burstCreate,
+        `${Math.max(0, SPRITES - 20)} creates, ${ours.prebooted.burst} pre-booted`,
+      ),
       row('ours: first exec round trip after create', ours.firstExec),
       row('ours: DELETE /v1/sprites/{name} → 204', ours.remove),
       '',
       `ratios (p50): create / raw ${runtime} to agent ready = ${ratios.createVsRawAgentReady.toFixed(2)}× (target < 2×); back to back ${ratios.burstVsRawAgentReady.toFixed(2)}×`,
       `              create / raw ${runtime} run returns    = ${ratios.createVsRawRunReturns.toFixed(2)}×`,
-      ratios.createVsPodmanRunRm !== null ? `              create / podman run --rm       = ${ratios.createVsPodmanRunRm.toFixed(2)}× (target < 0.3×)` : '              podman: skipped',
-      ratios.createVsPodmanRunDetached !== null ? `              create / podman run -d         = ${ratios.createVsPodmanRunDetached.toFixed(2)}×` : '',
+      ratios.createVsPodmanRunRm !== null
+        ? `              create / podman run --rm       = ${ratios.createVsPodmanRunRm.toFixed(2)}× (target < 0.3×)`
+        : '              podman: skipped',
+      ratios.createVsPodmanRunDetached !== null
+        ? `              create / podman run -d         = ${ratios.createVsPodmanRunDetached.toFixed(2)}×`
+        : '',
       `memory per idle running sprite: ${ours.memory.memAvailableDropPerSpriteMb.toFixed(1)} MB of MemAvailable, ${ours.memory.cgroupChargePerSpriteMb.toFixed(1)} MB cgroup charge, ${ours.memory.agentPssMb.toFixed(1)} MB agent PSS (target < 15 MB)`,
       `create of ${SPRITES}: ${ours.totalCreateSeconds.toFixed(1)} s in all, pauses included`,
       '',
-      row('ours: exec `true` round trip (new WebSocket each)', exec.roundTrip, `p99 from ${exec.roundTrip.n} runs in JSON`),
+      row(
+        'ours: exec `true` round trip (new WebSocket each)',
+        exec.roundTrip,
+        `p99 from ${exec.roundTrip.n} runs in JSON`,
+      ),
       row('floor: local spawn(true) from Node', exec.localSpawn),
       row(`floor: ${runtime} exec into the same container`, exec.rawRuntimeExec),
       'exec' in podman ? row('peer: podman exec CID true', podman.exec) : '',
       row('ours: warm wake → first output', exec.warmWake, 'target < 10 ms'),
-      row('ours: cold wake → first output', exec.coldWake, `target < 150 ms; ${(exec.coldWake.p50 / raw.agentReady.p50).toFixed(2)}× raw ${runtime} run to agent ready`),
+      row(
+        'ours: cold wake → first output',
+        exec.coldWake,
+        `target < 150 ms; ${(exec.coldWake.p50 / raw.agentReady.p50).toFixed(2)}× raw ${runtime} run to agent ready`,
+      ),
       `exec round trip p50 / raw ${runtime} exec = ${(exec.roundTrip.p50 / exec.rawRuntimeExec.p50).toFixed(2)}×${'exec' in podman ? `, / podman exec = ${(exec.roundTrip.p50 / podman.exec.p50).toFixed(3)}× (target ≤ 0.05×)` : ''}; target < 5 ms`,
       '',
       `fs write of 1 GB ${fs.writeMBps.toFixed(0)} MB/s vs cp --reflink=never + sync ${fs.cpMBps.toFixed(0)} MB/s = ${((fs.writeMBps / fs.cpMBps) * 100).toFixed(0)}% (target ≥ 50%)`,
@@ -122,16 +151,24 @@ async function main(): Promise<void> {
       row('ours: fs/write of 4 KB (durable)', fs.write4k),
       '',
       row('ours: checkpoint, fresh sprite (POST → complete)', checkpoints.fresh.checkpoint, 'target < 20 ms'),
-      row(`ours: checkpoint, ${checkpoints.written.gigabytes} GB written`, checkpoints.written.checkpoint, 'target < 20 ms'),
+      row(
+        `ours: checkpoint, ${checkpoints.written.gigabytes} GB written`,
+        checkpoints.written.checkpoint,
+        'target < 20 ms',
+      ),
       row(`floor: btrfs subvolume snapshot -r of that volume (CLI)`, checkpoints.rawSnapshot),
       row('ours: restore → first output, fresh sprite', checkpoints.fresh.restoreToFirstOutput, 'target < 150 ms'),
-      row(`ours: restore → first output, ${checkpoints.written.gigabytes} GB written`, checkpoints.written.restoreToFirstOutput, 'target < 150 ms'),
+      row(
+        `ours: restore → first output, ${checkpoints.written.gigabytes} GB written`,
+        checkpoints.written.restoreToFirstOutput,
+        'target < 150 ms',
+      ),
       '',
-      row('ours: SDK execFile(\'true\') round trip', sdk.sdkRoundTrip),
+      row("ours: SDK execFile('true') round trip", sdk.sdkRoundTrip),
       row('floor: the same over a bare ws WebSocket (interleaved)', sdk.rawRoundTrip),
       `SDK overhead p50 ${(sdk.sdkRoundTrip.p50 - sdk.rawRoundTrip.p50).toFixed(2)} ms (target < 1 ms); heap after 1,000 commands ${sdk.heapAfter1kMb.toFixed(1)} MB, after ${sdk.commands} ${sdk.heapAfterAllMb.toFixed(1)} MB${sdk.gcAvailable ? '' : ' (no --expose-gc: heap figures include garbage)'} (target: no growth)`,
       row('ours: `sprite exec -- true` (CLI, start-up included)', cli.cliExec, 'target < 150 ms'),
-      row('ours: SDK execFile(\'true\') in the same run', cli.sdkExec),
+      row("ours: SDK execFile('true') in the same run", cli.sdkExec),
       row('floor: node -e 0', cli.nodeStart),
       row('ours: GET through the sprite URL (keep-alive)', url.urlLatency),
       row('floor: the same GET straight to the app in the sprite', url.directLatency),

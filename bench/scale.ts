@@ -35,7 +35,10 @@ const progress = (line: string) => process.stderr.write(`scale: ${line}\n`);
 async function teardown(daemon: TestDaemon, knobs: ScaleKnobs, recorder: Recorder): Promise<string[]> {
   if (daemon.url) {
     // Not cut short by the interrupt: this is what the interrupt asked for.
-    const client = new ScaleClient(daemon, 60_000, new AbortController().signal, { ram_mb: knobs.ramMb, storage_gb: knobs.storageGb });
+    const client = new ScaleClient(daemon, 60_000, new AbortController().signal, {
+      ram_mb: knobs.ramMb,
+      storage_gb: knobs.storageGb,
+    });
     try {
       const up = await client.counts().then(
         () => true,
@@ -75,7 +78,9 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   // A stray rejection (a socket error after its request was settled) must not end the run
   // before teardown.
-  process.on('unhandledRejection', (e) => progress(`unhandled rejection (ignored): ${e instanceof Error ? e.message : String(e)}`));
+  process.on('unhandledRejection', (e) =>
+    progress(`unhandled rejection (ignored): ${e instanceof Error ? e.message : String(e)}`),
+  );
 
   const most = spriteTarget(knobs);
   // The uid-range claims are sized by SPRITES_MAX_SPRITES: room for the run and the
@@ -90,7 +95,10 @@ async function main(): Promise<number> {
     extraArgs: ['--pool-size', knobs.poolSize],
   });
   const recorder = new Recorder(interrupt.signal);
-  const client = new ScaleClient(daemon, knobs.requestTimeoutMs, interrupt.signal, { ram_mb: knobs.ramMb, storage_gb: knobs.storageGb });
+  const client = new ScaleClient(daemon, knobs.requestTimeoutMs, interrupt.signal, {
+    ram_mb: knobs.ramMb,
+    storage_gb: knobs.storageGb,
+  });
   const phases = new Phases(most);
   const ctx: ScaleContext = {
     daemon,
@@ -109,7 +117,9 @@ async function main(): Promise<number> {
   let error: string | undefined;
   let leftovers: string[] = [];
   try {
-    progress(`${knobs.mode} mode; starting a daemon (pool ${knobs.poolSize}, idle warm ${knobs.idleWarmSeconds} s, cold ${knobs.idleColdSeconds} s)`);
+    progress(
+      `${knobs.mode} mode; starting a daemon (pool ${knobs.poolSize}, idle warm ${knobs.idleWarmSeconds} s, cold ${knobs.idleColdSeconds} s)`,
+    );
     await daemon.start();
     if (knobs.mode === 'load') await runLoad(ctx, load);
     else await runCapacity(ctx, capacity);
@@ -119,7 +129,9 @@ async function main(): Promise<number> {
       progress(`the run failed: ${error}`);
     }
   } finally {
-    leftovers = await teardown(daemon, knobs, recorder).catch((e: unknown) => [`teardown failed: ${e instanceof Error ? e.message : String(e)}`]);
+    leftovers = await teardown(daemon, knobs, recorder).catch((e: unknown) => [
+      `teardown failed: ${e instanceof Error ? e.message : String(e)}`,
+    ]);
   }
 
   const snapshots = knobs.mode === 'load' ? load.snapshots : capacity.snapshots;
@@ -138,7 +150,9 @@ async function main(): Promise<number> {
     '',
     ...snapshotLines(snapshots),
     '',
-    leftovers.length === 0 ? 'leftovers on the host: none' : `LEFTOVERS on the host (${leftovers.length}):\n${leftovers.map((l) => `  ${l}`).join('\n')}`,
+    leftovers.length === 0
+      ? 'leftovers on the host: none'
+      : `LEFTOVERS on the host (${leftovers.length}):\n${leftovers.map((l) => `  ${l}`).join('\n')}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 

@@ -85,7 +85,9 @@ export async function measureUrl(d: TestDaemon, runs: number): Promise<UrlResult
   const sprite = await client.createSprite('bench-url', { ramMB: 512, storageGB: 1 });
   try {
     await sprite.filesystem('/home/sprite').writeFile('app.py', APP);
-    await (await sprite.createService('app', { cmd: 'python3', args: ['/home/sprite/app.py'], httpPort: 8080 }, '1s')).toArray();
+    await (
+      await sprite.createService('app', { cmd: 'python3', args: ['/home/sprite/app.py'], httpPort: 8080 }, '1s')
+    ).toArray();
     await sprite.updateURLSettings({ auth: 'public' });
     const address = (await sprite.exec('hostname -I')).stdout.trim().split(' ')[0]!;
     const api = new URL(d.url);
@@ -110,7 +112,8 @@ export async function measureUrl(d: TestDaemon, runs: number): Promise<UrlResult
     const mb = 256;
     const tunnel = await timed(async () => drain(await sprite.proxySocket('localhost:9000')));
     const tcp = await timed(async () => drain(connect(9000, address)));
-    if (tunnel.value !== mb << 20 || tcp.value !== mb << 20) throw new Error(`bulk transfer incomplete: tunnel ${tunnel.value}, direct ${tcp.value}`);
+    if (tunnel.value !== mb << 20 || tcp.value !== mb << 20)
+      throw new Error(`bulk transfer incomplete: tunnel ${tunnel.value}, direct ${tcp.value}`);
 
     const restarts: number[] = [];
     for (let i = 0; i < Math.min(runs, 10); i++) {

@@ -19,10 +19,17 @@ export class Bystander {
     const org = `bystander${randomBytes(2).toString('hex')}`;
     const made = await d.api('POST', '/v1/organizations', { name: org });
     if (made.status !== 201) throw new Error(`bystander organization: ${made.status} ${made.text}`);
-    const minted = await d.api<{ token: string }>('POST', `/v1/organizations/${org}/tokens`, { description: 'scale bench bystander' });
+    const minted = await d.api<{ token: string }>('POST', `/v1/organizations/${org}/tokens`, {
+      description: 'scale bench bystander',
+    });
     this.token = minted.body.token;
     d.orgTokens.push(this.token);
-    const created = await d.api('POST', '/v1/sprites', { name: 'bystander', config: { ram_mb: 256, storage_gb: 1 } }, { token: this.token });
+    const created = await d.api(
+      'POST',
+      '/v1/sprites',
+      { name: 'bystander', config: { ram_mb: 256, storage_gb: 1 } },
+      { token: this.token },
+    );
     if (created.status !== 201) throw new Error(`bystander sprite: ${created.status} ${created.text}`);
     for (let i = 0; i < 20; i++) await this.once('quiet');
   }
@@ -44,8 +51,12 @@ export class Bystander {
   private once(phase: string): Promise<unknown> {
     const word = randomBytes(4).toString('hex');
     return this.ctx.recorder.time('bystander-exec', phase, async () => {
-      const r = await execInSprite(this.ctx.daemon.url, this.token, 'bystander', ['echo', word], { timeoutMs: this.ctx.knobs.requestTimeoutMs });
-      return r.code === 0 && r.stdout === `${word}\n` ? { status: 101, ok: true } : { status: 'bad-output', ok: false, message: `exit ${r.code} ${r.stderr.slice(0, 100)}` };
+      const r = await execInSprite(this.ctx.daemon.url, this.token, 'bystander', ['echo', word], {
+        timeoutMs: this.ctx.knobs.requestTimeoutMs,
+      });
+      return r.code === 0 && r.stdout === `${word}\n`
+        ? { status: 101, ok: true }
+        : { status: 'bad-output', ok: false, message: `exit ${r.code} ${r.stderr.slice(0, 100)}` };
     });
   }
 }

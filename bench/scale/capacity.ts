@@ -11,7 +11,13 @@ export interface CapacityResult {
   goal: number;
   create?: CreateOutcome;
   /** Why creation stopped: the goal, an interrupt, or a failed create (its status and message, and the limit it points to). */
-  stop?: { reason: 'goal' | 'interrupted' | 'failure'; status?: Outcome; message?: string; cause?: string; limit?: string };
+  stop?: {
+    reason: 'goal' | 'interrupted' | 'failure';
+    status?: Outcome;
+    message?: string;
+    cause?: string;
+    limit?: string;
+  };
   idle?: { reached: boolean; waitedMs: number; counts: SpriteCounts | null };
   /** How many sprites the host held in the counted state. */
   held?: number;
@@ -71,15 +77,29 @@ export async function runCapacity(ctx: ScaleContext, out: CapacityResult): Promi
   const failure = out.create.firstFailure;
   if (failure) {
     const cause = serverCause(ctx, failure.message ?? '');
-    out.stop = { reason: 'failure', status: failure.status, message: failure.message, cause, limit: nameLimit(`${failure.message ?? ''} ${cause ?? ''}`, atStop) };
+    out.stop = {
+      reason: 'failure',
+      status: failure.status,
+      message: failure.message,
+      cause,
+      limit: nameLimit(`${failure.message ?? ''} ${cause ?? ''}`, atStop),
+    };
   } else out.stop = { reason: ctx.interrupted.aborted ? 'interrupted' : 'goal' };
-  ctx.progress(`creation stopped after ${out.create.created} sprites: ${out.stop.reason}${failure ? ` (${failure.message ?? ''}${out.stop.cause ? `; daemon log: ${out.stop.cause}` : ''})` : ''}`);
+  ctx.progress(
+    `creation stopped after ${out.create.created} sprites: ${out.stop.reason}${failure ? ` (${failure.message ?? ''}${out.stop.cause ? `; daemon log: ${out.stop.cause}` : ''})` : ''}`,
+  );
   checkInterrupt(ctx);
 
   const existing = ctx.fleet.size;
-  const settleMs = (out.counting === 'cold' ? knobs.idleColdSeconds : knobs.idleWarmSeconds) * 1000 + 120_000 + existing * 100;
+  const settleMs =
+    (out.counting === 'cold' ? knobs.idleColdSeconds : knobs.idleWarmSeconds) * 1000 + 120_000 + existing * 100;
   ctx.progress(`waiting for every sprite to go ${out.counting} (up to ${(settleMs / 1000).toFixed(0)} s)`);
-  out.idle = await waitForCounts(client, (c) => (out.counting === 'cold' ? c.running + c.warm === 0 : c.running === 0), settleMs, () => !ctx.interrupted.aborted);
+  out.idle = await waitForCounts(
+    client,
+    (c) => (out.counting === 'cold' ? c.running + c.warm === 0 : c.running === 0),
+    settleMs,
+    () => !ctx.interrupted.aborted,
+  );
   checkInterrupt(ctx);
   await pause(ctx, 5000);
   out.snapshots.push(ctx.snap('idle'));

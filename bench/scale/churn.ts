@@ -48,12 +48,14 @@ async function checkpointOp(d: ChurnDeps, name: string): Promise<void> {
   let restored = false;
   if ((await d.recorder.time('fs-write', phase(), () => d.client.writeFile(name, FILE, content()))).ok) {
     restored = (await d.recorder.time('restore', phase(), () => d.client.restore(name, id))).ok;
-    if (restored) await d.recorder.time('fs-read', phase(), () => d.client.readFile(name, FILE, before, 'read after restore'));
+    if (restored)
+      await d.recorder.time('fs-read', phase(), () => d.client.readFile(name, FILE, before, 'read after restore'));
   }
   // A failed restore leaves the disk as it was (ADR 0019): the new checkpoint is the spare one.
   const unused = restored ? d.current.get(name) : id;
   if (restored) d.current.set(name, id);
-  if (unused !== undefined) await d.recorder.time('checkpoint-delete', phase(), () => d.client.deleteCheckpoint(name, unused));
+  if (unused !== undefined)
+    await d.recorder.time('checkpoint-delete', phase(), () => d.client.deleteCheckpoint(name, unused));
 }
 
 /** Delete the sprite and create it again under the same name. */

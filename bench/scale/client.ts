@@ -22,7 +22,8 @@ interface ListPage {
 function errorMessage(status: number, text: string): string {
   try {
     const body = JSON.parse(text) as { error?: unknown; message?: unknown };
-    if (typeof body === 'object' && body !== null) return `${status} ${String(body.error ?? '')}: ${String(body.message ?? '')}`;
+    if (typeof body === 'object' && body !== null)
+      return `${status} ${String(body.error ?? '')}: ${String(body.message ?? '')}`;
   } catch {
     // not JSON
   }
@@ -45,7 +46,11 @@ export class ScaleClient {
     return AbortSignal.any([AbortSignal.timeout(timeoutMs), this.interrupted]);
   }
 
-  private async http(method: string, path: string, opts: { json?: unknown; body?: Buffer; timeoutMs?: number } = {}): Promise<{ status: number; bytes: Buffer }> {
+  private async http(
+    method: string,
+    path: string,
+    opts: { json?: unknown; body?: Buffer; timeoutMs?: number } = {},
+  ): Promise<{ status: number; bytes: Buffer }> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.daemon.adminToken}` };
     let body: string | Buffer | undefined;
     if (opts.json !== undefined) {
@@ -69,15 +74,23 @@ export class ScaleClient {
 
   async remove(name: string): Promise<Answer> {
     const { status, bytes } = await this.http('DELETE', `/v1/sprites/${name}`);
-    return status === 204 || status === 200 ? { status, ok: true } : { status, ok: false, message: errorMessage(status, bytes.toString('utf8')) };
+    return status === 204 || status === 200
+      ? { status, ok: true }
+      : { status, ok: false, message: errorMessage(status, bytes.toString('utf8')) };
   }
 
   /** `echo <random token>` through the exec WebSocket; the output must be that token. */
   async exec(name: string): Promise<Answer> {
     const token = randomBytes(6).toString('hex');
-    const r = await execInSprite(this.daemon.url, this.daemon.adminToken, name, ['echo', token], { timeoutMs: this.timeoutMs });
+    const r = await execInSprite(this.daemon.url, this.daemon.adminToken, name, ['echo', token], {
+      timeoutMs: this.timeoutMs,
+    });
     if (r.code !== 0 || r.stdout !== `${token}\n`) {
-      return { status: 'bad-output', ok: false, message: `exit ${r.code}, stdout ${JSON.stringify(r.stdout.slice(0, 100))}, stderr ${JSON.stringify(r.stderr.slice(0, 100))}` };
+      return {
+        status: 'bad-output',
+        ok: false,
+        message: `exit ${r.code}, stdout ${JSON.stringify(r.stdout.slice(0, 100))}, stderr ${JSON.stringify(r.stderr.slice(0, 100))}`,
+      };
     }
     return { status: 101, ok: true };
   }
@@ -85,14 +98,21 @@ export class ScaleClient {
   async writeFile(name: string, path: string, content: Buffer): Promise<Answer> {
     const q = new URLSearchParams({ path, mkdirParents: 'true' });
     const { status, bytes } = await this.http('PUT', `/v1/sprites/${name}/fs/write?${q}`, { body: content });
-    return status === 200 || status === 201 ? { status, ok: true } : { status, ok: false, message: errorMessage(status, bytes.toString('utf8')) };
+    return status === 200 || status === 201
+      ? { status, ok: true }
+      : { status, ok: false, message: errorMessage(status, bytes.toString('utf8')) };
   }
 
   /** Reads a file back; anything but exactly `expected` is a failure. */
   async readFile(name: string, path: string, expected: Buffer, what = 'read back'): Promise<Answer> {
     const { status, bytes } = await this.http('GET', `/v1/sprites/${name}/fs/read?${new URLSearchParams({ path })}`);
     if (status !== 200) return { status, ok: false, message: errorMessage(status, bytes.toString('utf8')) };
-    if (!bytes.equals(expected)) return { status: 'bad-output', ok: false, message: `${what}: ${bytes.length} bytes that differ from the ${expected.length} expected` };
+    if (!bytes.equals(expected))
+      return {
+        status: 'bad-output',
+        ok: false,
+        message: `${what}: ${bytes.length} bytes that differ from the ${expected.length} expected`,
+      };
     return { status, ok: true };
   }
 
@@ -115,7 +135,12 @@ export class ScaleClient {
     const error = lines.find((l) => l.type === 'error');
     if (error) return { status: 'stream-error', ok: false, message: error.error ?? JSON.stringify(error) };
     const last = lines[lines.length - 1];
-    if (last?.type !== 'complete') return { status: 'stream-error', ok: false, message: `the stream ended without "complete" (last line ${JSON.stringify(last)})` };
+    if (last?.type !== 'complete')
+      return {
+        status: 'stream-error',
+        ok: false,
+        message: `the stream ended without "complete" (last line ${JSON.stringify(last)})`,
+      };
     return { status, ok: true, value: last.data ?? '' };
   }
 
@@ -124,7 +149,12 @@ export class ScaleClient {
     const r = await this.stream(`/v1/sprites/${name}/checkpoint`, { comment: 'bench:scale' });
     if (!r.ok) return r;
     const id = /Checkpoint (\S+) created/.exec(r.value ?? '')?.[1];
-    if (!id) return { status: 'stream-error', ok: false, message: `"complete" names no checkpoint: ${JSON.stringify(r.value)}` };
+    if (!id)
+      return {
+        status: 'stream-error',
+        ok: false,
+        message: `"complete" names no checkpoint: ${JSON.stringify(r.value)}`,
+      };
     return { ...r, value: id };
   }
 
@@ -134,7 +164,9 @@ export class ScaleClient {
 
   async deleteCheckpoint(name: string, checkpoint: string): Promise<Answer> {
     const { status, bytes } = await this.http('DELETE', `/v1/sprites/${name}/checkpoints/${checkpoint}`);
-    return status === 204 || status === 200 ? { status, ok: true } : { status, ok: false, message: errorMessage(status, bytes.toString('utf8')) };
+    return status === 204 || status === 200
+      ? { status, ok: true }
+      : { status, ok: false, message: errorMessage(status, bytes.toString('utf8')) };
   }
 
   /** One page of the sprite list; the value is the page (names, counts, the next token). */

@@ -60,7 +60,11 @@ function fdLimit(pid: number): number {
  * daemon's index space `[0, total)`: held by any daemon on the host, they are what its next
  * acquire competes for. `kind` picks the directory (e.g. the daemon's network pool).
  */
-function claims(prefix: 'net-' | 'ids-', total: (kind: string) => number, kind?: string): { used: number; total: number } | null {
+function claims(
+  prefix: 'net-' | 'ids-',
+  total: (kind: string) => number,
+  kind?: string,
+): { used: number; total: number } | null {
   const root = process.env.SPRITES_CLAIMS_DIR ?? '/run/sprites/claims';
   const dir = kind ?? (existsSync(root) ? readdirSync(root).find((k) => k.startsWith(prefix)) : undefined);
   if (!dir || !existsSync(join(root, dir))) return null;
@@ -84,7 +88,13 @@ function netSlots(kind: string): number {
  * Reads memory, the daemon's process figures, the pool and the claims. `maxSprites` is the
  * size of the uid-range claim space (SPRITES_MAX_SPRITES), which its directory name does not say.
  */
-export function snapshot(at: string, daemonPid: number, dataDir: string, instanceId: string, maxSprites: number): HostSnapshot {
+export function snapshot(
+  at: string,
+  daemonPid: number,
+  dataDir: string,
+  instanceId: string,
+  maxSprites: number,
+): HostSnapshot {
   const pool = join(dataDir, 'storage', 'pool');
   let poolUsedMb = 0;
   let poolSizeMb = 0;
@@ -103,7 +113,9 @@ export function snapshot(at: string, daemonPid: number, dataDir: string, instanc
   }
   let spriteCgroups = 0;
   let charge = 0;
-  const top = existsSync('/sys/fs/cgroup/memory') ? `/sys/fs/cgroup/memory/sprites-${instanceId}` : `/sys/fs/cgroup/sprites-${instanceId}`;
+  const top = existsSync('/sys/fs/cgroup/memory')
+    ? `/sys/fs/cgroup/memory/sprites-${instanceId}`
+    : `/sys/fs/cgroup/sprites-${instanceId}`;
   for (const child of existsSync(top) ? readdirSync(top, { withFileTypes: true }) : []) {
     if (!child.isDirectory()) continue;
     const bytes = read(join(top, child.name, 'memory.usage_in_bytes')) || read(join(top, child.name, 'memory.current'));
@@ -138,11 +150,19 @@ export function nameLimit(message: string, host: HostSnapshot): string {
   const m = message;
   if (/no free net-/.test(m)) return 'addresses: every network slot of the pool is claimed (widen --network-pool)';
   if (/no free ids-/.test(m)) return 'uid ranges: every uid range is claimed (SPRITES_MAX_SPRITES)';
-  if (/EMFILE|ENFILE|too many open files/i.test(m) || (host.daemonFdLimit > 0 && host.daemonFds > host.daemonFdLimit * 0.95)) return `fds: the daemon holds ${host.daemonFds} of ${host.daemonFdLimit}`;
-  if (/ENOMEM|cannot allocate memory|out of memory|oom/i.test(m) || host.memAvailableMb < 512) return `memory: ${host.memAvailableMb.toFixed(0)} MB available`;
-  if (/EAGAIN|resource temporarily unavailable|fork|pids/i.test(m) || host.hostTasks > host.pidMax * 0.95) return `pids: ${host.hostTasks} tasks on the host, pid_max ${host.pidMax}`;
-  if (/ENOSPC|no space left|quota/i.test(m) || (host.poolSizeMb > 0 && host.poolUsedMb > host.poolSizeMb * 0.95)) return `disk: the pool has ${host.poolUsedMb.toFixed(0)} of ${host.poolSizeMb.toFixed(0)} MB used`;
-  if (host.addresses && host.addresses.used >= host.addresses.total) return 'addresses: every network slot of the pool is claimed';
+  if (
+    /EMFILE|ENFILE|too many open files/i.test(m) ||
+    (host.daemonFdLimit > 0 && host.daemonFds > host.daemonFdLimit * 0.95)
+  )
+    return `fds: the daemon holds ${host.daemonFds} of ${host.daemonFdLimit}`;
+  if (/ENOMEM|cannot allocate memory|out of memory|oom/i.test(m) || host.memAvailableMb < 512)
+    return `memory: ${host.memAvailableMb.toFixed(0)} MB available`;
+  if (/EAGAIN|resource temporarily unavailable|fork|pids/i.test(m) || host.hostTasks > host.pidMax * 0.95)
+    return `pids: ${host.hostTasks} tasks on the host, pid_max ${host.pidMax}`;
+  if (/ENOSPC|no space left|quota/i.test(m) || (host.poolSizeMb > 0 && host.poolUsedMb > host.poolSizeMb * 0.95))
+    return `disk: the pool has ${host.poolUsedMb.toFixed(0)} of ${host.poolSizeMb.toFixed(0)} MB used`;
+  if (host.addresses && host.addresses.used >= host.addresses.total)
+    return 'addresses: every network slot of the pool is claimed';
   if (host.uidRanges && host.uidRanges.used >= host.uidRanges.total) return 'uid ranges: every uid range is claimed';
   return 'not one of memory, fds, addresses, pids, uid ranges or disk (see the message)';
 }

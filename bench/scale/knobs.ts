@@ -54,7 +54,8 @@ export function spriteTarget(k: ScaleKnobs): number {
 
 export function readKnobs(env: NodeJS.ProcessEnv = process.env): ScaleKnobs {
   const mode = env.SCALE_MODE === 'capacity' ? 'capacity' : 'load';
-  if (env.SCALE_MODE && env.SCALE_MODE !== 'capacity' && env.SCALE_MODE !== 'load') throw new Error(`SCALE_MODE=${env.SCALE_MODE} must be load or capacity`);
+  if (env.SCALE_MODE && env.SCALE_MODE !== 'capacity' && env.SCALE_MODE !== 'load')
+    throw new Error(`SCALE_MODE=${env.SCALE_MODE} must be load or capacity`);
   const sprites = Math.floor(num(env, 'SCALE_SPRITES', 1000));
   const goalWarm = Math.floor(num(env, 'SCALE_GOAL_WARM', 2000));
   const cold = Math.floor(num(env, 'SCALE_COLD', 0));
@@ -70,7 +71,11 @@ export function readKnobs(env: NodeJS.ProcessEnv = process.env): ScaleKnobs {
     poolSize: env.SCALE_POOL_SIZE || defaultPoolSize(most),
     // Load mode: sprites freeze during the run (so churn meets warm sprites) and never go
     // cold. Capacity mode: they freeze soon after their create; with SCALE_COLD they stop soon after.
-    idleWarmSeconds: num(env, 'SCALE_IDLE_WARM_SECONDS', mode === 'capacity' && cold > 0 ? 2 : mode === 'capacity' ? 5 : 10),
+    idleWarmSeconds: num(
+      env,
+      'SCALE_IDLE_WARM_SECONDS',
+      mode === 'capacity' && cold > 0 ? 2 : mode === 'capacity' ? 5 : 10,
+    ),
     idleColdSeconds: num(env, 'SCALE_IDLE_COLD_SECONDS', mode === 'capacity' && cold > 0 ? 6 : 7 * 24 * 3600),
     requestTimeoutMs: num(env, 'SCALE_REQUEST_TIMEOUT_MS', 120_000),
     restartSample: Math.floor(num(env, 'SCALE_RESTART_SAMPLE', 20)),

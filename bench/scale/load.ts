@@ -4,7 +4,16 @@ import { churnWorker } from './churn.js';
 import type { SpriteCounts } from './client.js';
 import { checkInterrupt, pause, type ScaleContext } from './context.js';
 import { memAvailableMb, type HostSnapshot } from './host.js';
-import { createSprites, deleteAll, measureList, restartDaemon, waitForCounts, type CreateOutcome, type ListResult, type RestartResult } from './steps.js';
+import {
+  createSprites,
+  deleteAll,
+  measureList,
+  restartDaemon,
+  waitForCounts,
+  type CreateOutcome,
+  type ListResult,
+  type RestartResult,
+} from './steps.js';
 
 /** Filled step by step, so an interrupted or failed run still reports what it got. */
 export interface LoadResult {
@@ -43,7 +52,9 @@ export async function runLoad(ctx: ScaleContext, out: LoadResult): Promise<void>
   bystander.start();
   let churning = true;
   const churnDeps = { client, recorder, fleet, phases, current: new Map<string, string>() };
-  const workers = Array.from({ length: knobs.churnWorkers }, () => churnWorker(churnDeps, () => churning && !ctx.interrupted.aborted));
+  const workers = Array.from({ length: knobs.churnWorkers }, () =>
+    churnWorker(churnDeps, () => churning && !ctx.interrupted.aborted),
+  );
   const t0 = Date.now();
   try {
     out.create = await createSprites(ctx, {
@@ -63,15 +74,24 @@ export async function runLoad(ctx: ScaleContext, out: LoadResult): Promise<void>
     });
     checkInterrupt(ctx);
     phases.steady = true;
-    ctx.progress(`all created in ${out.create.seconds.toFixed(1)} s (${out.create.failed} failed); churning ${knobs.steadySeconds} s more at ${fleet.size} sprites`);
+    ctx.progress(
+      `all created in ${out.create.seconds.toFixed(1)} s (${out.create.failed} failed); churning ${knobs.steadySeconds} s more at ${fleet.size} sprites`,
+    );
     await pause(ctx, knobs.steadySeconds * 1000);
   } finally {
     churning = false;
     out.churnOps = (await Promise.all(workers)).reduce((a, b) => a + b, 0);
     await bystander.stop();
   }
-  out.latency = Object.fromEntries(LATENCY_KINDS.map((kind) => [kind, Object.fromEntries(phases.labels.map((label) => [label, recorder.summary(kind, label)]))]));
-  out.latency['bystander-exec'] = Object.fromEntries(['quiet', ...phases.labels].map((label) => [label, recorder.summary('bystander-exec', label)]));
+  out.latency = Object.fromEntries(
+    LATENCY_KINDS.map((kind) => [
+      kind,
+      Object.fromEntries(phases.labels.map((label) => [label, recorder.summary(kind, label)])),
+    ]),
+  );
+  out.latency['bystander-exec'] = Object.fromEntries(
+    ['quiet', ...phases.labels].map((label) => [label, recorder.summary('bystander-exec', label)]),
+  );
   out.snapshots.push(ctx.snap('created'));
   checkInterrupt(ctx);
 
@@ -80,8 +100,15 @@ export async function runLoad(ctx: ScaleContext, out: LoadResult): Promise<void>
   checkInterrupt(ctx);
 
   const warmTimeoutMs = knobs.idleWarmSeconds * 1000 + 120_000 + fleet.size * 100;
-  ctx.progress(`waiting for every sprite to go warm (idle ${knobs.idleWarmSeconds} s; up to ${(warmTimeoutMs / 1000).toFixed(0)} s)`);
-  const idle = await waitForCounts(client, (c) => c.running === 0, warmTimeoutMs, () => !ctx.interrupted.aborted);
+  ctx.progress(
+    `waiting for every sprite to go warm (idle ${knobs.idleWarmSeconds} s; up to ${(warmTimeoutMs / 1000).toFixed(0)} s)`,
+  );
+  const idle = await waitForCounts(
+    client,
+    (c) => c.running === 0,
+    warmTimeoutMs,
+    () => !ctx.interrupted.aborted,
+  );
   out.idle = idle;
   checkInterrupt(ctx);
   // Let reclaimable memory settle after the last freeze.
@@ -95,7 +122,9 @@ export async function runLoad(ctx: ScaleContext, out: LoadResult): Promise<void>
   }
   checkInterrupt(ctx);
 
-  ctx.progress(`restarting the daemon (SIGTERM, sprites keep running), then exec in ${knobs.restartSample} random sprites`);
+  ctx.progress(
+    `restarting the daemon (SIGTERM, sprites keep running), then exec in ${knobs.restartSample} random sprites`,
+  );
   out.restart = await restartDaemon(ctx.daemon, client, recorder, fleet, knobs.restartSample, knobs.concurrency);
   out.snapshots.push(ctx.snap('restarted'));
   checkInterrupt(ctx);

@@ -82,18 +82,27 @@ export class Recorder {
     if (this.interrupted.aborted) return { status: 'interrupted', ok: false, message };
     // An exec handshake refused: the message holds the status and the body.
     if (typeof err.status === 'number') return { status: err.status, ok: false, message };
-    if (err.name === 'TimeoutError' || err.name === 'AbortError' || /timed out/.test(message)) return { status: 'timeout', ok: false, message };
+    if (err.name === 'TimeoutError' || err.name === 'AbortError' || /timed out/.test(message))
+      return { status: 'timeout', ok: false, message };
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return { status: 'network', ok: false, message: cause?.message ? `${message}: ${cause.code ?? ''} ${cause.message}` : message };
+    return {
+      status: 'network',
+      ok: false,
+      message: cause?.message ? `${message}: ${cause.code ?? ''} ${cause.message}` : message,
+    };
   }
 
   failureGroups(): FailureGroup[] {
-    return [...this.failures.values()].sort((a, b) => a.kind.localeCompare(b.kind) || String(a.status).localeCompare(String(b.status)));
+    return [...this.failures.values()].sort(
+      (a, b) => a.kind.localeCompare(b.kind) || String(a.status).localeCompare(String(b.status)),
+    );
   }
 
   /** Latency of the successful requests of `kind`, in `phase` (all phases if omitted). */
   summary(kind: string, phase?: string): Summary | undefined {
-    const ms = this.samples.filter((s) => s.ok && s.kind === kind && (phase === undefined || s.phase === phase)).map((s) => s.ms);
+    const ms = this.samples
+      .filter((s) => s.ok && s.kind === kind && (phase === undefined || s.phase === phase))
+      .map((s) => s.ms);
     return ms.length > 0 ? summarize(ms) : undefined;
   }
 
@@ -112,7 +121,8 @@ export class Recorder {
   }
 
   count(kind?: string, ok?: boolean): number {
-    return this.samples.filter((s) => (kind === undefined || s.kind === kind) && (ok === undefined || s.ok === ok)).length;
+    return this.samples.filter((s) => (kind === undefined || s.kind === kind) && (ok === undefined || s.ok === ok))
+      .length;
   }
 
   /** Requests by kind and status: `{ exec: { "101": 950, "timeout": 2 } }` (101 is a WebSocket that ran). */
@@ -132,6 +142,8 @@ export class Recorder {
 
   /** Creates that failed (one cut short by Ctrl-C is not the daemon's failure). */
   failedCreates(): number {
-    return this.samples.filter((s) => (s.kind === 'create' || s.kind === 'recreate') && !s.ok && s.status !== 'interrupted').length;
+    return this.samples.filter(
+      (s) => (s.kind === 'create' || s.kind === 'recreate') && !s.ok && s.status !== 'interrupted',
+    ).length;
   }
 }

@@ -14,9 +14,15 @@ function latencyRow(kind: string, phase: string, s: Summary | undefined): string
 /** Failures by kind and status, with the first messages, and the zero-5xx / zero-failed-create goals. */
 export function failureLines(recorder: Recorder): string[] {
   const groups = recorder.failureGroups();
-  const lines = [`requests: ${recorder.count()} in all, ${recorder.count(undefined, false)} failed; by kind and status (101: an exec WebSocket that ran):`];
+  const lines = [
+    `requests: ${recorder.count()} in all, ${recorder.count(undefined, false)} failed; by kind and status (101: an exec WebSocket that ran):`,
+  ];
   for (const [kind, byStatus] of Object.entries(recorder.statusCounts())) {
-    lines.push(`  ${kind.padEnd(20)} ${Object.entries(byStatus).map(([status, n]) => `${status} ×${n}`).join(', ')}`);
+    lines.push(
+      `  ${kind.padEnd(20)} ${Object.entries(byStatus)
+        .map(([status, n]) => `${status} ×${n}`)
+        .join(', ')}`,
+    );
   }
   if (groups.length === 0) lines.push('failures: none');
   else {
@@ -28,7 +34,9 @@ export function failureLines(recorder: Recorder): string[] {
   }
   const serverErrors = recorder.serverErrors();
   const failedCreates = recorder.failedCreates();
-  lines.push(`goals: ${serverErrors} responses with status 5xx (goal 0) ${serverErrors === 0 ? 'met' : 'MISSED'}; ${failedCreates} failed creates (goal 0) ${failedCreates === 0 ? 'met' : 'MISSED'}`);
+  lines.push(
+    `goals: ${serverErrors} responses with status 5xx (goal 0) ${serverErrors === 0 ? 'met' : 'MISSED'}; ${failedCreates} failed creates (goal 0) ${failedCreates === 0 ? 'met' : 'MISSED'}`,
+  );
   return lines;
 }
 
@@ -46,11 +54,19 @@ export function snapshotLines(snapshots: HostSnapshot[]): string[] {
 
 export function loadLines(r: LoadResult, recorder: Recorder, phaseLabels: string[]): string[] {
   const lines: string[] = [];
-  if (r.create) lines.push(`created ${r.create.created} sprites in ${r.create.seconds.toFixed(1)} s (${r.create.failed} creates failed); churn: ${r.churnOps ?? 0} operations`);
+  if (r.create)
+    lines.push(
+      `created ${r.create.created} sprites in ${r.create.seconds.toFixed(1)} s (${r.create.failed} creates failed); churn: ${r.churnOps ?? 0} operations`,
+    );
   if (r.latency) {
-    lines.push('', `latency of successful requests (ms) by phase of the sprite count`, `  ${'kind'.padEnd(20)} ${'sprites'.padEnd(16)} ${'n'.padStart(6)} ${'p50'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)}`);
+    lines.push(
+      '',
+      `latency of successful requests (ms) by phase of the sprite count`,
+      `  ${'kind'.padEnd(20)} ${'sprites'.padEnd(16)} ${'n'.padStart(6)} ${'p50'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)}`,
+    );
     for (const [kind, byPhase] of Object.entries(r.latency)) {
-      for (const label of ['quiet', ...phaseLabels]) if (byPhase[label]) lines.push(latencyRow(kind, label, byPhase[label]));
+      for (const label of ['quiet', ...phaseLabels])
+        if (byPhase[label]) lines.push(latencyRow(kind, label, byPhase[label]));
     }
     for (const kind of ['delete', 'checkpoint-delete']) lines.push(latencyRow(kind, 'all', recorder.summary(kind)));
   }
@@ -63,10 +79,14 @@ export function loadLines(r: LoadResult, recorder: Recorder, phaseLabels: string
   }
   if (r.idle) {
     const c = r.idle.counts;
-    lines.push(`idle: ${r.idle.reached ? 'all' : 'NOT all'} sprites warm after ${(r.idle.waitedMs / 1000).toFixed(0)} s (running ${c?.running ?? '?'}, warm ${c?.warm ?? '?'}, cold ${c?.cold ?? '?'})`);
+    lines.push(
+      `idle: ${r.idle.reached ? 'all' : 'NOT all'} sprites warm after ${(r.idle.waitedMs / 1000).toFixed(0)} s (running ${c?.running ?? '?'}, warm ${c?.warm ?? '?'}, cold ${c?.cold ?? '?'})`,
+    );
   }
   if (r.memAvailablePerWarmSpriteMb !== undefined) {
-    lines.push(`memory: MemAvailable drop per warm sprite ${f1(r.memAvailablePerWarmSpriteMb)} MB (baseline → all warm; other load on the host counts too); cgroup charge per sprite ${f1(r.cgroupChargePerSpriteMb)} MB`);
+    lines.push(
+      `memory: MemAvailable drop per warm sprite ${f1(r.memAvailablePerWarmSpriteMb)} MB (baseline → all warm; other load on the host counts too); cgroup charge per sprite ${f1(r.cgroupChargePerSpriteMb)} MB`,
+    );
   }
   if (r.restart) {
     const x = r.restart;
@@ -75,7 +95,10 @@ export function loadLines(r: LoadResult, recorder: Recorder, phaseLabels: string
         `ready → ${x.answered}/${x.sampled} sampled sprites answered an exec ${f0(x.readyToAllAnsweringMs)} ms; SIGTERM → all answered ${f0(x.totalMs)} ms; exec p50 ${f1(x.exec?.p50)} ms, max ${f1(x.exec?.max)} ms${x.error ? `; ${x.error}` : ''}`,
     );
   }
-  if (r.deleteAll) lines.push(`delete all: ${r.deleteAll.deleted} sprites in ${r.deleteAll.seconds.toFixed(1)} s (DELETE p50 ${f1(recorder.summary('delete-all')?.p50)} ms, p99 ${f1(recorder.summary('delete-all')?.p99)} ms); ${r.deleteAll.remaining} left in the list`);
+  if (r.deleteAll)
+    lines.push(
+      `delete all: ${r.deleteAll.deleted} sprites in ${r.deleteAll.seconds.toFixed(1)} s (DELETE p50 ${f1(recorder.summary('delete-all')?.p50)} ms, p99 ${f1(recorder.summary('delete-all')?.p99)} ms); ${r.deleteAll.remaining} left in the list`,
+    );
   return lines;
 }
 
@@ -83,11 +106,17 @@ export function capacityLines(r: CapacityResult): string[] {
   const lines: string[] = [];
   if (r.create) lines.push(`created ${r.create.created} sprites in ${r.create.seconds.toFixed(1)} s (goal ${r.goal})`);
   if (r.stop) {
-    lines.push(r.stop.reason === 'failure' ? `stopped by a failed create: ${r.stop.message ?? String(r.stop.status)}${r.stop.cause ? `\n  the daemon logged: ${r.stop.cause}` : ''}\n  limit: ${r.stop.limit ?? '?'}` : `stopped: ${r.stop.reason === 'goal' ? 'the goal was reached' : 'interrupted'}`);
+    lines.push(
+      r.stop.reason === 'failure'
+        ? `stopped by a failed create: ${r.stop.message ?? String(r.stop.status)}${r.stop.cause ? `\n  the daemon logged: ${r.stop.cause}` : ''}\n  limit: ${r.stop.limit ?? '?'}`
+        : `stopped: ${r.stop.reason === 'goal' ? 'the goal was reached' : 'interrupted'}`,
+    );
   }
   if (r.idle) {
     const c = r.idle.counts;
-    lines.push(`the host held ${r.held ?? '?'} ${r.counting} sprites (${r.idle.reached ? 'all' : 'NOT all'} ${r.counting} after ${(r.idle.waitedMs / 1000).toFixed(0)} s; running ${c?.running ?? '?'}, warm ${c?.warm ?? '?'}, cold ${c?.cold ?? '?'})`);
+    lines.push(
+      `the host held ${r.held ?? '?'} ${r.counting} sprites (${r.idle.reached ? 'all' : 'NOT all'} ${r.counting} after ${(r.idle.waitedMs / 1000).toFixed(0)} s; running ${c?.running ?? '?'}, warm ${c?.warm ?? '?'}, cold ${c?.cold ?? '?'})`,
+    );
   }
   const idle = r.snapshots.find((s) => s.at === 'idle') ?? r.snapshots.find((s) => s.at === 'at stop');
   if (idle) {
@@ -96,6 +125,9 @@ export function capacityLines(r: CapacityResult): string[] {
         `addresses left ${idle.addresses ? idle.addresses.total - idle.addresses.used : '?'}, uid ranges left ${idle.uidRanges ? idle.uidRanges.total - idle.uidRanges.used : '?'}, host tasks ${idle.hostTasks} of pid_max ${idle.pidMax}`,
     );
   }
-  if (r.deleteAll) lines.push(`delete all: ${r.deleteAll.deleted} sprites in ${r.deleteAll.seconds.toFixed(1)} s; ${r.deleteAll.remaining} left in the list`);
+  if (r.deleteAll)
+    lines.push(
+      `delete all: ${r.deleteAll.deleted} sprites in ${r.deleteAll.seconds.toFixed(1)} s; ${r.deleteAll.remaining} left in the list`,
+    );
   return lines;
 }

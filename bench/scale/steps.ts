@@ -30,7 +30,14 @@ export interface CreateOutcome {
  */
 export async function createSprites(
   d: { client: ScaleClient; recorder: Recorder; fleet: Fleet; phases: Phases },
-  opts: { count: number; concurrency: number; prefix: string; haltOnFailure: boolean; running: () => boolean; progress: (created: number) => void },
+  opts: {
+    count: number;
+    concurrency: number;
+    prefix: string;
+    haltOnFailure: boolean;
+    running: () => boolean;
+    progress: (created: number) => void;
+  },
 ): Promise<CreateOutcome> {
   const t0 = Date.now();
   let next = 0;
@@ -65,7 +72,12 @@ export interface ListResult {
 }
 
 /** List latency: `runs` first pages, then `walks` walks through all pages. */
-export async function measureList(client: ScaleClient, recorder: Recorder, runs: number, walks: number): Promise<ListResult> {
+export async function measureList(
+  client: ScaleClient,
+  recorder: Recorder,
+  runs: number,
+  walks: number,
+): Promise<ListResult> {
   for (let i = 0; i < runs; i++) await recorder.time('list-50', 'list', () => client.listPage(50));
   const walkMs: number[] = [];
   let pages = 0;
@@ -88,14 +100,31 @@ export async function measureList(client: ScaleClient, recorder: Recorder, runs:
       }
     }
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    recorder.add('list-walk', 'list', complete ? { status: 200, ok: true } : { status: 'network', ok: false, message: `a page failed after ${pages} pages` }, ms);
+    recorder.add(
+      'list-walk',
+      'list',
+      complete
+        ? { status: 200, ok: true }
+        : { status: 'network', ok: false, message: `a page failed after ${pages} pages` },
+      ms,
+    );
     if (complete) walkMs.push(ms);
   }
-  return { firstPage: recorder.summary('list-50'), walk: walkMs.length > 0 ? summarize(walkMs) : undefined, pages, seen };
+  return {
+    firstPage: recorder.summary('list-50'),
+    walk: walkMs.length > 0 ? summarize(walkMs) : undefined,
+    pages,
+    seen,
+  };
 }
 
 /** Polls the list's counters until `done` holds or `timeoutMs` passes. */
-export async function waitForCounts(client: ScaleClient, done: (c: SpriteCounts) => boolean, timeoutMs: number, running: () => boolean): Promise<{ counts: SpriteCounts | null; waitedMs: number; reached: boolean }> {
+export async function waitForCounts(
+  client: ScaleClient,
+  done: (c: SpriteCounts) => boolean,
+  timeoutMs: number,
+  running: () => boolean,
+): Promise<{ counts: SpriteCounts | null; waitedMs: number; reached: boolean }> {
   const t0 = Date.now();
   let counts: SpriteCounts | null = null;
   while (running()) {
@@ -135,10 +164,19 @@ function field(line: string, name: string): number | null {
  * Live restore: SIGTERM without --stop-sprites (the sprites keep running), start again, and
  * time it until the daemon is ready and until `sample` random sprites answer an exec.
  */
-export async function restartDaemon(daemon: TestDaemon, client: ScaleClient, recorder: Recorder, fleet: Fleet, sample: number, concurrency: number): Promise<RestartResult> {
+export async function restartDaemon(
+  daemon: TestDaemon,
+  client: ScaleClient,
+  recorder: Recorder,
+  fleet: Fleet,
+  sample: number,
+  concurrency: number,
+): Promise<RestartResult> {
   const t0 = Date.now();
   let error: string | undefined;
-  await daemon.stop('SIGTERM').catch((e: unknown) => (error = `stop: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`));
+  await daemon
+    .stop('SIGTERM')
+    .catch((e: unknown) => (error = `stop: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`));
   const stopped = Date.now();
   await daemon.start();
   const ready = Date.now();
@@ -165,7 +203,11 @@ export async function restartDaemon(daemon: TestDaemon, client: ScaleClient, rec
 }
 
 /** Deletes every sprite the list shows, `concurrency` at a time (a few rounds, in case one fails). */
-export async function deleteAll(client: ScaleClient, recorder: Recorder, concurrency: number): Promise<{ deleted: number; seconds: number; remaining: number }> {
+export async function deleteAll(
+  client: ScaleClient,
+  recorder: Recorder,
+  concurrency: number,
+): Promise<{ deleted: number; seconds: number; remaining: number }> {
   const t0 = Date.now();
   let deleted = 0;
   let remaining = 0;

@@ -1,7 +1,9 @@
 // Drives a sprite through the official JS client (@fly/sprites) under Node >= 24 and prints
 // one JSON object of what it observed. test/e2e/official-js-client.test.ts asserts on it.
 // SPRITES_SDK_ENTRY runs the same scenario with our SDK (a file path); the default is the official client.
-const { SpritesClient } = process.env.SPRITES_SDK_ENTRY ? await import(new URL(`file://${process.env.SPRITES_SDK_ENTRY}`).href) : await import('@fly/sprites');
+const { SpritesClient } = process.env.SPRITES_SDK_ENTRY
+  ? await import(new URL(`file://${process.env.SPRITES_SDK_ENTRY}`).href)
+  : await import('@fly/sprites');
 
 const { SPRITES_URL, SPRITES_TOKEN, SPRITE_NAME } = process.env;
 const client = new SpritesClient(SPRITES_TOKEN, { baseURL: SPRITES_URL });
@@ -15,7 +17,11 @@ const step = async (name, fn) => {
 };
 
 await step('create', async () => {
-  const s = await client.createSprite(SPRITE_NAME, { config: { ramMB: 512, storageGB: 1 }, labels: ['compat'], environment: { FROM_JS: 'yes' } });
+  const s = await client.createSprite(SPRITE_NAME, {
+    config: { ramMB: 512, storageGB: 1 },
+    labels: ['compat'],
+    environment: { FROM_JS: 'yes' },
+  });
   return { name: s.name, status: s.status, labels: s.labels };
 });
 const sprite = client.sprite(SPRITE_NAME);
@@ -28,7 +34,11 @@ await step('list', async () => {
   return { names: l.sprites.map((s) => s.name), running: l.running };
 });
 await step('exec', async () => (await sprite.exec('echo hello world')).stdout);
-await step('execEnv', async () => (await sprite.execFile('sh', ['-c', 'echo "$FROM_JS $EXTRA" && pwd'], { env: { EXTRA: 'x' }, cwd: '/tmp' })).stdout);
+await step(
+  'execEnv',
+  async () =>
+    (await sprite.execFile('sh', ['-c', 'echo "$FROM_JS $EXTRA" && pwd'], { env: { EXTRA: 'x' }, cwd: '/tmp' })).stdout,
+);
 await step('exit42', async () => sprite.execFile('sh', ['-c', 'exit 42']));
 await step('stdin', async () => {
   const cmd = sprite.spawn('cat');
@@ -63,7 +73,9 @@ await step('fsMkdirReaddir', async () => {
   await fs.mkdir('proj/empty', { recursive: true });
   await fs.writeJSON('proj/data.json', { a: 1 });
   const names = await fs.readdir('proj');
-  const typed = (await fs.readdir('proj', { withFileTypes: true })).map((d) => `${d.name}:${d.isDirectory() ? 'd' : 'f'}`);
+  const typed = (await fs.readdir('proj', { withFileTypes: true })).map(
+    (d) => `${d.name}:${d.isDirectory() ? 'd' : 'f'}`,
+  );
   return { names, typed, json: await fs.readJSON('proj/data.json') };
 });
 await step('fsExists', async () => ({ yes: await fs.exists('proj/data.json'), no: await fs.exists('proj/nope') }));

@@ -37,7 +37,10 @@ export async function scenario(SpritesClient, { url, token, name }) {
   });
   await step('output', async () => (await sprite.command('seq', ['1', '20000']).output()).length);
   await step('ports', async () => {
-    const cmd = sprite.command('python3', ['-c', 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",8125)); s.listen(); time.sleep(2)']);
+    const cmd = sprite.command('python3', [
+      '-c',
+      'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",8125)); s.listen(); time.sleep(2)',
+    ]);
     const ports = [];
     cmd.on('port', (p) => ports.push(`${p.type}:${p.port}`));
     await cmd.run();

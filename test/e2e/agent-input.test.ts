@@ -11,7 +11,14 @@ import { execUrl, pollUntil } from '../helpers/ws.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A raw request to the agent's own socket (what the daemon forwards to), answered or not within `ms`. */
-function agentRequest(socketPath: string, method: string, path: string, headers: Record<string, string | number>, body: Buffer, ms: number): Promise<{ status: number; text: string } | 'no answer'> {
+function agentRequest(
+  socketPath: string,
+  method: string,
+  path: string,
+  headers: Record<string, string | number>,
+  body: Buffer,
+  ms: number,
+): Promise<{ status: number; text: string } | 'no answer'> {
   return new Promise((resolve) => {
     const req = request({ socketPath, method, path, headers }, (res) => {
       let text = '';
@@ -31,9 +38,23 @@ function agentRequest(socketPath: string, method: string, path: string, headers:
 }
 
 /** A TTY command's messages in arrival order: output bytes, then what came after them. */
-function ttyRun(d: TestDaemon, sprite: string, script: string, stallMs: number): Promise<{ output: string; exitCode: number | null; afterExit: number }> {
+function ttyRun(
+  d: TestDaemon,
+  sprite: string,
+  script: string,
+  stallMs: number,
+): Promise<{ output: string; exitCode: number | null; afterExit: number }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(execUrl(d.url, sprite, [['cmd', 'sh'], ['cmd', '-c'], ['cmd', script], ['tty', 'true'], ['stdin', 'false']]), { headers: { authorization: `Bearer ${d.adminToken}` } });
+    const ws = new WebSocket(
+      execUrl(d.url, sprite, [
+        ['cmd', 'sh'],
+        ['cmd', '-c'],
+        ['cmd', script],
+        ['tty', 'true'],
+        ['stdin', 'false'],
+      ]),
+      { headers: { authorization: `Bearer ${d.adminToken}` } },
+    );
     const chunks: Buffer[] = [];
     let exitCode: number | null = null;
     let afterExit = 0;
@@ -68,8 +89,11 @@ test('the agent under hostile input: PTY exit order, service definitions, bounds
       const lines = r.output.split('\r\n').filter((l) => /^\d+$/.test(l));
       if (lines.length !== 200000) {
         const missing: number[] = [];
-        for (let i = 0, want = 1; i < lines.length && missing.length < 5; i++, want++) if (Number(lines[i]) !== want) (missing.push(want), (want = Number(lines[i])));
-        t.diagnostic(`first gaps before: ${missing.join(', ')}; last line ${lines.at(-1)}; tail ${JSON.stringify(r.output.slice(-80))}`);
+        for (let i = 0, want = 1; i < lines.length && missing.length < 5; i++, want++)
+          if (Number(lines[i]) !== want) (missing.push(want), (want = Number(lines[i])));
+        t.diagnostic(
+          `first gaps before: ${missing.join(', ')}; last line ${lines.at(-1)}; tail ${JSON.stringify(r.output.slice(-80))}`,
+        );
       }
       assert.equal(r.exitCode, 3, 'the exit code');
       assert.equal(r.afterExit, 0, 'no output after the exit message');
@@ -92,11 +116,19 @@ test('the agent under hostile input: PTY exit order, service definitions, bounds
     assert.equal(wrote.code, 0, wrote.stderr);
     await d.restart({ stopSprites: true });
 
-    const list = await pollUntil(async () => {
-      const r = await d.api<{ name: string }[]>('GET', '/v1/sprites/hostile/services');
-      return r.status === 200 ? r.body : null;
-    }, 60_000, 'the services list');
-    assert.deepEqual(list.map((s) => s.name), ['c'], 'the cycle and the misnamed file are not loaded');
+    const list = await pollUntil(
+      async () => {
+        const r = await d.api<{ name: string }[]>('GET', '/v1/sprites/hostile/services');
+        return r.status === 200 ? r.body : null;
+      },
+      60_000,
+      'the services list',
+    );
+    assert.deepEqual(
+      list.map((s) => s.name),
+      ['c'],
+      'the cycle and the misnamed file are not loaded',
+    );
     const start = await d.api('POST', '/v1/sprites/hostile/services/a/start');
     assert.equal(start.status, 404, start.text);
     const r = await d.exec('hostile', ['echo', 'still here']);
@@ -104,7 +136,8 @@ test('the agent under hostile input: PTY exit order, service definitions, bounds
     assert.equal(r.stdout, 'still here\n');
 
     // The same cycle through the API is a 400.
-    const put = (name: string, needs: string[]) => d.api('PUT', `/v1/sprites/hostile/services/${name}?duration=0`, { cmd: 'sleep', args: ['1000'], needs });
+    const put = (name: string, needs: string[]) =>
+      d.api('PUT', `/v1/sprites/hostile/services/${name}?duration=0`, { cmd: 'sleep', args: ['1000'], needs });
     assert.equal((await put('x', [])).status, 200);
     assert.equal((await put('y', ['x'])).status, 200);
     const cycle = await put('x', ['y']);
@@ -120,7 +153,14 @@ test('the agent under hostile input: PTY exit order, service definitions, bounds
       ['POST', '/v1/internal/identity'],
     ] as const) {
       // No content-length: chunked, so only reading shows the size.
-      const r = await agentRequest(socketPath(), method, path, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, big, 10_000);
+      const r = await agentRequest(
+        socketPath(),
+        method,
+        path,
+        { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        big,
+        10_000,
+      );
       assert.notEqual(r, 'no answer', `${method} ${path} answered while the body was still open`);
       if (r === 'no answer') continue;
       assert.equal(r.status, 413, `${method} ${path}: ${r.text}`);
@@ -130,7 +170,14 @@ test('the agent under hostile input: PTY exit order, service definitions, bounds
   });
 
   await t.test('oversized headers get a JSON 431', async () => {
-    const r = await agentRequest(socketPath(), 'GET', '/v1/health', { 'x-big': 'y'.repeat(20 * 1024) }, Buffer.alloc(0), 10_000);
+    const r = await agentRequest(
+      socketPath(),
+      'GET',
+      '/v1/health',
+      { 'x-big': 'y'.repeat(20 * 1024) },
+      Buffer.alloc(0),
+      10_000,
+    );
     assert.notEqual(r, 'no answer');
     if (r === 'no answer') return;
     assert.equal(r.status, 431);
@@ -138,7 +185,13 @@ test('the agent under hostile input: PTY exit order, service definitions, bounds
   });
 
   await t.test('a WebSocket message past the cap closes that socket with 1009; the agent goes on', async () => {
-    const ws = new WebSocket(execUrl(d.url, 'hostile', [['cmd', 'cat'], ['stdin', 'true']]), { headers: { authorization: `Bearer ${d.adminToken}` } });
+    const ws = new WebSocket(
+      execUrl(d.url, 'hostile', [
+        ['cmd', 'cat'],
+        ['stdin', 'true'],
+      ]),
+      { headers: { authorization: `Bearer ${d.adminToken}` } },
+    );
     ws.on('error', () => undefined);
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
     await new Promise<void>((resolve) => ws.once('open', () => resolve()));

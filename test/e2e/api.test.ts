@@ -44,7 +44,8 @@ test('management API: create, get, list with pages, update labels and URL settin
   assert.deepEqual(info.labels, ['team-x', 'ci']);
   assert.equal(info.url_settings.auth, 'public');
   assert.match(info.id, /^[0-9a-f-]{36}$/);
-  for (const field of ['created_at', 'updated_at', 'last_running_at'] as const) assert.match(String(info[field]), RFC3339);
+  for (const field of ['created_at', 'updated_at', 'last_running_at'] as const)
+    assert.match(String(info[field]), RFC3339);
   assert.equal(info.last_warming_at, null);
   assert.match(info.url, /api-one/);
 
@@ -69,7 +70,10 @@ test('management API: create, get, list with pages, update labels and URL settin
   assert.equal(got.body.id, info.id);
 
   // Labels: replaced by a new list; clear_labels empties them; URL settings merge.
-  const upd = await d.api<Info>('PUT', '/v1/sprites/api-one', { labels: ['a', 'b'], url_settings: { private_access: 'org' } });
+  const upd = await d.api<Info>('PUT', '/v1/sprites/api-one', {
+    labels: ['a', 'b'],
+    url_settings: { private_access: 'org' },
+  });
   assert.equal(upd.status, 200, upd.text);
   assert.deepEqual(upd.body.labels, ['a', 'b']);
   assert.deepEqual(upd.body.url_settings, { auth: 'public', private_access: 'org' });
@@ -86,7 +90,12 @@ test('management API: create, get, list with pages, update labels and URL settin
   let pages = 0;
   do {
     const q: string = `/v1/sprites?prefix=pg-&max_results=2${token ? `&continuation_token=${encodeURIComponent(token)}` : ''}`;
-    const page = await d.api<{ sprites: Info[]; has_more: boolean; next_continuation_token: string | null; org: { name: string; running: number } }>('GET', q);
+    const page = await d.api<{
+      sprites: Info[];
+      has_more: boolean;
+      next_continuation_token: string | null;
+      org: { name: string; running: number };
+    }>('GET', q);
     assert.equal(page.status, 200, page.text);
     assert.equal(page.body.org.name, 'default');
     assert.equal(page.body.org.running, 5);

@@ -20,14 +20,27 @@ interface Checkpoint {
   source_id?: string;
 }
 
-async function ndjson(d: TestDaemon, path: string, body?: unknown): Promise<{ status: number; lines: StreamLine[]; contentType: string | null }> {
+async function ndjson(
+  d: TestDaemon,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; lines: StreamLine[]; contentType: string | null }> {
   const res = await fetch(`${d.url}${path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${d.adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${d.adminToken}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
-  const lines = res.status === 200 ? text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as StreamLine) : [];
+  const lines =
+    res.status === 200
+      ? text
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as StreamLine)
+      : [];
   return { status: res.status, lines, contentType: res.headers.get('content-type') };
 }
 
@@ -48,7 +61,10 @@ async function restore(d: TestDaemon, sprite: string, id: string): Promise<Strea
 
 /** Every path under a directory with its type, mode, owner, link target and content hash. */
 async function manifest(d: TestDaemon, sprite: string, dir: string): Promise<string> {
-  const r = await d.sh(sprite, `cd ${dir} && find . -printf '%p %y %m %u:%g %l\\n' | sort && find . -type f -exec sha256sum {} + | sort`);
+  const r = await d.sh(
+    sprite,
+    `cd ${dir} && find . -printf '%p %y %m %u:%g %l\\n' | sort && find . -type f -exec sha256sum {} + | sort`,
+  );
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
 }
@@ -63,26 +79,39 @@ test('checkpoints: consistent copy-on-write snapshots, exact restores, per-sprit
     return r;
   };
 
-  await t.test('restore brings the disk back exactly: contents, modes, owners, symlinks, deleted and new files', async () => {
-    await asSprite('mkdir -p /home/sprite/data/sub && cd /home/sprite/data && echo one > a && printf two > sub/b && chmod 640 a && ln -s sub/b link && head -c 100000 /dev/urandom > blob');
-    await d.sh('cp', 'echo root-owned > /home/sprite/data/rootfile && chmod 600 /home/sprite/data/rootfile && echo etc > /etc/from-test');
-    const before = await manifest(d, 'cp', '/home/sprite/data');
-    const created = await ndjson(d, '/v1/sprites/cp/checkpoint', { comment: 'first' });
-    assert.equal(created.status, 200);
-    assert.match(created.contentType ?? '', /application\/x-ndjson/);
-    assert.ok(created.lines.every((l) => typeof l.time === 'string' && ['info', 'complete'].includes(l.type)), JSON.stringify(created.lines));
-    assert.equal(created.lines.at(-1)!.data, 'Checkpoint v0 created');
+  await t.test(
+    'restore brings the disk back exactly: contents, modes, owners, symlinks, deleted and new files',
+    async () => {
+      await asSprite(
+        'mkdir -p /home/sprite/data/sub && cd /home/sprite/data && echo one > a && printf two > sub/b && chmod 640 a && ln -s sub/b link && head -c 100000 /dev/urandom > blob',
+      );
+      await d.sh(
+        'cp',
+        'echo root-owned > /home/sprite/data/rootfile && chmod 600 /home/sprite/data/rootfile && echo etc > /etc/from-test',
+      );
+      const before = await manifest(d, 'cp', '/home/sprite/data');
+      const created = await ndjson(d, '/v1/sprites/cp/checkpoint', { comment: 'first' });
+      assert.equal(created.status, 200);
+      assert.match(created.contentType ?? '', /application\/x-ndjson/);
+      assert.ok(
+        created.lines.every((l) => typeof l.time === 'string' && ['info', 'complete'].includes(l.type)),
+        JSON.stringify(created.lines),
+      );
+      assert.equal(created.lines.at(-1)!.data, 'Checkpoint v0 created');
 
-    await asSprite('cd /home/sprite/data && echo changed > a && rm sub/b && rm link && ln -s a link && chmod 777 blob && echo new > newfile');
-    await d.sh('cp', 'rm /home/sprite/data/rootfile /etc/from-test');
-    assert.notEqual(await manifest(d, 'cp', '/home/sprite/data'), before);
+      await asSprite(
+        'cd /home/sprite/data && echo changed > a && rm sub/b && rm link && ln -s a link && chmod 777 blob && echo new > newfile',
+      );
+      await d.sh('cp', 'rm /home/sprite/data/rootfile /etc/from-test');
+      assert.notEqual(await manifest(d, 'cp', '/home/sprite/data'), before);
 
-    const lines = await restore(d, 'cp', 'v0');
-    assert.ok(lines.some((l) => l.type === 'info'));
-    // The next request just works, and the disk is as it was.
-    assert.equal(await manifest(d, 'cp', '/home/sprite/data'), before);
-    assert.equal((await d.exec('cp', ['cat', '/etc/from-test'])).stdout, 'etc\n');
-  });
+      const lines = await restore(d, 'cp', 'v0');
+      assert.ok(lines.some((l) => l.type === 'info'));
+      // The next request just works, and the disk is as it was.
+      assert.equal(await manifest(d, 'cp', '/home/sprite/data'), before);
+      assert.equal((await d.exec('cp', ['cat', '/etc/from-test'])).stdout, 'etc\n');
+    },
+  );
 
   await t.test('list, get, history and auto checkpoints', async () => {
     const v1 = await checkpoint(d, 'cp', 'second');
@@ -90,7 +119,11 @@ test('checkpoints: consistent copy-on-write snapshots, exact restores, per-sprit
     const list = await d.api<Checkpoint[]>('GET', '/v1/sprites/cp/checkpoints');
     assert.equal(list.status, 200);
     assert.match(list.headers.get('content-type') ?? '', /application\/json/);
-    assert.deepEqual(list.body.map((c) => c.id), ['v1', 'v0'], 'newest first, auto ones hidden');
+    assert.deepEqual(
+      list.body.map((c) => c.id),
+      ['v1', 'v0'],
+      'newest first, auto ones hidden',
+    );
     assert.deepEqual(list.body[0]!.history, ['v0']);
     assert.equal(list.body[0]!.source_id, 'v0');
     assert.equal(list.body[0]!.comment, 'second');
@@ -100,7 +133,10 @@ test('checkpoints: consistent copy-on-write snapshots, exact restores, per-sprit
     assert.equal(autos.length, 1, 'the restore took one auto checkpoint first');
     assert.match(autos[0]!.id, /^auto-\d+$/);
     const history = await d.api<Checkpoint[]>('GET', '/v1/sprites/cp/checkpoints?history=v0');
-    assert.deepEqual(history.body.map((c) => c.id), ['v1', 'v0']);
+    assert.deepEqual(
+      history.body.map((c) => c.id),
+      ['v1', 'v0'],
+    );
     const got = await d.api<Checkpoint>('GET', '/v1/sprites/cp/checkpoints/v1');
     assert.equal(got.body.id, 'v1');
     assert.equal((await d.api('GET', '/v1/sprites/cp/checkpoints/v99')).status, 404);
@@ -143,8 +179,10 @@ test('checkpoints: consistent copy-on-write snapshots, exact restores, per-sprit
     assert.equal((await d.api<Checkpoint[]>('GET', '/v1/sprites/other/checkpoints')).body.length, 0);
   });
 
-  await t.test('a process writing during a checkpoint goes on; the checkpoint is consistent (SQLite integrity)', async () => {
-    const writer = `import sqlite3, time
+  await t.test(
+    'a process writing during a checkpoint goes on; the checkpoint is consistent (SQLite integrity)',
+    async () => {
+      const writer = `import sqlite3, time
 db = sqlite3.connect('/home/sprite/w.db')
 db.execute('create table if not exists t (i integer, pad text)')
 i = 0
@@ -155,31 +193,63 @@ while True:
     if i % 50 == 0:
         open('/home/sprite/progress', 'w').write(str(i))
 `;
-    await d.exec('cp', ['sh', '-c', `cat > /home/sprite/writer.py <<'EOF'\n${writer}EOF`]);
-    const ws = new WebSocket(execUrl(d.url, 'cp', [['cmd', 'python3'], ['cmd', '/home/sprite/writer.py'], ['stdin', 'false']]), { headers: { authorization: `Bearer ${d.adminToken}` } });
-    t.after(() => ws.terminate());
-    const progress = async () => Number((await d.exec('cp', ['cat', '/home/sprite/progress'])).stdout || 0);
-    await pollUntil(async () => (await progress()) >= 100, 30_000, 'the writer started');
-    const id = await checkpoint(d, 'cp', 'under load');
-    const atCheckpoint = await progress();
-    await pollUntil(async () => (await progress()) > atCheckpoint + 100, 30_000, 'the writer keeps going after the checkpoint');
-    ws.terminate();
-    await restore(d, 'cp', id);
-    const check = await d.exec('cp', ['python3', '-c', "import sqlite3; c = sqlite3.connect('/home/sprite/w.db'); print(c.execute('pragma integrity_check').fetchone()[0], c.execute('select count(*) > 0 from t').fetchone()[0])"]);
-    assert.equal(check.stdout, 'ok 1\n', check.stderr);
-  });
+      await d.exec('cp', ['sh', '-c', `cat > /home/sprite/writer.py <<'EOF'\n${writer}EOF`]);
+      const ws = new WebSocket(
+        execUrl(d.url, 'cp', [
+          ['cmd', 'python3'],
+          ['cmd', '/home/sprite/writer.py'],
+          ['stdin', 'false'],
+        ]),
+        { headers: { authorization: `Bearer ${d.adminToken}` } },
+      );
+      t.after(() => ws.terminate());
+      const progress = async () => Number((await d.exec('cp', ['cat', '/home/sprite/progress'])).stdout || 0);
+      await pollUntil(async () => (await progress()) >= 100, 30_000, 'the writer started');
+      const id = await checkpoint(d, 'cp', 'under load');
+      const atCheckpoint = await progress();
+      await pollUntil(
+        async () => (await progress()) > atCheckpoint + 100,
+        30_000,
+        'the writer keeps going after the checkpoint',
+      );
+      ws.terminate();
+      await restore(d, 'cp', id);
+      const check = await d.exec('cp', [
+        'python3',
+        '-c',
+        "import sqlite3; c = sqlite3.connect('/home/sprite/w.db'); print(c.execute('pragma integrity_check').fetchone()[0], c.execute('select count(*) > 0 from t').fetchone()[0])",
+      ]);
+      assert.equal(check.stdout, 'ok 1\n', check.stderr);
+    },
+  );
 
   await t.test('restore ends an attached session cleanly; exec right after works', async () => {
-    const ws = new WebSocket(execUrl(d.url, 'cp', [['cmd', 'sleep'], ['cmd', '1000'], ['tty', 'true']]), { headers: { authorization: `Bearer ${d.adminToken}` } });
+    const ws = new WebSocket(
+      execUrl(d.url, 'cp', [
+        ['cmd', 'sleep'],
+        ['cmd', '1000'],
+        ['tty', 'true'],
+      ]),
+      { headers: { authorization: `Bearer ${d.adminToken}` } },
+    );
     await new Promise((r) => ws.once('message', r));
     const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-    assert.equal((await fetch(`${d.url}/v1/sprites/cp/fs/read?path=/home/sprite/data/a`, { headers: { authorization: `Bearer ${d.adminToken}` } })).status, 200);
+    assert.equal(
+      (
+        await fetch(`${d.url}/v1/sprites/cp/fs/read?path=/home/sprite/data/a`, {
+          headers: { authorization: `Bearer ${d.adminToken}` },
+        })
+      ).status,
+      200,
+    );
     await restore(d, 'cp', 'v1');
     const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
     assert.notEqual(code, -1, 'the session socket closed');
     assert.equal((await d.exec('cp', ['echo', 'back'])).stdout, 'back\n');
     // Plain HTTP reaches the restarted agent too (no stale kept-alive connection).
-    const read = await fetch(`${d.url}/v1/sprites/cp/fs/read?path=/home/sprite/data/a`, { headers: { authorization: `Bearer ${d.adminToken}` } });
+    const read = await fetch(`${d.url}/v1/sprites/cp/fs/read?path=/home/sprite/data/a`, {
+      headers: { authorization: `Bearer ${d.adminToken}` },
+    });
     assert.equal(read.status, 200);
     assert.equal(await read.text(), 'one\n');
     const sessions = await d.api<{ sessions: { id: string }[] }>('GET', '/v1/sprites/cp/exec');
@@ -189,7 +259,11 @@ while True:
   await t.test('100 checkpoints list, read and restore correctly', async () => {
     const first = (await d.api<Checkpoint[]>('GET', '/v1/sprites/other/checkpoints')).body.length;
     for (let i = 0; i < 100; i++) {
-      const w = await fetch(`${d.url}/v1/sprites/other/fs/write?path=/home/sprite/n`, { method: 'PUT', headers: { authorization: `Bearer ${d.adminToken}` }, body: String(i) });
+      const w = await fetch(`${d.url}/v1/sprites/other/fs/write?path=/home/sprite/n`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${d.adminToken}` },
+        body: String(i),
+      });
       assert.equal(w.status, 200);
       assert.equal(await checkpoint(d, 'other'), `v${first + i}`);
     }
@@ -222,33 +296,49 @@ while True:
     assert.match(afterRestore.stderr, /Disk quota exceeded/, 'a restore does not reset the quota');
   });
 
-  await t.test('kill -9 of the daemon during checkpoint or restore: the disk is before or after, the list truthful', async () => {
-    await d.createSprite('crash', { ram_mb: 256, storage_gb: 1 });
-    const mark = async (text: string) => {
-      const w = await fetch(`${d.url}/v1/sprites/crash/fs/write?path=/home/sprite/mark`, { method: 'PUT', headers: { authorization: `Bearer ${d.adminToken}` }, body: text });
-      assert.equal(w.status, 200);
-    };
-    await mark('at-v0');
-    await checkpoint(d, 'crash');
-    for (const delayMs of [0, 30, 80, 150, 300]) {
-      await mark(`before-${delayMs}`);
-      // Fire a restore of v0 (or a new checkpoint, alternately) and kill the daemon meanwhile.
-      const restoring = delayMs % 20 === 0;
-      const path = restoring ? '/v1/sprites/crash/checkpoints/v0/restore' : '/v1/sprites/crash/checkpoint';
-      const pending = fetch(`${d.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/json' }, body: '{}' }).then((r) => r.text()).catch(() => 'cut off');
-      await new Promise((r) => setTimeout(r, delayMs));
-      await d.restart({ kill9: true });
-      await pending;
-      const disk = (await d.exec('crash', ['cat', '/home/sprite/mark'])).stdout;
-      assert.ok(disk === `before-${delayMs}` || (restoring && disk === 'at-v0'), `after a kill at ${delayMs} ms the disk says ${JSON.stringify(disk)}`);
-      // Every listed checkpoint is real: it can be read back by a restore.
-      const list = await d.api<Checkpoint[]>('GET', '/v1/sprites/crash/checkpoints?includeAuto=true');
-      assert.equal(list.status, 200);
-      assert.ok(list.body.some((c) => c.id === 'v0'));
-    }
-    const list = await d.api<Checkpoint[]>('GET', '/v1/sprites/crash/checkpoints');
-    for (const c of list.body) await restore(d, 'crash', c.id);
-    await restore(d, 'crash', 'v0');
-    assert.equal((await d.exec('crash', ['cat', '/home/sprite/mark'])).stdout, 'at-v0');
-  });
+  await t.test(
+    'kill -9 of the daemon during checkpoint or restore: the disk is before or after, the list truthful',
+    async () => {
+      await d.createSprite('crash', { ram_mb: 256, storage_gb: 1 });
+      const mark = async (text: string) => {
+        const w = await fetch(`${d.url}/v1/sprites/crash/fs/write?path=/home/sprite/mark`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${d.adminToken}` },
+          body: text,
+        });
+        assert.equal(w.status, 200);
+      };
+      await mark('at-v0');
+      await checkpoint(d, 'crash');
+      for (const delayMs of [0, 30, 80, 150, 300]) {
+        await mark(`before-${delayMs}`);
+        // Fire a restore of v0 (or a new checkpoint, alternately) and kill the daemon meanwhile.
+        const restoring = delayMs % 20 === 0;
+        const path = restoring ? '/v1/sprites/crash/checkpoints/v0/restore' : '/v1/sprites/crash/checkpoint';
+        const pending = fetch(`${d.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/json' },
+          body: '{}',
+        })
+          .then((r) => r.text())
+          .catch(() => 'cut off');
+        await new Promise((r) => setTimeout(r, delayMs));
+        await d.restart({ kill9: true });
+        await pending;
+        const disk = (await d.exec('crash', ['cat', '/home/sprite/mark'])).stdout;
+        assert.ok(
+          disk === `before-${delayMs}` || (restoring && disk === 'at-v0'),
+          `after a kill at ${delayMs} ms the disk says ${JSON.stringify(disk)}`,
+        );
+        // Every listed checkpoint is real: it can be read back by a restore.
+        const list = await d.api<Checkpoint[]>('GET', '/v1/sprites/crash/checkpoints?includeAuto=true');
+        assert.equal(list.status, 200);
+        assert.ok(list.body.some((c) => c.id === 'v0'));
+      }
+      const list = await d.api<Checkpoint[]>('GET', '/v1/sprites/crash/checkpoints');
+      for (const c of list.body) await restore(d, 'crash', c.id);
+      await restore(d, 'crash', 'v0');
+      assert.equal((await d.exec('crash', ['cat', '/home/sprite/mark'])).stdout, 'at-v0');
+    },
+  );
 });

@@ -42,7 +42,10 @@ class Tally {
     const kinds = [...new Set(this.outcomes.map((o) => o.kind))];
     return kinds
       .map((k) => {
-        const ms = this.outcomes.filter((o) => o.kind === k).map((o) => o.ms).sort((a, b) => a - b);
+        const ms = this.outcomes
+          .filter((o) => o.kind === k)
+          .map((o) => o.ms)
+          .sort((a, b) => a - b);
         const p = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? 0;
         return `${k}: ${ms.length} (p50 ${p(0.5)} ms, p99 ${p(0.99)} ms)`;
       })
@@ -69,7 +72,8 @@ class SpritePool {
   }
 }
 
-const expectStatus = (got: number, want: number, text: string) => (got === want ? null : `${got} ${text.slice(0, 300)}`);
+const expectStatus = (got: number, want: number, text: string) =>
+  got === want ? null : `${got} ${text.slice(0, 300)}`;
 
 async function churnOnce(d: TestDaemon, pool: SpritePool, tally: Tally, serial: number): Promise<void> {
   const name = pool.take();
@@ -80,13 +84,19 @@ async function churnOnce(d: TestDaemon, pool: SpritePool, tally: Tally, serial: 
       case 0:
         return await tally.run('exec', async () => {
           const r = await d.exec(name, ['sh', '-c', `echo ${serial}`]);
-          return r.code === 0 && r.stdout === `${serial}\n` ? null : `exit ${r.code} ${JSON.stringify(r.stdout)} ${r.stderr}`;
+          return r.code === 0 && r.stdout === `${serial}\n`
+            ? null
+            : `exit ${r.code} ${JSON.stringify(r.stdout)} ${r.stderr}`;
         });
       case 1:
         return await tally.run('fs write+read', async () => {
           const path = `/home/sprite/churn-${serial}`;
           const headers = { authorization: `Bearer ${d.adminToken}` };
-          const w = await fetch(`${d.url}/v1/sprites/${name}/fs/write?path=${path}`, { method: 'PUT', headers, body: `data ${serial}` });
+          const w = await fetch(`${d.url}/v1/sprites/${name}/fs/write?path=${path}`, {
+            method: 'PUT',
+            headers,
+            body: `data ${serial}`,
+          });
           if (w.status !== 200) return `write ${w.status} ${await w.text()}`;
           const r = await fetch(`${d.url}/v1/sprites/${name}/fs/read?path=${path}`, { headers });
           const text = await r.text();
@@ -124,57 +134,75 @@ async function churnOnce(d: TestDaemon, pool: SpritePool, tally: Tally, serial: 
   }
 }
 
-test(`churn: ${SPRITES} sprites created 8 at a time under exec, fs, checkpoint, restore and delete traffic`, { timeout: 1_200_000 }, async (t) => {
-  const d = await startTestDaemon(t, { env: { SPRITES_IDLE_WARM_SECONDS: '3', SPRITES_IDLE_COLD_SECONDS: '15' } });
-  const tally = new Tally();
-  const pool = new SpritePool();
-  let serial = 0;
-  let creating = true;
-  const started = Date.now();
+test(
+  `churn: ${SPRITES} sprites created 8 at a time under exec, fs, checkpoint, restore and delete traffic`,
+  { timeout: 1_200_000 },
+  async (t) => {
+    const d = await startTestDaemon(t, { env: { SPRITES_IDLE_WARM_SECONDS: '3', SPRITES_IDLE_COLD_SECONDS: '15' } });
+    const tally = new Tally();
+    const pool = new SpritePool();
+    let serial = 0;
+    let creating = true;
+    const started = Date.now();
 
-  const creators = Array.from({ length: CREATORS }, async (_, w) => {
-    for (let i = w; i < SPRITES; i += CREATORS) {
-      const name = `c-${i}`;
-      await tally.run('create', async () => {
-        const r = await d.api('POST', '/v1/sprites', { name, config: { ram_mb: 256, storage_gb: 1 } });
-        if (r.status === 201) pool.add(name);
-        return expectStatus(r.status, 201, r.text);
-      });
-    }
-  });
-  let churnUntil = Infinity;
-  const churners = Array.from({ length: CHURNERS }, async () => {
-    while (Date.now() < churnUntil) await churnOnce(d, pool, tally, ++serial);
-  });
-  await Promise.all(creators);
-  creating = false;
-  const createdIn = (Date.now() - started) / 1000;
-  churnUntil = Date.now() + CHURN_SECONDS * 1000;
-  await Promise.all(churners);
-  t.diagnostic(`created ${SPRITES} in ${createdIn.toFixed(0)} s with churn, then ${CHURN_SECONDS} s more churn: ${tally.summary()}`);
-  assert.equal(creating, false);
-  assert.deepEqual(tally.failures().slice(0, 20), [], `${tally.failures().length} of ${tally.outcomes.length} requests failed`);
+    const creators = Array.from({ length: CREATORS }, async (_, w) => {
+      for (let i = w; i < SPRITES; i += CREATORS) {
+        const name = `c-${i}`;
+        await tally.run('create', async () => {
+          const r = await d.api('POST', '/v1/sprites', { name, config: { ram_mb: 256, storage_gb: 1 } });
+          if (r.status === 201) pool.add(name);
+          return expectStatus(r.status, 201, r.text);
+        });
+      }
+    });
+    let churnUntil = Infinity;
+    const churners = Array.from({ length: CHURNERS }, async () => {
+      while (Date.now() < churnUntil) await churnOnce(d, pool, tally, ++serial);
+    });
+    await Promise.all(creators);
+    creating = false;
+    const createdIn = (Date.now() - started) / 1000;
+    churnUntil = Date.now() + CHURN_SECONDS * 1000;
+    await Promise.all(churners);
+    t.diagnostic(
+      `created ${SPRITES} in ${createdIn.toFixed(0)} s with churn, then ${CHURN_SECONDS} s more churn: ${tally.summary()}`,
+    );
+    assert.equal(creating, false);
+    assert.deepEqual(
+      tally.failures().slice(0, 20),
+      [],
+      `${tally.failures().length} of ${tally.outcomes.length} requests failed`,
+    );
 
-  // What is on the host is what the registry says, after a restart without spare pools.
-  await d.stop();
-  await d.start([], { SPRITES_SPARES: '0', SPRITES_PREBOOTED: '0' });
-  const listed = await assertHostMatchesRegistry(d, 'after churn');
-  assert.equal(listed.length, pool.size);
+    // What is on the host is what the registry says, after a restart without spare pools.
+    await d.stop();
+    await d.start([], { SPRITES_SPARES: '0', SPRITES_PREBOOTED: '0' });
+    const listed = await assertHostMatchesRegistry(d, 'after churn');
+    assert.equal(listed.length, pool.size);
 
-  // Everything goes, 8 at a time; the test's teardown then finds nothing left on the host.
-  const names = (await sprites(d)).map((s) => s.name);
-  await Promise.all(Array.from({ length: CREATORS }, async (_, w) => {
-    for (let i = w; i < names.length; i += CREATORS) assert.equal((await d.api('DELETE', `/v1/sprites/${names[i]}`)).status, 204);
-  }));
-  assert.equal((await sprites(d)).length, 0);
-});
+    // Everything goes, 8 at a time; the test's teardown then finds nothing left on the host.
+    const names = (await sprites(d)).map((s) => s.name);
+    await Promise.all(
+      Array.from({ length: CREATORS }, async (_, w) => {
+        for (let i = w; i < names.length; i += CREATORS)
+          assert.equal((await d.api('DELETE', `/v1/sprites/${names[i]}`)).status, 204);
+      }),
+    );
+    assert.equal((await sprites(d)).length, 0);
+  },
+);
 
 test('a host out of network addresses answers 503 capacity_exhausted, and takes creates again once one is freed', async (t) => {
   // A pool of its own with four /30s (claims are host-wide per pool: other daemons on the
   // host use other pools), so the host runs out here and nowhere else.
-  const d = await startTestDaemon(t, { env: { SPRITES_NETWORK_POOL: '10.254.9.0/28', SPRITES_SPARES: '0', SPRITES_PREBOOTED: '0' } });
+  const d = await startTestDaemon(t, {
+    env: { SPRITES_NETWORK_POOL: '10.254.9.0/28', SPRITES_SPARES: '0', SPRITES_PREBOOTED: '0' },
+  });
   for (const name of ['one', 'two', 'three', 'four']) await d.createSprite(name, { ram_mb: 256, storage_gb: 1 });
-  const full = await d.api<{ error: string; message: string }>('POST', '/v1/sprites', { name: 'five', config: { ram_mb: 256, storage_gb: 1 } });
+  const full = await d.api<{ error: string; message: string }>('POST', '/v1/sprites', {
+    name: 'five',
+    config: { ram_mb: 256, storage_gb: 1 },
+  });
   assert.equal(full.status, 503, full.text);
   assert.equal(full.body.error, 'capacity_exhausted');
   assert.match(full.body.message, /no network addresses left \(4 in use\)/);

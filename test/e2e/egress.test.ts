@@ -63,7 +63,10 @@ function proxyPort(d: TestDaemon): number {
 /** Local addresses with a socket on `port` (UDP and TCP listeners), from ss. */
 function listenersOn(port: number): string[] {
   const out = execFileSync('ss', ['-H', '-lnut', `sport = :${port}`], { encoding: 'utf8' });
-  return out.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[4] ?? '');
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.trim().split(/\s+/)[4] ?? '');
 }
 
 function askFromHost(host: string, port: number): Promise<string> {
@@ -77,7 +80,29 @@ function askFromHost(host: string, port: number): Promise<string> {
     const timer = setTimeout(() => done('no answer'), 1500);
     u.on('message', () => done('answered'));
     u.on('error', (e) => done(`no answer (${(e as NodeJS.ErrnoException).code})`));
-    const q = Buffer.from([0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, ...Buffer.from('allowed'), 4, ...Buffer.from('test'), 0, 0, 1, 0, 1]);
+    const q = Buffer.from([
+      0,
+      7,
+      1,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      7,
+      ...Buffer.from('allowed'),
+      4,
+      ...Buffer.from('test'),
+      0,
+      0,
+      1,
+      0,
+      1,
+    ]);
     u.connect(port, host, () => u.send(q));
   });
 }
@@ -90,7 +115,7 @@ async function prepare(s: Sprite): Promise<void> {
 }
 
 const run = async (s: Sprite, cmd: string) => (await s.exec(cmd)).stdout.trim();
-const gatewayOf = (s: Sprite) => run(s, "sh -c \"ip route | awk '/default/ {print \\$3}'\"");
+const gatewayOf = (s: Sprite) => run(s, 'sh -c "ip route | awk \'/default/ {print \\$3}\'"');
 
 test('egress and the DNS proxy: default-deny to non-public ranges, a bounded resolver on the gateways only', async (t) => {
   const net = new TestNet();
@@ -116,22 +141,30 @@ test('egress and the DNS proxy: default-deny to non-public ranges, a bounded res
   const gwB = await gatewayOf(b);
   assert.match(gwA, /^\d+\.\d+\.\d+\.\d+$/);
 
-  await t.test("without a policy, private, reserved and pool addresses are refused at once, and the gateway's DNS works", async () => {
-    for (const target of [privateHost, net.ip(10), poolHost]) {
-      const out = await run(b, `python3 /home/sprite/conn.py ${target} 80`);
-      assert.match(out, /^ERR ConnectionRefusedError /, `${target}: ${out}`);
-      assert.ok(Number(out.split(' ').pop()) < 2, `${target} is refused, not left to time out: ${out}`);
-    }
-    assert.equal(await run(b, `python3 /home/sprite/dnsq.py allowed.test ${gwB}`), `NOERROR ${net.ip(10)}`);
-    assert.equal(await run(b, `python3 /home/sprite/dnsq.py allowed.test ${gwB} tcp`), `NOERROR ${net.ip(10)}`);
-    assert.match(await run(b, 'getent hosts allowed.test'), new RegExp(`^${net.ip(10).replace(/\./g, '\\.')}\\s`), 'the resolver of resolv.conf is answered by the proxy');
-  });
+  await t.test(
+    "without a policy, private, reserved and pool addresses are refused at once, and the gateway's DNS works",
+    async () => {
+      for (const target of [privateHost, net.ip(10), poolHost]) {
+        const out = await run(b, `python3 /home/sprite/conn.py ${target} 80`);
+        assert.match(out, /^ERR ConnectionRefusedError /, `${target}: ${out}`);
+        assert.ok(Number(out.split(' ').pop()) < 2, `${target} is refused, not left to time out: ${out}`);
+      }
+      assert.equal(await run(b, `python3 /home/sprite/dnsq.py allowed.test ${gwB}`), `NOERROR ${net.ip(10)}`);
+      assert.equal(await run(b, `python3 /home/sprite/dnsq.py allowed.test ${gwB} tcp`), `NOERROR ${net.ip(10)}`);
+      assert.match(
+        await run(b, 'getent hosts allowed.test'),
+        new RegExp(`^${net.ip(10).replace(/\./g, '\\.')}\\s`),
+        'the resolver of resolv.conf is answered by the proxy',
+      );
+    },
+  );
 
   await t.test('the DNS proxy listens only on gateway addresses and answers no one on the host', async () => {
     const port = proxyPort(d);
     const listeners = listenersOn(port);
     assert.ok(listeners.length >= 4, `UDP and TCP on both sprites' gateways: ${listeners.join(' ')}`);
-    for (const l of listeners) assert.match(l, /^10\.213\.\d+\.\d+:\d+$/, `only gateway addresses: ${listeners.join(' ')}`);
+    for (const l of listeners)
+      assert.match(l, /^10\.213\.\d+\.\d+:\d+$/, `only gateway addresses: ${listeners.join(' ')}`);
     assert.ok(listeners.includes(`${gwA}:${port}`) && listeners.includes(`${gwB}:${port}`), listeners.join(' '));
     assert.match(await askFromHost('127.0.0.1', port), /^no answer/, 'no open resolver on loopback');
     assert.match(await askFromHost(gwA, port), /^no answer/, 'nor for the host at a gateway');
@@ -140,7 +173,11 @@ test('egress and the DNS proxy: default-deny to non-public ranges, a bounded res
   await t.test('one sprite holding many TCP connections to the DNS proxy takes no more than its share', async () => {
     // Under a policy, so that the old daemon (which redirected only those) is measured too.
     for (const name of ['flooder', 'bystander']) {
-      assert.equal((await d.api('POST', `/v1/sprites/${name}/policy/network`, { rules: [{ domain: '*', action: 'allow' }] })).status, 204);
+      assert.equal(
+        (await d.api('POST', `/v1/sprites/${name}/policy/network`, { rules: [{ domain: '*', action: 'allow' }] }))
+          .status,
+        204,
+      );
     }
     const before = fdCount(d.pid);
     const flood = a.exec(`python3 /home/sprite/flood.py ${gwA} ${FLOOD_CONNECTIONS} 8`);
@@ -157,17 +194,40 @@ test('egress and the DNS proxy: default-deny to non-public ranges, a bounded res
     assert.match(out, new RegExp(`opened ${FLOOD_CONNECTIONS}`), out);
     // The daemon's descriptors are what ran out: its share is TCP_PER_SPRITE connections (and
     // what the other sprite and the API use meanwhile), not one per connection the sprite opens.
-    assert.ok(peak - before < 4 * TCP_PER_SPRITE, `the daemon's descriptors grew by ${peak - before} (from ${before}); ${out}`);
+    assert.ok(
+      peak - before < 4 * TCP_PER_SPRITE,
+      `the daemon's descriptors grew by ${peak - before} (from ${before}); ${out}`,
+    );
     t.diagnostic(`descriptors: ${before} before, ${peak} at most; the sprite: ${out.replace(/\n/g, ', ')}`);
-    assert.equal(await run(a, `python3 /home/sprite/dnsq.py allowed.test ${gwA} tcp`), `NOERROR ${net.ip(10)}`, 'once it lets go, the sprite is served again');
+    assert.equal(
+      await run(a, `python3 /home/sprite/dnsq.py allowed.test ${gwA} tcp`),
+      `NOERROR ${net.ip(10)}`,
+      'once it lets go, the sprite is served again',
+    );
   });
 
   await t.test('ranges the operator allows are reachable; the rest stay refused', async () => {
-    const open = await startTestDaemon(t, { env, extraArgs: ['--egress-allow', `${privateHost}/32`, '--egress-allow', '198.18.0.0/15'] });
-    const c = await new SpritesClient(open.adminToken, { baseURL: open.url }).createSprite('allowed', { ramMB: 256, storageGB: 1 });
+    const open = await startTestDaemon(t, {
+      env,
+      extraArgs: ['--egress-allow', `${privateHost}/32`, '--egress-allow', '198.18.0.0/15'],
+    });
+    const c = await new SpritesClient(open.adminToken, { baseURL: open.url }).createSprite('allowed', {
+      ramMB: 256,
+      storageGB: 1,
+    });
     await prepare(c);
-    assert.match(await run(c, `python3 /home/sprite/conn.py ${privateHost} 80`), new RegExp(`^host ${privateHost.replace(/\./g, '\\.')} `));
-    assert.match(await run(c, `python3 /home/sprite/conn.py ${net.ip(10)} 80`), new RegExp(`^host ${net.ip(10).replace(/\./g, '\\.')} `));
-    assert.match(await run(c, `python3 /home/sprite/conn.py ${poolHost} 80`), /^ERR ConnectionRefusedError /, 'the pool is still refused');
+    assert.match(
+      await run(c, `python3 /home/sprite/conn.py ${privateHost} 80`),
+      new RegExp(`^host ${privateHost.replace(/\./g, '\\.')} `),
+    );
+    assert.match(
+      await run(c, `python3 /home/sprite/conn.py ${net.ip(10)} 80`),
+      new RegExp(`^host ${net.ip(10).replace(/\./g, '\\.')} `),
+    );
+    assert.match(
+      await run(c, `python3 /home/sprite/conn.py ${poolHost} 80`),
+      /^ERR ConnectionRefusedError /,
+      'the pool is still refused',
+    );
   });
 });

@@ -9,24 +9,40 @@ test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TT
   const d = await startTestDaemon(t);
   await d.createSprite('ex', { ram_mb: 512, storage_gb: 1 });
   const url = (params: [string, string][], suffix = '') => execUrl(d.url, 'ex', params, suffix);
-  const cmd = (...argv: string[]): [string, string][] => [...argv.map((a): [string, string] => ['cmd', a]), ['path', argv[0]!]];
+  const cmd = (...argv: string[]): [string, string][] => [
+    ...argv.map((a): [string, string] => ['cmd', a]),
+    ['path', argv[0]!],
+  ];
 
-  await t.test('non-TTY transcript: session_info, stdout and stderr frames, then [0x03, code], close 1000', async () => {
-    const tr = await rawExec(url([...cmd('sh', '-c', 'printf out; printf err >&2; exit 42'), ['stdin', 'false']]), d.adminToken, (ws) => ws.send(Buffer.from([4])));
-    const info = tr.texts[0] as { type: string; session_id: unknown; tty: boolean };
-    assert.equal(info.type, 'session_info');
-    assert.equal(typeof info.session_id, 'string');
-    assert.equal(info.tty, false);
-    const stdout = Buffer.concat(tr.binaries.filter((b) => b[0] === 1).map((b) => b.subarray(1))).toString();
-    const stderr = Buffer.concat(tr.binaries.filter((b) => b[0] === 2).map((b) => b.subarray(1))).toString();
-    assert.equal(stdout, 'out');
-    assert.equal(stderr, 'err');
-    assert.deepEqual([...tr.binaries.at(-1)!], [3, 42], 'the exit frame comes last');
-    assert.equal(tr.closeCode, 1000);
-  });
+  await t.test(
+    'non-TTY transcript: session_info, stdout and stderr frames, then [0x03, code], close 1000',
+    async () => {
+      const tr = await rawExec(
+        url([...cmd('sh', '-c', 'printf out; printf err >&2; exit 42'), ['stdin', 'false']]),
+        d.adminToken,
+        (ws) => ws.send(Buffer.from([4])),
+      );
+      const info = tr.texts[0] as { type: string; session_id: unknown; tty: boolean };
+      assert.equal(info.type, 'session_info');
+      assert.equal(typeof info.session_id, 'string');
+      assert.equal(info.tty, false);
+      const stdout = Buffer.concat(tr.binaries.filter((b) => b[0] === 1).map((b) => b.subarray(1))).toString();
+      const stderr = Buffer.concat(tr.binaries.filter((b) => b[0] === 2).map((b) => b.subarray(1))).toString();
+      assert.equal(stdout, 'out');
+      assert.equal(stderr, 'err');
+      assert.deepEqual([...tr.binaries.at(-1)!], [3, 42], 'the exit frame comes last');
+      assert.equal(tr.closeCode, 1000);
+    },
+  );
 
   await t.test('exit codes 0, 1, 255 and 128+signal', async () => {
-    for (const [script, code] of [['exit 0', 0], ['exit 1', 1], ['exit 255', 255], ['kill -TERM $$', 143], ['kill -KILL $$', 137]] as const) {
+    for (const [script, code] of [
+      ['exit 0', 0],
+      ['exit 1', 1],
+      ['exit 255', 255],
+      ['kill -TERM $$', 143],
+      ['kill -KILL $$', 137],
+    ] as const) {
       const r = await d.exec('ex', ['sh', '-c', script]);
       assert.equal(r.code, code, script);
     }
@@ -58,7 +74,9 @@ test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TT
     let bytes = 0;
     let stderr = '';
     const exit = await new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(url([...cmd('sh', '-c', script), ['stdin', 'false']]), { headers: { authorization: `Bearer ${d.adminToken}` } });
+      const ws = new WebSocket(url([...cmd('sh', '-c', script), ['stdin', 'false']]), {
+        headers: { authorization: `Bearer ${d.adminToken}` },
+      });
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (!isBinary) return;
         if (data[0] === 1) {
@@ -133,21 +151,31 @@ test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TT
   });
 
   await t.test('TTY: a real pseudo-terminal, rows/cols, resize, raw input, JSON exit', async () => {
-    const tr = await rawExec(url([...cmd('bash', '--norc', '--noprofile'), ['tty', 'true'], ['rows', '24'], ['cols', '80'], ['stdin', 'true']]), d.adminToken, (ws) => {
-      ws.send(Buffer.from('tty; stty size\n'));
-      // Resize only once the first size was printed, then ask again.
-      let seen = '';
-      let resized = false;
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        if (!isBinary || resized) return;
-        seen += data.toString();
-        if (/24 80/.test(seen)) {
-          resized = true;
-          ws.send(JSON.stringify({ type: 'resize', cols: 132, rows: 50 }));
-          ws.send(Buffer.from('stty size; exit 7\n'));
-        }
-      });
-    });
+    const tr = await rawExec(
+      url([
+        ...cmd('bash', '--norc', '--noprofile'),
+        ['tty', 'true'],
+        ['rows', '24'],
+        ['cols', '80'],
+        ['stdin', 'true'],
+      ]),
+      d.adminToken,
+      (ws) => {
+        ws.send(Buffer.from('tty; stty size\n'));
+        // Resize only once the first size was printed, then ask again.
+        let seen = '';
+        let resized = false;
+        ws.on('message', (data: Buffer, isBinary: boolean) => {
+          if (!isBinary || resized) return;
+          seen += data.toString();
+          if (/24 80/.test(seen)) {
+            resized = true;
+            ws.send(JSON.stringify({ type: 'resize', cols: 132, rows: 50 }));
+            ws.send(Buffer.from('stty size; exit 7\n'));
+          }
+        });
+      },
+    );
     const output = Buffer.concat(tr.binaries).toString();
     assert.match(output, /\/dev\/pts\/\d+/);
     assert.match(output, /24 80/);
@@ -159,8 +187,18 @@ test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TT
 
   await t.test('HTTP exec: the body is stdin, the response is stream-tagged chunks ending in [3, code]', async () => {
     const input = Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7) % 256));
-    const q = new URLSearchParams([['cmd', 'sh'], ['cmd', '-c'], ['cmd', 'cat; sleep 0.3; echo done >&2; exit 5'], ['path', 'sh'], ['stdin', 'true']]);
-    const res = await fetch(`${d.url}/v1/sprites/ex/exec?${q}`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/octet-stream' }, body: input });
+    const q = new URLSearchParams([
+      ['cmd', 'sh'],
+      ['cmd', '-c'],
+      ['cmd', 'cat; sleep 0.3; echo done >&2; exit 5'],
+      ['path', 'sh'],
+      ['stdin', 'true'],
+    ]);
+    const res = await fetch(`${d.url}/v1/sprites/ex/exec?${q}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/octet-stream' },
+      body: input,
+    });
     assert.equal(res.status, 200);
     const body = Buffer.from(await res.arrayBuffer());
     assert.deepEqual([...body.subarray(-2)], [3, 5], 'the last two bytes are the exit');
@@ -168,7 +206,10 @@ test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TT
     const tail = Buffer.concat([Buffer.from([2]), Buffer.from('done\n'), Buffer.from([3, 5])]);
     assert.ok(body.subarray(-tail.length).equals(tail), 'stderr, then the exit');
     assert.ok(body.length >= input.length + 1 + tail.length, 'all of stdin came back as stdout');
-    const bad = await fetch(`${d.url}/v1/sprites/ex/exec?stdin=false`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}` } });
+    const bad = await fetch(`${d.url}/v1/sprites/ex/exec?stdin=false`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.adminToken}` },
+    });
     assert.equal(bad.status, 400);
   });
 

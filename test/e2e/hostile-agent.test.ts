@@ -62,7 +62,12 @@ function rssMb(pid: number): number {
 }
 
 /** A request with a client-side deadline: resolves with the status and how long it took. */
-function timed(d: TestDaemon, path: string, host?: string, limitMs = 90_000): Promise<{ status: number; ms: number; body: string }> {
+function timed(
+  d: TestDaemon,
+  path: string,
+  host?: string,
+  limitMs = 90_000,
+): Promise<{ status: number; ms: number; body: string }> {
   const { port } = new URL(d.url);
   const started = Date.now();
   return new Promise((resolve) => {
@@ -81,10 +86,17 @@ function timed(d: TestDaemon, path: string, host?: string, limitMs = 90_000): Pr
 }
 
 test('a hostile agent gets its own callers 502/504 in bounded time and harms nobody else', async (t) => {
-  const d = await startTestDaemon(t, { env: { SPRITES_PREBOOTED: '0', SPRITES_IDLE_WARM_SECONDS: '2', SPRITES_IDLE_COLD_SECONDS: '600' } });
+  const d = await startTestDaemon(t, {
+    env: { SPRITES_PREBOOTED: '0', SPRITES_IDLE_WARM_SECONDS: '2', SPRITES_IDLE_COLD_SECONDS: '600' },
+  });
   await d.createSprite('evil', { ram_mb: 256, storage_gb: 1 });
   await d.createSprite('good', { ram_mb: 256, storage_gb: 1 });
-  const takeover = await d.exec('evil', ['sudo', 'sh', '-c', `cat > /tmp/h.py <<'PY'\n${HOSTILE}\nPY\nsetsid python3 /tmp/h.py </dev/null >/tmp/h.log 2>&1 &`]);
+  const takeover = await d.exec('evil', [
+    'sudo',
+    'sh',
+    '-c',
+    `cat > /tmp/h.py <<'PY'\n${HOSTILE}\nPY\nsetsid python3 /tmp/h.py </dev/null >/tmp/h.log 2>&1 &`,
+  ]);
   assert.equal(takeover.code, 0, takeover.stderr);
   await new Promise((r) => setTimeout(r, 2500));
   const rssBefore = rssMb(d.pid);
@@ -111,7 +123,10 @@ test('a hostile agent gets its own callers 502/504 in bounded time and harms nob
   assert.equal(JSON.parse(stalled.body).error, 'gateway_timeout');
   assert.equal(flooded.status, 502, `header flood: ${flooded.status} ${flooded.body}`);
   assert.equal(garbage.status, 502, `garbage: ${garbage.status} ${garbage.body}`);
-  assert.ok([502, 504].includes(endlessTarget.status), `endless http-target: ${endlessTarget.status} ${endlessTarget.body}`);
+  assert.ok(
+    [502, 504].includes(endlessTarget.status),
+    `endless http-target: ${endlessTarget.status} ${endlessTarget.body}`,
+  );
   assert.equal(stalledWs.status, 504, 'a WebSocket to a stalled agent gets 504');
   for (const [i, r] of goodMeanwhile.entries()) assert.equal(r.stdout, `good-${i}\n`);
 

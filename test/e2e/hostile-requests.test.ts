@@ -11,7 +11,11 @@ import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { pollUntil } from '../helpers/ws.js';
 
 /** One raw HTTP/1.1 exchange (no client-side URL normalisation); resolves with the head and body. */
-function rawHttp(url: string, text: string, timeoutMs = 20_000): Promise<{ status: number; head: string; body: string }> {
+function rawHttp(
+  url: string,
+  text: string,
+  timeoutMs = 20_000,
+): Promise<{ status: number; head: string; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const s = connect(Number(port), hostname);
@@ -52,7 +56,9 @@ function floodLogin(d: TestDaemon, host: string, bytes: number): Promise<{ statu
     s.on('data', (d) => (head += d.toString('latin1')));
     s.on('error', () => undefined);
     s.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0), sent }));
-    s.write(`POST /__sprites/login HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${bytes}\r\n\r\n`);
+    s.write(
+      `POST /__sprites/login HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${bytes}\r\n\r\n`,
+    );
     pump();
   });
 }
@@ -64,13 +70,23 @@ test('hostile requests get 4xx answers and the daemon keeps serving', async (t) 
   // A JSON body trickled and never finished: its connection is closed at the body deadline
   // (30 s; checked at the end, so the other cases run meanwhile).
   const slowStarted = Date.now();
-  const slowBody = rawHttp(d.url, `POST /v1/sprites HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${d.adminToken}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"na`, 90_000).then((r) => ({ ...r, ms: Date.now() - slowStarted }));
+  const slowBody = rawHttp(
+    d.url,
+    `POST /v1/sprites HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${d.adminToken}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"na`,
+    90_000,
+  ).then((r) => ({ ...r, ms: Date.now() - slowStarted }));
 
   await t.test('per-sprite paths cannot reach daemon-only agent endpoints', async () => {
     const token = d.adminToken;
-    for (const path of ['/v1/sprites/box/fs/..\\..\\..\\v1\\internal\\identity', '/v1/sprites/box/services/..\\..\\..\\v1\\internal\\identity']) {
+    for (const path of [
+      '/v1/sprites/box/fs/..\\..\\..\\v1\\internal\\identity',
+      '/v1/sprites/box/services/..\\..\\..\\v1\\internal\\identity',
+    ]) {
       const body = '{"name":"pwned","environment":{"X":"1"}}';
-      const r = await rawHttp(d.url, `POST ${path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      const r = await rawHttp(
+        d.url,
+        `POST ${path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      );
       assert.equal(r.status, 400, `${path}: ${r.head}\n${r.body}`);
       assert.equal((JSON.parse(r.body) as { error: string }).error, 'bad_request');
     }
@@ -90,7 +106,10 @@ test('hostile requests get 4xx answers and the daemon keeps serving', async (t) 
   });
 
   await t.test('sprite URL errors carry their own codes', async () => {
-    const put = await rawHttp(d.url, `PUT /__sprites/login HTTP/1.1\r\nhost: ${urlHost(d, 'box-default')}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    const put = await rawHttp(
+      d.url,
+      `PUT /__sprites/login HTTP/1.1\r\nhost: ${urlHost(d, 'box-default')}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+    );
     assert.equal(put.status, 405);
     assert.equal((JSON.parse(put.body) as { error: string }).error, 'method_not_allowed');
   });
@@ -98,7 +117,10 @@ test('hostile requests get 4xx answers and the daemon keeps serving', async (t) 
   await t.test('a login redirect never leaves the sprite host', async () => {
     for (const next of ['/\\evil.example', '/\t/evil.example', '//evil.example', 'https://evil.example/']) {
       const form = new URLSearchParams({ token: d.adminToken, next }).toString();
-      const r = await rawHttp(d.url, `POST /__sprites/login HTTP/1.1\r\nhost: ${urlHost(d, 'box-default')}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${form.length}\r\nconnection: close\r\n\r\n${form}`);
+      const r = await rawHttp(
+        d.url,
+        `POST /__sprites/login HTTP/1.1\r\nhost: ${urlHost(d, 'box-default')}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${form.length}\r\nconnection: close\r\n\r\n${form}`,
+      );
       assert.equal(r.status, 303);
       assert.match(r.head, /\r\nlocation: \/\r\n/i, `next=${JSON.stringify(next)}: ${r.head}`);
     }
@@ -119,18 +141,29 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(('0.0.0.0', 8080), H).serve_forever()
 `;
-    await d.exec('box', ['sh', '-c', `cat > /tmp/app.py <<'PY'\n${app}\nPY\nsetsid python3 /tmp/app.py </dev/null >/dev/null 2>&1 &`]);
-    const cookies = await pollUntil(async () => {
-      const r = await get(d, urlHost(d, 'box-default'), '/', { authorization: `Bearer ${d.adminToken}` });
-      return r.status === 200 ? r.cookies : null;
-    }, 20_000, 'the app answers');
+    await d.exec('box', [
+      'sh',
+      '-c',
+      `cat > /tmp/app.py <<'PY'\n${app}\nPY\nsetsid python3 /tmp/app.py </dev/null >/dev/null 2>&1 &`,
+    ]);
+    const cookies = await pollUntil(
+      async () => {
+        const r = await get(d, urlHost(d, 'box-default'), '/', { authorization: `Bearer ${d.adminToken}` });
+        return r.status === 200 ? r.cookies : null;
+      },
+      20_000,
+      'the app answers',
+    );
     assert.deepEqual(cookies, ['wide=1; Path=/', 'plain=2; HttpOnly']);
   });
 
   await t.test('no query strings (commands, environment) in the log at the default level', async () => {
     const secret = `s3cr3t-${Date.now()}`;
     // An exec that fails in the forwarder and one that works, both with the secret in env and cmd.
-    await rawHttp(d.url, `GET /v1/sprites/n%E0%A4%Aope/exec?cmd=echo&cmd=${secret}&env=TOKEN%3D${secret} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${d.adminToken}\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    await rawHttp(
+      d.url,
+      `GET /v1/sprites/n%E0%A4%Aope/exec?cmd=echo&cmd=${secret}&env=TOKEN%3D${secret} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${d.adminToken}\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
     const r = await d.exec('box', ['sh', '-c', `echo ${secret}`], { env: [`TOKEN=${secret}`] });
     assert.equal(r.code, 0);
     await d.api('GET', `/v1/sprites/box/fs/list?path=/${secret}`);
@@ -140,7 +173,11 @@ http.server.ThreadingHTTPServer(('0.0.0.0', 8080), H).serve_forever()
   await t.test('a burst of 300 HTTP execs, reusing the connections to the agent, all succeed', async () => {
     const results: number[] = [];
     const one = async (i: number) => {
-      const r = await fetch(`${d.url}/v1/sprites/box/exec?cmd=echo&cmd=n${i}`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}` }, body: i % 2 ? `stdin-${i}` : '' });
+      const r = await fetch(`${d.url}/v1/sprites/box/exec?cmd=echo&cmd=n${i}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${d.adminToken}` },
+        body: i % 2 ? `stdin-${i}` : '',
+      });
       const body = Buffer.from(await r.arrayBuffer()).toString('latin1');
       assert.equal(r.status, 200, `exec ${i}: ${r.status} ${body.slice(0, 200)}`);
       assert.ok(body.includes(`n${i}`), `exec ${i} printed its output`);
@@ -175,7 +212,8 @@ test('sprite URLs name exactly one sprite: a colliding <name>-<org> is refused a
   const d = await startTestDaemon(t, { env: { SPRITES_PREBOOTED: '0' } });
   const orgToken = async (org: string) => {
     assert.equal((await d.api('POST', '/v1/organizations', { name: org })).status, 201);
-    const token = (await d.api<{ token: string }>('POST', `/v1/organizations/${org}/tokens`, { description: 't' })).body.token;
+    const token = (await d.api<{ token: string }>('POST', `/v1/organizations/${org}/tokens`, { description: 't' })).body
+      .token;
     d.orgTokens.push(token);
     return token;
   };
@@ -183,7 +221,12 @@ test('sprite URLs name exactly one sprite: a colliding <name>-<org> is refused a
   const xacme = await orgToken('x-acme');
   const first = await d.createSprite('app-x', { ram_mb: 256, storage_gb: 1 }, acme);
   // x-acme's "app" would get app-x-acme.sprites.localhost too.
-  const clash = await d.api<{ error: string; message: string }>('POST', '/v1/sprites', { name: 'app', config: { ram_mb: 256, storage_gb: 1 } }, { token: xacme });
+  const clash = await d.api<{ error: string; message: string }>(
+    'POST',
+    '/v1/sprites',
+    { name: 'app', config: { ram_mb: 256, storage_gb: 1 } },
+    { token: xacme },
+  );
   assert.equal(clash.status, 400, clash.text);
   assert.equal(clash.body.error, 'name_taken');
   assert.match(clash.body.message, /URL/);
@@ -195,7 +238,12 @@ test('sprite URLs name exactly one sprite: a colliding <name>-<org> is refused a
   assert.ok(first.id);
 });
 
-function get(d: TestDaemon, host: string, path: string, headers: Record<string, string>): Promise<{ status: number; cookies: string[]; body: string }> {
+function get(
+  d: TestDaemon,
+  host: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; cookies: string[]; body: string }> {
   const { port } = new URL(d.url);
   return new Promise((resolve, reject) => {
     const r = request({ host: '127.0.0.1', port, path, headers: { host, ...headers } }, (res) => {

@@ -11,27 +11,44 @@ interface Info {
 }
 
 test('quiet sprites go warm, then cold, and any request wakes them; running sessions keep them up', async (t) => {
-  const d = await startTestDaemon(t, { env: { SPRITES_IDLE_WARM_SECONDS: '2', SPRITES_IDLE_COLD_SECONDS: '8', SPRITES_PREBOOTED: '0' } });
+  const d = await startTestDaemon(t, {
+    env: { SPRITES_IDLE_WARM_SECONDS: '2', SPRITES_IDLE_COLD_SECONDS: '8', SPRITES_PREBOOTED: '0' },
+  });
   const idle = await d.createSprite('dozy', { ram_mb: 256, storage_gb: 1 });
   await d.createSprite('busy', { ram_mb: 256, storage_gb: 1 });
   await d.exec('dozy', ['sh', '-c', 'echo kept > /home/sprite/f']);
 
   // busy runs a detached TTY session that prints nothing: it must not be frozen.
   let sessionId = '';
-  await rawExec(execUrl(d.url, 'busy', [['cmd', 'sleep'], ['cmd', '600'], ['tty', 'true']]), d.adminToken, (ws) => {
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) {
-        sessionId = (JSON.parse(data.toString()) as { session_id: string }).session_id;
-        ws.terminate();
-      }
-    });
-  });
+  await rawExec(
+    execUrl(d.url, 'busy', [
+      ['cmd', 'sleep'],
+      ['cmd', '600'],
+      ['tty', 'true'],
+    ]),
+    d.adminToken,
+    (ws) => {
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        if (!isBinary) {
+          sessionId = (JSON.parse(data.toString()) as { session_id: string }).session_id;
+          ws.terminate();
+        }
+      });
+    },
+  );
   assert.ok(sessionId);
 
   const info = async (name: string) => (await d.api<Info>('GET', `/v1/sprites/${name}`)).body;
-  const warm = await pollUntil(async () => ((await info('dozy')).status === 'warm' ? await info('dozy') : null), 20_000, 'dozy warm');
+  const warm = await pollUntil(
+    async () => ((await info('dozy')).status === 'warm' ? await info('dozy') : null),
+    20_000,
+    'dozy warm',
+  );
   assert.match(String(warm.last_warming_at), /^\d{4}-/);
-  const freezer = readFileSync(`/sys/fs/cgroup/freezer/sprites-${d.instanceId}/${idle.id}/freezer.state`, 'utf8').trim();
+  const freezer = readFileSync(
+    `/sys/fs/cgroup/freezer/sprites-${d.instanceId}/${idle.id}/freezer.state`,
+    'utf8',
+  ).trim();
   assert.equal(freezer, 'FROZEN', 'the cgroup freezer holds it');
   assert.equal((await info('busy')).status, 'running', 'a running session keeps its sprite up');
   const counts = (await d.api<{ org: { running: number; warm: number; cold: number } }>('GET', '/v1/sprites')).body.org;
@@ -55,7 +72,9 @@ test('quiet sprites go warm, then cold, and any request wakes them; running sess
 });
 
 test('a long quiet command with its client attached is neither frozen nor cut off', async (t) => {
-  const d = await startTestDaemon(t, { env: { SPRITES_IDLE_WARM_SECONDS: '1', SPRITES_IDLE_COLD_SECONDS: '3', SPRITES_PREBOOTED: '0' } });
+  const d = await startTestDaemon(t, {
+    env: { SPRITES_IDLE_WARM_SECONDS: '1', SPRITES_IDLE_COLD_SECONDS: '3', SPRITES_PREBOOTED: '0' },
+  });
   await d.createSprite('quiet', { ram_mb: 256, storage_gb: 1 });
   const r = await d.exec('quiet', ['sh', '-c', 'sleep 6; echo done']);
   assert.equal(r.code, 0);

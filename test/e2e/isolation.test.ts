@@ -22,7 +22,10 @@ test('from inside a sprite the host, the daemon and other sprites are out of rea
     const again = await d.sh('iso-a', 'ps -eo args=');
     assert.doesNotMatch(again.stdout, /sleep 4242|spritesd|main\.js|--test/);
     assert.ok(r.stdout.split('\n').length < 12, `only the sprite's own processes: ${r.stdout}`);
-    const pids = r.stdout.trim().split('\n').map((l) => Number(l.trim().split(/\s+/)[0]));
+    const pids = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
     assert.ok(pids.includes(1) && !pids.includes(d.pid), 'pid namespace starts at 1 and hides the daemon');
   });
 
@@ -38,7 +41,10 @@ test('from inside a sprite the host, the daemon and other sprites are out of rea
   await t.test("another sprite's files are invisible", async () => {
     const w = await d.sh('iso-b', 'echo b-secret > /root/only-in-b && sync');
     assert.equal(w.code, 0, w.stderr);
-    const r = await d.sh('iso-a', 'cat /root/only-in-b; grep -rs b-secret /root /home /etc /var /srv /opt 2>/dev/null | head -1');
+    const r = await d.sh(
+      'iso-a',
+      'cat /root/only-in-b; grep -rs b-secret /root /home /etc /var /srv /opt 2>/dev/null | head -1',
+    );
     assert.doesNotMatch(r.stdout, /b-secret/);
   });
 
@@ -51,7 +57,7 @@ test('from inside a sprite the host, the daemon and other sprites are out of rea
         'mkdir -p /mnt/x; mount /dev/vda /mnt/x && echo MOUNT-OK',
         'mount -t ext4 /tmp/hostdisk /mnt/x && echo MOUNT2-OK',
         `python3 -c 'import ctypes,os; libc=ctypes.CDLL(None,use_errno=True); r=libc.syscall(313,-1,b"",0); print("finit_module", r, os.strerror(ctypes.get_errno()))'`,
-        "grep CapBnd /proc/self/status",
+        'grep CapBnd /proc/self/status',
       ].join('; '),
     );
     assert.doesNotMatch(r.stdout, /MKNOD-OK|MOUNT-OK|MOUNT2-OK/);
@@ -72,14 +78,34 @@ test('from inside a sprite the host, the daemon and other sprites are out of rea
     const bIp = b.stdout.trim();
     assert.match(bIp, /^\d+\.\d+\.\d+\.\d+$/);
     // A listener in sprite b that a would hit if it could.
-    const serve = await d.exec('iso-b', ['sh', '-c', 'nohup python3 -m http.server 8080 >/dev/null 2>&1 & sleep 0.5; echo started']);
+    const serve = await d.exec('iso-b', [
+      'sh',
+      '-c',
+      'nohup python3 -m http.server 8080 >/dev/null 2>&1 & sleep 0.5; echo started',
+    ]);
     assert.match(serve.stdout, /started/);
-    const fromB = await d.exec('iso-b', ['curl', '-s', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:8080/']);
+    const fromB = await d.exec('iso-b', [
+      'curl',
+      '-s',
+      '-m',
+      '3',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      'http://127.0.0.1:8080/',
+    ]);
     assert.equal(fromB.stdout, '200', 'the listener works inside its own sprite');
     const gateway = (await d.sh('iso-a', "ip route | awk '/default/ {print $3}'")).stdout.trim();
     const hostIps = (await import('node:os')).networkInterfaces();
-    const hostAddress = Object.values(hostIps).flat().find((i) => i && i.family === 'IPv4' && !i.internal && !i.address.startsWith('10.213.'))?.address;
-    const targets = [`http://${gateway}:${port}/v1/sprites`, `http://${bIp}:8080/`, ...(hostAddress ? [`http://${hostAddress}:${port}/v1/sprites`] : [])];
+    const hostAddress = Object.values(hostIps)
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal && !i.address.startsWith('10.213.'))?.address;
+    const targets = [
+      `http://${gateway}:${port}/v1/sprites`,
+      `http://${bIp}:8080/`,
+      ...(hostAddress ? [`http://${hostAddress}:${port}/v1/sprites`] : []),
+    ];
     for (const target of targets) {
       const r = await d.exec('iso-a', ['curl', '-s', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', target]);
       assert.notEqual(r.code, 0, `${target} must be unreachable, got HTTP ${r.stdout}`);

@@ -7,7 +7,9 @@ import { startTestDaemon } from '../helpers/daemon.js';
 const NAMESPACES = ['pid', 'mnt', 'net', 'uts', 'ipc', 'cgroup', 'user'];
 
 function containerPid(runtime: string, id: string): number {
-  const state = JSON.parse(execFileSync(runtime === 'crun' ? 'crun' : 'runc', ['state', id], { encoding: 'utf8' })) as { pid: number };
+  const state = JSON.parse(execFileSync(runtime === 'crun' ? 'crun' : 'runc', ['state', id], { encoding: 'utf8' })) as {
+    pid: number;
+  };
   return state.pid;
 }
 

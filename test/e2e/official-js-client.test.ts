@@ -37,7 +37,11 @@ test('the official @fly/sprites client works against spritesd unchanged', async 
   assert.equal(r.sessions, 0);
   assert.equal(r.fsWriteRead, 'hello from js');
   assert.deepEqual(r.fsStat, { size: 13, mode: '640', isFile: true, isDir: false });
-  assert.deepEqual(r.fsMkdirReaddir, { names: ['data.json', 'empty', 'src'], typed: ['data.json:f', 'empty:d', 'src:d'], json: { a: 1 } });
+  assert.deepEqual(r.fsMkdirReaddir, {
+    names: ['data.json', 'empty', 'src'],
+    typed: ['data.json:f', 'empty:d', 'src:d'],
+    json: { a: 1 },
+  });
   assert.deepEqual(r.fsExists, { yes: true, no: false });
   assert.deepEqual(r.fsRenameCopy, ['empty', 'moved.json', 'src', 'src-copy']);
   assert.equal(r.fsChmod, '600');

@@ -5,7 +5,11 @@ import { startTestDaemon } from '../helpers/daemon.js';
 test('files survive daemon restart, kill -9 of the daemon, and stop/start', async (t) => {
   const d = await startTestDaemon(t);
   await d.createSprite('keeper');
-  const write = await d.exec('keeper', ['sh', '-c', 'echo first > /home/sprite/note && sudo sh -c "echo rootfile > /etc/keeper" && sync']);
+  const write = await d.exec('keeper', [
+    'sh',
+    '-c',
+    'echo first > /home/sprite/note && sudo sh -c "echo rootfile > /etc/keeper" && sync',
+  ]);
   assert.equal(write.code, 0, write.stderr);
   // When PID 1 of the sprite started (clock ticks since host boot): changes only if it reboots.
   const bootId = async () => {
@@ -47,7 +51,11 @@ test('files survive daemon restart, kill -9 of the daemon, and stop/start', asyn
     const cold = await d.api<{ status: string }>('GET', '/v1/sprites/keeper');
     assert.equal(cold.body.status, 'cold');
     const r = await d.exec('keeper', ['sh', '-c', 'cat /home/sprite/note /etc/keeper; cat /tmp/volatile 2>&1 || true']);
-    assert.equal(r.stdout, 'first\nsecond\nthird\nrootfile\ncat: /tmp/volatile: No such file or directory\n', '/tmp is not persisted');
+    assert.equal(
+      r.stdout,
+      'first\nsecond\nthird\nrootfile\ncat: /tmp/volatile: No such file or directory\n',
+      '/tmp is not persisted',
+    );
     const warm = await d.api<{ status: string }>('GET', '/v1/sprites/keeper');
     assert.equal(warm.body.status, 'running');
     assert.notEqual(await bootId(), before, 'it booted again');

@@ -29,7 +29,11 @@ test('network policy: DNS-based egress rules enforced from the host, changed liv
   net.rogueResolver(14, net.ip(11));
 
   // The test hosts live in 198.18.0.0/15, which sprites reach only when the operator allows it (ADR 0016).
-  const d = await startTestDaemon(t, { listen: `127.0.0.1:${await freePort()}`, env: { SPRITES_DNS_UPSTREAM: `127.0.0.1:${dnsPort}` }, extraArgs: ['--egress-allow', '198.18.0.0/15'] });
+  const d = await startTestDaemon(t, {
+    listen: `127.0.0.1:${await freePort()}`,
+    env: { SPRITES_DNS_UPSTREAM: `127.0.0.1:${dnsPort}` },
+    extraArgs: ['--egress-allow', '198.18.0.0/15'],
+  });
   const client = new SpritesClient(d.adminToken, { baseURL: d.url });
   const a = await client.createSprite('fenced', { ramMB: 256, storageGB: 1 });
   const b = await client.createSprite('open', { ramMB: 256, storageGB: 1 });
@@ -38,8 +42,10 @@ test('network policy: DNS-based egress rules enforced from the host, changed liv
     await fs.writeFile('dnsq.py', DNS_QUERY_SCRIPT);
     await fs.writeFile('conn.py', CONN);
   }
-  const dnsq = async (s: Sprite, name: string, server = '-', transport = 'udp') => (await s.exec(`python3 /home/sprite/dnsq.py ${name} ${server} ${transport}`)).stdout.trim();
-  const conn = async (s: Sprite, host: string, port = 80) => (await s.exec(`python3 /home/sprite/conn.py ${host} ${port}`)).stdout.trim();
+  const dnsq = async (s: Sprite, name: string, server = '-', transport = 'udp') =>
+    (await s.exec(`python3 /home/sprite/dnsq.py ${name} ${server} ${transport}`)).stdout.trim();
+  const conn = async (s: Sprite, host: string, port = 80) =>
+    (await s.exec(`python3 /home/sprite/conn.py ${host} ${port}`)).stdout.trim();
   const policy = {
     rules: [
       { domain: 'allowed.test', action: 'allow' },
@@ -65,29 +71,52 @@ test('network policy: DNS-based egress rules enforced from the host, changed liv
     assert.equal(await conn(a, net.ip(10)), `host ${net.ip(10)}`, 'now learned');
   });
 
-  await t.test('denied and unlisted names get REFUSED; wildcards and precedence; private ranges always refused', async () => {
-    assert.equal(await dnsq(a, 'denied.test'), 'REFUSED');
-    assert.equal(await dnsq(a, 'other.test'), 'REFUSED', 'unlisted names are denied once rules exist');
-    assert.equal(await dnsq(a, 'x.wild.test'), `NOERROR ${net.ip(13)}`);
-    assert.equal(await dnsq(a, 'deep.wild.test'), 'REFUSED', 'the exact rule beats the wildcard');
-    assert.equal(await dnsq(a, 'wild.test'), 'REFUSED', '*.wild.test does not cover wild.test');
-    assert.match(await conn(a, net.ip(11)), /^ERR/, 'a denied host is unreachable');
-    assert.match(await conn(a, net.ip(12)), /^ERR/);
-    assert.equal(await dnsq(a, 'private.test'), 'NOERROR 10.99.0.1');
-    assert.match(await conn(a, '10.99.0.1'), /^ERR/, 'a private address is refused even when an allowed name resolves to it');
-    const getent = await a.exec('getent hosts denied.test').catch((e: unknown) => e);
-    assert.ok(getent instanceof Error, 'the libc resolver fails fast on REFUSED');
-  });
+  await t.test(
+    'denied and unlisted names get REFUSED; wildcards and precedence; private ranges always refused',
+    async () => {
+      assert.equal(await dnsq(a, 'denied.test'), 'REFUSED');
+      assert.equal(await dnsq(a, 'other.test'), 'REFUSED', 'unlisted names are denied once rules exist');
+      assert.equal(await dnsq(a, 'x.wild.test'), `NOERROR ${net.ip(13)}`);
+      assert.equal(await dnsq(a, 'deep.wild.test'), 'REFUSED', 'the exact rule beats the wildcard');
+      assert.equal(await dnsq(a, 'wild.test'), 'REFUSED', '*.wild.test does not cover wild.test');
+      assert.match(await conn(a, net.ip(11)), /^ERR/, 'a denied host is unreachable');
+      assert.match(await conn(a, net.ip(12)), /^ERR/);
+      assert.equal(await dnsq(a, 'private.test'), 'NOERROR 10.99.0.1');
+      assert.match(
+        await conn(a, '10.99.0.1'),
+        /^ERR/,
+        'a private address is refused even when an allowed name resolves to it',
+      );
+      const getent = await a.exec('getent hosts denied.test').catch((e: unknown) => e);
+      assert.ok(getent instanceof Error, 'the libc resolver fails fast on REFUSED');
+    },
+  );
 
   await t.test('another resolver and DNS over TCP do not get around the policy', async () => {
-    assert.equal(await dnsq(a, 'denied.test', net.ip(14)), 'REFUSED', 'UDP to a second resolver is answered by the policy proxy');
+    assert.equal(
+      await dnsq(a, 'denied.test', net.ip(14)),
+      'REFUSED',
+      'UDP to a second resolver is answered by the policy proxy',
+    );
     assert.equal(await dnsq(a, 'denied.test', net.ip(14), 'tcp'), 'REFUSED', 'and so is TCP');
     assert.equal(await dnsq(a, 'denied.test', '-', 'tcp'), 'REFUSED');
-    assert.equal(await dnsq(a, 'allowed.test', net.ip(14), 'tcp'), `NOERROR ${net.ip(10)}`, 'allowed names get the real answer');
+    assert.equal(
+      await dnsq(a, 'allowed.test', net.ip(14), 'tcp'),
+      `NOERROR ${net.ip(10)}`,
+      'allowed names get the real answer',
+    );
   });
 
   await t.test('root inside the sprite cannot change the rules', async () => {
-    const writes = await a.exec("sudo sh -c 'echo {} > /.sprite/policy/network.json; echo nameserver " + net.ip(14) + " > /etc/resolv.conf; ip route add 198.18.0.0/15 dev eth0 2>/dev/null; ip addr add " + net.ip(200) + "/32 dev eth0 2>/dev/null'; echo done").catch((e: unknown) => e);
+    const writes = await a
+      .exec(
+        "sudo sh -c 'echo {} > /.sprite/policy/network.json; echo nameserver " +
+          net.ip(14) +
+          ' > /etc/resolv.conf; ip route add 198.18.0.0/15 dev eth0 2>/dev/null; ip addr add ' +
+          net.ip(200) +
+          "/32 dev eth0 2>/dev/null'; echo done",
+      )
+      .catch((e: unknown) => e);
     assert.ok(!(writes instanceof Error));
     const shown = JSON.parse((await a.exec('cat /.sprite/policy/network.json')).stdout) as typeof policy;
     assert.deepEqual(shown, policy, 'the policy is shown read-only inside the sprite');
@@ -97,7 +126,11 @@ test('network policy: DNS-based egress rules enforced from the host, changed liv
 
   await t.test('two sprites with different policies do not affect each other', async () => {
     assert.equal(await conn(b, net.ip(11)), `host ${net.ip(11)}`, 'the sprite without a policy still reaches it');
-    assert.equal((await d.api('POST', '/v1/sprites/open/policy/network', { rules: [{ domain: 'denied.test', action: 'allow' }] })).status, 204);
+    assert.equal(
+      (await d.api('POST', '/v1/sprites/open/policy/network', { rules: [{ domain: 'denied.test', action: 'allow' }] }))
+        .status,
+      204,
+    );
     assert.equal(await dnsq(b, 'denied.test'), `NOERROR ${net.ip(11)}`);
     assert.equal(await conn(b, 'denied.test'), `host ${net.ip(11)}`);
     assert.equal(await dnsq(b, 'allowed.test'), 'REFUSED');
@@ -119,7 +152,9 @@ test('network policy: DNS-based egress rules enforced from the host, changed liv
     }
     assert.deepEqual((await d.api('GET', '/v1/sprites/fenced/policy/network')).body, policy);
     assert.equal(await dnsq(a, 'denied.test'), 'REFUSED');
-    const sdk = await a.updateNetworkPolicy({ rules: [{ domain: 'x', action: 'allow' }, { domain: '*', include: 'defaults' } as never] }).catch((e: unknown) => e);
+    const sdk = await a
+      .updateNetworkPolicy({ rules: [{ domain: 'x', action: 'allow' }, { domain: '*', include: 'defaults' } as never] })
+      .catch((e: unknown) => e);
     assert.ok(sdk instanceof APIError && sdk.statusCode === 400);
   });
 
@@ -155,7 +190,11 @@ except OSError as e:
     const cp = await (await a.createCheckpoint()).done();
     const id = /Checkpoint (\S+) created/.exec(cp.data ?? '')?.[1] ?? '';
     await (await a.restoreCheckpoint(id)).done();
-    await pollUntil(async () => ((await dnsq(a, 'denied.test')) === 'REFUSED' ? true : null), 10_000, 'the policy after a restore');
+    await pollUntil(
+      async () => ((await dnsq(a, 'denied.test')) === 'REFUSED' ? true : null),
+      10_000,
+      'the policy after a restore',
+    );
     assert.match(await conn(a, net.ip(11)), /^ERR/);
     await d.restart({ stopSprites: true });
     assert.equal(await dnsq(a, 'denied.test'), 'REFUSED', 'and after a cold boot');

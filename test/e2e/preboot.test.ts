@@ -14,7 +14,10 @@ test('a create served by a pre-booted sprite gets its own name, environment, lim
   const inside = await d.exec('pre-one', ['sh', '-c', 'hostname; echo "$SPRITE_NAME"; grep -c pre-one /etc/hosts']);
   assert.equal(inside.stdout, 'pre-one\npre-one\n2\n');
 
-  const memory = readFileSync(`/sys/fs/cgroup/memory/sprites-${d.instanceId}/${created.id}/memory.limit_in_bytes`, 'utf8').trim();
+  const memory = readFileSync(
+    `/sys/fs/cgroup/memory/sprites-${d.instanceId}/${created.id}/memory.limit_in_bytes`,
+    'utf8',
+  ).trim();
   assert.equal(Number(memory), 256 * 2 ** 20, 'the memory limit is the sprite config, not the pre-boot default');
   const hog = await d.exec('pre-one', ['python3', '-c', 'b = bytearray(600 * 1024 * 1024); print("allocated")']);
   assert.equal(hog.code, 137);
@@ -25,10 +28,18 @@ test('a create served by a pre-booted sprite gets its own name, environment, lim
 test('the environment given at create reaches commands in a pre-booted sprite; an empty pool falls back', async (t) => {
   const d = await startTestDaemon(t, { env: { SPRITES_PREBOOTED: '1' } });
   await d.waitForLog(/"event":"sprite\.start".*"outcome":"ok"/, 1);
-  const first = await d.api<{ status: string }>('POST', '/v1/sprites', { name: 'env-one', config: { ram_mb: 256, storage_gb: 1 }, environment: { GREETING: 'hi there' } });
+  const first = await d.api<{ status: string }>('POST', '/v1/sprites', {
+    name: 'env-one',
+    config: { ram_mb: 256, storage_gb: 1 },
+    environment: { GREETING: 'hi there' },
+  });
   assert.equal(first.status, 201);
   // The pool had one: the next create boots its own, with the same result.
-  const second = await d.api<{ status: string }>('POST', '/v1/sprites', { name: 'env-two', config: { ram_mb: 256, storage_gb: 1 }, environment: { GREETING: 'hello' } });
+  const second = await d.api<{ status: string }>('POST', '/v1/sprites', {
+    name: 'env-two',
+    config: { ram_mb: 256, storage_gb: 1 },
+    environment: { GREETING: 'hello' },
+  });
   assert.equal(second.status, 201);
   const events = await d.waitForLog(/"event":"sprite\.create".*"name":"env-/, 2);
   assert.equal(events.filter((e) => e.includes('"prebooted":true')).length, 1);

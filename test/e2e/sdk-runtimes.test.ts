@@ -44,10 +44,22 @@ function need(t: TestContext, what: string, present: boolean): boolean {
   return false;
 }
 
-async function runScenario(d: TestDaemon, name: string, file: string, args: string[]): Promise<Record<string, unknown>> {
+async function runScenario(
+  d: TestDaemon,
+  name: string,
+  file: string,
+  args: string[],
+): Promise<Record<string, unknown>> {
   const { stdout } = await promisify(execFile)(file, args, {
     cwd: COMPAT,
-    env: { ...process.env, SPRITES_URL: d.url, SPRITES_TOKEN: d.adminToken, SPRITE_NAME: name, SPRITES_SDK_ENTRY: SDK_ENTRY, NO_COLOR: '1' },
+    env: {
+      ...process.env,
+      SPRITES_URL: d.url,
+      SPRITES_TOKEN: d.adminToken,
+      SPRITE_NAME: name,
+      SPRITES_SDK_ENTRY: SDK_ENTRY,
+      NO_COLOR: '1',
+    },
     timeout: 180_000,
   });
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
@@ -74,23 +86,35 @@ function normalize(result: Record<string, unknown>): Record<string, unknown> {
 test('the SDK runs unchanged on Node 24, Bun, Deno and in a browser', async (t) => {
   const d = await startTestDaemon(t);
 
-  await t.test('the official scenario gives the same results with our SDK as with @fly/sprites (Node 24)', async (t) => {
-    if (!need(t, 'test/compat (@fly/sprites and Node 24)', existsSync(join(COMPAT, 'node_modules', '@fly', 'sprites')))) return;
-    const official = await promisify(execFile)(join(BIN, 'node'), ['scenario.mjs'], {
-      cwd: COMPAT,
-      env: { ...process.env, SPRITES_URL: d.url, SPRITES_TOKEN: d.adminToken, SPRITE_NAME: 'js-compat' },
-      timeout: 240_000,
-    });
-    const ours = await promisify(execFile)(join(BIN, 'node'), ['scenario.mjs'], {
-      cwd: COMPAT,
-      env: { ...process.env, SPRITES_URL: d.url, SPRITES_TOKEN: d.adminToken, SPRITE_NAME: 'js-compat', SPRITES_SDK_ENTRY: SDK_ENTRY },
-      timeout: 240_000,
-    });
-    const a = normalize(JSON.parse(official.stdout) as Record<string, unknown>);
-    const b = normalize(JSON.parse(ours.stdout) as Record<string, unknown>);
-    assert.deepEqual(b, a);
-    assert.equal(a.exec, 'hello world\n', 'the scenario really ran');
-  });
+  await t.test(
+    'the official scenario gives the same results with our SDK as with @fly/sprites (Node 24)',
+    async (t) => {
+      if (
+        !need(t, 'test/compat (@fly/sprites and Node 24)', existsSync(join(COMPAT, 'node_modules', '@fly', 'sprites')))
+      )
+        return;
+      const official = await promisify(execFile)(join(BIN, 'node'), ['scenario.mjs'], {
+        cwd: COMPAT,
+        env: { ...process.env, SPRITES_URL: d.url, SPRITES_TOKEN: d.adminToken, SPRITE_NAME: 'js-compat' },
+        timeout: 240_000,
+      });
+      const ours = await promisify(execFile)(join(BIN, 'node'), ['scenario.mjs'], {
+        cwd: COMPAT,
+        env: {
+          ...process.env,
+          SPRITES_URL: d.url,
+          SPRITES_TOKEN: d.adminToken,
+          SPRITE_NAME: 'js-compat',
+          SPRITES_SDK_ENTRY: SDK_ENTRY,
+        },
+        timeout: 240_000,
+      });
+      const a = normalize(JSON.parse(official.stdout) as Record<string, unknown>);
+      const b = normalize(JSON.parse(ours.stdout) as Record<string, unknown>);
+      assert.deepEqual(b, a);
+      assert.equal(a.exec, 'hello world\n', 'the scenario really ran');
+    },
+  );
 
   for (const [runtime, file, args] of [
     ['Node 24', join(BIN, 'node'), ['sdk-run.mjs']],
@@ -107,9 +131,18 @@ test('the SDK runs unchanged on Node 24, Bun, Deno and in a browser', async (t) 
   await t.test("the package README's examples run", async () => {
     const examples = join(REPO, 'packages', 'sdk', 'examples');
     const env = { ...process.env, SPRITE_TOKEN: d.adminToken, SPRITES_API_URL: d.url };
-    const hello = await promisify(execFile)(process.execPath, [join(examples, 'hello.mjs'), 'ex-hello'], { env, timeout: 120_000 });
-    assert.match(hello.stdout, /^created ex-hello \(running\)\nLinux .*\nsprite\nhello from the SDK\nwc counted 12 bytes\ndeleted ex-hello\n$/);
-    const cp = await promisify(execFile)(process.execPath, [join(examples, 'checkpoint.mjs'), 'ex-cp'], { env, timeout: 120_000 });
+    const hello = await promisify(execFile)(process.execPath, [join(examples, 'hello.mjs'), 'ex-hello'], {
+      env,
+      timeout: 120_000,
+    });
+    assert.match(
+      hello.stdout,
+      /^created ex-hello \(running\)\nLinux .*\nsprite\nhello from the SDK\nwc counted 12 bytes\ndeleted ex-hello\n$/,
+    );
+    const cp = await promisify(execFile)(process.execPath, [join(examples, 'checkpoint.mjs'), 'ex-cp'], {
+      env,
+      timeout: 120_000,
+    });
     assert.match(cp.stdout, /Checkpoint v0 created[\s\S]*after restore: good state\n$/);
   });
 
@@ -154,11 +187,22 @@ test('the SDK runs unchanged on Node 24, Bun, Deno and in a browser', async (t) 
     const fragment = new URLSearchParams({ url: d.url, token: d.adminToken, name }).toString();
     const browser = spawn(
       CHROMIUM!,
-      ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check', `--user-data-dir=${profile}`, `http://127.0.0.1:${pagePort}/#${fragment}`],
+      [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--no-first-run',
+        '--no-default-browser-check',
+        `--user-data-dir=${profile}`,
+        `http://127.0.0.1:${pagePort}/#${fragment}`,
+      ],
       { detached: true, stdio: 'ignore' },
     );
     try {
-      const timeout = new Promise<string>((_, reject) => setTimeout(() => reject(new Error('the page did not report within 120 s')), 120_000).unref());
+      const timeout = new Promise<string>((_, reject) =>
+        setTimeout(() => reject(new Error('the page did not report within 120 s')), 120_000).unref(),
+      );
       const observed = JSON.parse(await Promise.race([result, timeout])) as Record<string, unknown>;
       assert.deepEqual(observed, expected(name));
     } finally {
@@ -168,7 +212,9 @@ test('the SDK runs unchanged on Node 24, Bun, Deno and in a browser', async (t) 
       } catch {
         // already gone
       }
-      await new Promise((r) => (browser.exitCode === null && browser.signalCode === null ? browser.once('exit', r) : r(null)));
+      await new Promise((r) =>
+        browser.exitCode === null && browser.signalCode === null ? browser.once('exit', r) : r(null),
+      );
       server.close();
       rmSync(profile, { recursive: true, force: true });
     }

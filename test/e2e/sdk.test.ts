@@ -3,7 +3,16 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { AbortError, APIError, ConnectionError, ExecError, ExitError, FilesystemError, SpritesClient, type Sprite } from '@sprites/sdk';
+import {
+  AbortError,
+  APIError,
+  ConnectionError,
+  ExecError,
+  ExitError,
+  FilesystemError,
+  SpritesClient,
+  type Sprite,
+} from '@sprites/sdk';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { freePort, pollUntil } from '../helpers/ws.js';
 
@@ -37,7 +46,11 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
   const port = await freePort();
   const d = await startTestDaemon(t, { listen: `127.0.0.1:${port}` });
   const client = new SpritesClient(d.adminToken, { baseURL: d.url });
-  const sprite = await client.createSprite('sdk', { config: { ramMB: 512, storageGB: 2 }, labels: ['sdk', 'test'], environment: { FROM_SDK: 'yes' } });
+  const sprite = await client.createSprite('sdk', {
+    config: { ramMB: 512, storageGB: 2 },
+    labels: ['sdk', 'test'],
+    environment: { FROM_SDK: 'yes' },
+  });
 
   // Started first, checked last: a command quiet for two minutes still completes (the
   // official SDK's 45 s read deadline killed it).
@@ -62,7 +75,7 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     assert.equal(handle.status, '', 'a handle makes no request');
     const missing = await client.getSprite('no-such-sprite').catch((e: unknown) => e);
     assert.ok(missing instanceof APIError && missing.isNotFound(), String(missing));
-    assert.equal((await handle.refresh().catch((e: unknown) => e) as APIError).statusCode, 404);
+    assert.equal(((await handle.refresh().catch((e: unknown) => e)) as APIError).statusCode, 404);
 
     const fetched = await client.getSprite('sdk');
     assert.equal(fetched.id, sprite.id);
@@ -75,7 +88,11 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     assert.equal(page.hasMore, true);
     assert.ok(page.nextContinuationToken);
     assert.equal(typeof page.running, 'number');
-    const next = await client.listSprites({ prefix: 'sdk', maxResults: 1, continuationToken: page.nextContinuationToken });
+    const next = await client.listSprites({
+      prefix: 'sdk',
+      maxResults: 1,
+      continuationToken: page.nextContinuationToken,
+    });
     assert.notEqual(next.sprites[0]?.name, page.sprites[0]?.name);
     assert.deepEqual((await client.listAllSprites('sdk')).map((s) => s.name).sort(), ['sdk', 'sdk-other']);
     assert.equal((await client.listAllSprites()).length, 3);
@@ -92,15 +109,19 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     assert.ok(dup instanceof APIError && dup.statusCode === 400 && dup.errorCode === 'name_taken', String(dup));
     const bad = await client.createSprite('Not A Name!').catch((e: unknown) => e);
     assert.ok(bad instanceof APIError && bad.statusCode === 400, String(bad));
-    const wrongToken = await new SpritesClient('not-a-token', { baseURL: d.url }).listSprites().catch((e: unknown) => e);
+    const wrongToken = await new SpritesClient('not-a-token', { baseURL: d.url })
+      .listSprites()
+      .catch((e: unknown) => e);
     assert.ok(wrongToken instanceof APIError && wrongToken.statusCode === 401);
     assert.throws(() => new SpritesClient('', { baseURL: d.url }), TypeError);
 
     await other.upgrade();
     assert.equal((await other.exec('echo up')).stdout, 'up\n', 'an upgraded sprite runs commands');
     await other.destroy();
-    assert.equal((await client.getSprite('sdk-other').catch((e: unknown) => e) as APIError).statusCode, 404);
-    const unreachable = await new SpritesClient('x', { baseURL: 'http://127.0.0.1:1' }).listSprites().catch((e: unknown) => e);
+    assert.equal(((await client.getSprite('sdk-other').catch((e: unknown) => e)) as APIError).statusCode, 404);
+    const unreachable = await new SpritesClient('x', { baseURL: 'http://127.0.0.1:1' })
+      .listSprites()
+      .catch((e: unknown) => e);
     assert.ok(unreachable instanceof ConnectionError, String(unreachable));
   });
 
@@ -108,18 +129,29 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     assert.equal(text(await sprite.command('echo', ['hello', 'world']).output()), 'hello world\n');
     assert.equal(text(await sprite.command('sh', ['-c', 'echo out; echo err >&2']).combinedOutput()), 'out\nerr\n');
     for (const code of [1, 42, 255]) {
-      const e = await sprite.command('sh', ['-c', `echo partial; echo why >&2; exit ${code}`]).output().catch((err: unknown) => err);
+      const e = await sprite
+        .command('sh', ['-c', `echo partial; echo why >&2; exit ${code}`])
+        .output()
+        .catch((err: unknown) => err);
       assert.ok(e instanceof ExitError, String(e));
       assert.equal(e.exitCode(), code);
       assert.equal(text(e.stderr), 'why\n');
       assert.equal(text(e.output), 'partial\n');
     }
-    const missing = await sprite.command('no-such-program').run().catch((e: unknown) => e);
+    const missing = await sprite
+      .command('no-such-program')
+      .run()
+      .catch((e: unknown) => e);
     assert.equal((missing as ExitError).code, 127);
 
-    const env = await sprite.command('sh', ['-c', 'echo "$A $B"; pwd'], { env: { A: '1', B: 'two' }, cwd: '/tmp' }).output();
+    const env = await sprite
+      .command('sh', ['-c', 'echo "$A $B"; pwd'], { env: { A: '1', B: 'two' }, cwd: '/tmp' })
+      .output();
     assert.equal(text(env), '1 two\n/tmp\n');
-    assert.equal(text(await sprite.command('sh', ['-c', 'echo $A'], { env: ['A=go-style'], dir: '/' }).output()), 'go-style\n');
+    assert.equal(
+      text(await sprite.command('sh', ['-c', 'echo $A'], { env: ['A=go-style'], dir: '/' }).output()),
+      'go-style\n',
+    );
 
     // stdin from every kind of source.
     assert.equal(text(await sprite.command('cat', [], { stdin: 'a string' }).output()), 'a string');
@@ -146,7 +178,10 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     assert.equal(await piped.wait(), 0);
 
     // 32 MB of output streams through intact.
-    const big = sprite.command('sh', ['-c', 'head -c 33554432 /dev/urandom > /tmp/big; sha256sum /tmp/big >&2; cat /tmp/big']);
+    const big = sprite.command('sh', [
+      '-c',
+      'head -c 33554432 /dev/urandom > /tmp/big; sha256sum /tmp/big >&2; cat /tmp/big',
+    ]);
     const bigErr = readAll(big.stderr);
     const hash = createHash('sha256');
     big.stdout.on('data', (c: Buffer) => hash.update(c));
@@ -192,21 +227,41 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     assert.equal(echoed, 'written before the socket opened, and after');
 
     const shell = await sprite.exec('echo "a  b" | tr a-z A-Z && echo $FROM_SDK');
-    assert.deepEqual(shell, { stdout: 'A  B\nyes\n', stderr: '', exitCode: 0 }, 'exec runs a shell line with quotes and pipes');
+    assert.deepEqual(
+      shell,
+      { stdout: 'A  B\nyes\n', stderr: '', exitCode: 0 },
+      'exec runs a shell line with quotes and pipes',
+    );
     const failed = await sprite.execFile('sh', ['-c', 'echo o; echo e >&2; exit 5']).catch((e: unknown) => e);
     assert.ok(failed instanceof ExecError);
     assert.deepEqual(failed.result, { stdout: 'o\n', stderr: 'e\n', exitCode: 5 });
     const buf = await sprite.execFile('printf', ['\\001\\002'], { encoding: 'buffer' });
     assert.ok(Buffer.isBuffer(buf.stdout));
     assert.deepEqual([...buf.stdout], [1, 2]);
-    const overHttp = await sprite.execFileHTTP('sh', ['-c', 'cat; echo b >&2; exit 4'], { input: 'a\n' }).catch((e: unknown) => e);
+    const overHttp = await sprite
+      .execFileHTTP('sh', ['-c', 'cat; echo b >&2; exit 4'], { input: 'a\n' })
+      .catch((e: unknown) => e);
     assert.ok(overHttp instanceof ExecError);
-    assert.deepEqual(overHttp.result, { stdout: 'a\n', stderr: 'b\n', exitCode: 4 }, 'execFileHTTP: stdin, both streams and the exit code');
+    assert.deepEqual(
+      overHttp.result,
+      { stdout: 'a\n', stderr: 'b\n', exitCode: 4 },
+      'execFileHTTP: stdin, both streams and the exit code',
+    );
     const httpHash = createHash('sha256');
-    const bigHttp = await sprite.execFileHTTP('sh', ['-c', 'head -c 16777216 /dev/urandom > /tmp/h; sha256sum /tmp/h >&2; cat /tmp/h'], { encoding: 'buffer', maxBuffer: 1 << 25 });
+    const bigHttp = await sprite.execFileHTTP(
+      'sh',
+      ['-c', 'head -c 16777216 /dev/urandom > /tmp/h; sha256sum /tmp/h >&2; cat /tmp/h'],
+      { encoding: 'buffer', maxBuffer: 1 << 25 },
+    );
     httpHash.update(bigHttp.stdout);
-    assert.equal(Buffer.from(bigHttp.stderr).toString().split(' ')[0], httpHash.digest('hex'), '16 MB over HTTP arrive intact, however the network splits them');
-    const overflow = await sprite.execFile('sh', ['-c', 'yes | head -c 100000; sleep 30'], { maxBuffer: 1000 }).catch((e: unknown) => e);
+    assert.equal(
+      Buffer.from(bigHttp.stderr).toString().split(' ')[0],
+      httpHash.digest('hex'),
+      '16 MB over HTTP arrive intact, however the network splits them',
+    );
+    const overflow = await sprite
+      .execFile('sh', ['-c', 'yes | head -c 100000; sleep 30'], { maxBuffer: 1000 })
+      .catch((e: unknown) => e);
     assert.ok(overflow instanceof ExecError && /maxBuffer/.test(overflow.message), String(overflow));
   });
 
@@ -232,7 +287,10 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
   await t.test('a TTY command reports its real exit code', async () => {
     const viaSpawn = sprite.spawn('sh', ['-c', 'exit 42'], { tty: true });
     assert.equal(await viaSpawn.wait(), 42);
-    const e = await sprite.command('sh', ['-c', 'kill -KILL $$'], { tty: true }).run().catch((err: unknown) => err);
+    const e = await sprite
+      .command('sh', ['-c', 'kill -KILL $$'], { tty: true })
+      .run()
+      .catch((err: unknown) => err);
     assert.equal((e as ExitError).code, 137);
   });
 
@@ -245,7 +303,11 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
       const r = await sprite.execFile('true');
       assert.equal(r.exitCode, 0);
     }
-    const settled = await pollUntil(async () => (tcpSockets() <= sockets + 1 && openFds() <= fds + 2 ? true : null), 5000, 'sockets to close').catch(() => false);
+    const settled = await pollUntil(
+      async () => (tcpSockets() <= sockets + 1 && openFds() <= fds + 2 ? true : null),
+      5000,
+      'sockets to close',
+    ).catch(() => false);
     assert.ok(settled, `TCP sockets ${sockets} → ${tcpSockets()}, fds ${fds} → ${openFds()}`);
   });
 
@@ -261,17 +323,27 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     assert.ok(listed.created instanceof Date);
     assert.equal(typeof listed.isActive, 'boolean');
     session.disconnect();
-    assert.ok((await session.wait().catch((e: unknown) => e)) instanceof ConnectionError, 'a detached command does not report an exit');
+    assert.ok(
+      (await session.wait().catch((e: unknown) => e)) instanceof ConnectionError,
+      'a detached command does not report an exit',
+    );
     const attached = sprite.attachSession(id);
     let replay = '';
     attached.stdout.on('data', (c: Buffer) => (replay += c.toString()));
     await pollUntil(async () => (replay.includes('ready') ? true : null), 10_000, 'scrollback');
     assert.equal(attached.isTTY, true, 'the attach took the session mode');
     const events = await (await sprite.killSession(id, 'SIGTERM')).toArray();
-    assert.deepEqual(events.map((e) => e.type).filter((ty) => ty !== 'timeout'), ['signal', 'exited', 'complete']);
+    assert.deepEqual(
+      events.map((e) => e.type).filter((ty) => ty !== 'timeout'),
+      ['signal', 'exited', 'complete'],
+    );
     assert.equal(await attached.wait(), 143, 'the attached client sees the session end');
     const again = await (await sprite.killSession(id)).toArray();
-    assert.deepEqual(again.map((e) => e.type), ['exited'], 'a session that ended is reported, not an error');
+    assert.deepEqual(
+      again.map((e) => e.type),
+      ['exited'],
+      'a session that ended is reported, not an error',
+    );
     const unknown = await sprite.killSession('999999').catch((e: unknown) => e);
     assert.ok(unknown instanceof APIError && unknown.statusCode === 404);
   });
@@ -301,8 +373,17 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     assert.equal(await fs.readFile('proj/a.txt', 'utf8'), 'alpha+beta');
     assert.deepEqual(await fs.readdir('proj'), ['a.txt', 'deep', 'link']);
     const typed = await fs.readdir('proj', { withFileTypes: true });
-    assert.deepEqual(typed.map((e) => `${e.name}:${e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : 'f'}`), ['a.txt:f', 'deep:d', 'link:l']);
-    assert.deepEqual(await fs.readdir('proj', { recursive: true }), ['a.txt', 'deep', 'deep/data.json', 'deep/er', 'link']);
+    assert.deepEqual(
+      typed.map((e) => `${e.name}:${e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : 'f'}`),
+      ['a.txt:f', 'deep:d', 'link:l'],
+    );
+    assert.deepEqual(await fs.readdir('proj', { recursive: true }), [
+      'a.txt',
+      'deep',
+      'deep/data.json',
+      'deep/er',
+      'link',
+    ]);
     assert.deepEqual(await fs.readdir('proj', { recursive: true, pattern: '*.json' }), ['deep/data.json']);
     assert.equal(await codeOf(fs.readdir('proj/a.txt')), 'ENOTDIR');
 
@@ -317,8 +398,18 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     assert.equal(await fs.exists('proj/nope'), false);
 
     const errors: string[] = [];
-    for (const op of [() => fs.readFile('proj/nope'), () => fs.rm('proj'), () => fs.writeFile('/etc/not-yours', 'x'), () => fs.readFile('proj')]) {
-      errors.push(await op().then(() => 'ok', (e: unknown) => (e instanceof FilesystemError ? e.code : String(e))));
+    for (const op of [
+      () => fs.readFile('proj/nope'),
+      () => fs.rm('proj'),
+      () => fs.writeFile('/etc/not-yours', 'x'),
+      () => fs.readFile('proj'),
+    ]) {
+      errors.push(
+        await op().then(
+          () => 'ok',
+          (e: unknown) => (e instanceof FilesystemError ? e.code : String(e)),
+        ),
+      );
     }
     assert.deepEqual(errors, ['ENOENT', 'ENOTEMPTY', 'EACCES', 'EISDIR']);
     await fs.rm('proj/nope', { force: true });
@@ -376,8 +467,14 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     assert.match(done.data ?? '', new RegExp(newest.id));
     assert.equal(await fs.readFile('state.txt', 'utf8'), 'before');
     const withAuto = await sprite.listCheckpoints({ includeAuto: true });
-    assert.ok(withAuto.some((c) => c.isAuto), 'the restore took an auto checkpoint');
-    assert.deepEqual((await sprite.listCheckpoints(newest.id)).map((c) => c.id), [newest.id]);
+    assert.ok(
+      withAuto.some((c) => c.isAuto),
+      'the restore took an auto checkpoint',
+    );
+    assert.deepEqual(
+      (await sprite.listCheckpoints(newest.id)).map((c) => c.id),
+      [newest.id],
+    );
     // A new checkpoint becomes the one the disk descends from: that one cannot be deleted,
     // an older one can.
     const second = await (await sprite.createCheckpoint()).done();
@@ -385,14 +482,16 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     const current = await sprite.deleteCheckpoint(secondId).catch((e: unknown) => e);
     assert.ok(current instanceof APIError && current.statusCode === 409, String(current));
     await sprite.deleteCheckpoint(newest.id);
-    assert.equal((await sprite.getCheckpoint(newest.id).catch((e: unknown) => e) as APIError).statusCode, 404);
+    assert.equal(((await sprite.getCheckpoint(newest.id).catch((e: unknown) => e)) as APIError).statusCode, 404);
     const unknownRestore = await sprite.restoreCheckpoint('v999').catch((e: unknown) => e);
     assert.ok(unknownRestore instanceof APIError && unknownRestore.statusCode === 404);
   });
 
   await t.test('aborts and timeouts: commands are killed, requests and reads cancelled', async () => {
     const controller = new AbortController();
-    const cmd = sprite.command('sh', ['-c', 'echo $$ > /tmp/aborted.pid; exec sleep 300'], { signal: controller.signal });
+    const cmd = sprite.command('sh', ['-c', 'echo $$ > /tmp/aborted.pid; exec sleep 300'], {
+      signal: controller.signal,
+    });
     await cmd.start();
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
@@ -400,10 +499,21 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     const e = await cmd.wait().catch((err: unknown) => err);
     assert.ok(e instanceof Error && e.name === 'AbortError', `wait() rejects with the signal's reason: ${String(e)}`);
     assert.ok(Date.now() - started < 1000, 'wait() rejects at once');
-    const gone = await pollUntil(async () => ((await sprite.exec('kill -0 $(cat /tmp/aborted.pid) 2>/dev/null && echo alive || echo gone')).stdout === 'gone\n' ? true : null), 5000, 'the aborted process to die').catch(() => false);
+    const gone = await pollUntil(
+      async () =>
+        (await sprite.exec('kill -0 $(cat /tmp/aborted.pid) 2>/dev/null && echo alive || echo gone')).stdout ===
+        'gone\n'
+          ? true
+          : null,
+      5000,
+      'the aborted process to die',
+    ).catch(() => false);
     assert.ok(gone, 'the remote process was killed');
 
-    const timedOut = await sprite.command('sleep', ['300'], { timeout: 300 }).run().catch((err: unknown) => err);
+    const timedOut = await sprite
+      .command('sleep', ['300'], { timeout: 300 })
+      .run()
+      .catch((err: unknown) => err);
     assert.ok(timedOut instanceof AbortError && /timed out after 300 ms/.test(timedOut.message), String(timedOut));
     const preAborted = await client.getSprite('sdk', { signal: AbortSignal.abort() }).catch((err: unknown) => err);
     assert.ok(preAborted instanceof Error && preAborted.name === 'AbortError', String(preAborted));
@@ -412,7 +522,10 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     const reading = new AbortController();
     const read = sprite.filesystem('/home/sprite').readFile('huge.bin', { signal: reading.signal });
     setTimeout(() => reading.abort(), 30);
-    const readErr = await read.then(() => 'finished', (err: unknown) => err);
+    const readErr = await read.then(
+      () => 'finished',
+      (err: unknown) => err,
+    );
     assert.ok(readErr instanceof Error && readErr.name === 'AbortError', String(readErr));
     await sprite.exec('rm /home/sprite/huge.bin');
   });
@@ -420,19 +533,21 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
   await t.test('the two-minute quiet command completed', async () => {
     assert.equal(text(await quiet), 'done\n');
   });
-  await t.test('a daemon restarted mid-stream fails the command and the watch cleanly; the client goes on', async () => {
-    const long = sprite.command('sleep', ['60']);
-    await long.start();
-    const watcher = await sprite.filesystem('/home/sprite').watch('.');
-    const watchEnded = new Promise<void>((r) => watcher.once('close', r));
-    await d.restart();
-    const e = await long.wait().catch((err: unknown) => err);
-    assert.ok(e instanceof ConnectionError, String(e));
-    await watchEnded;
-    assert.ok(watcher.error instanceof ConnectionError, String(watcher.error));
-    assert.equal((await sprite.exec('echo again')).stdout, 'again\n', 'the same client works after the restart');
-  });
-
+  await t.test(
+    'a daemon restarted mid-stream fails the command and the watch cleanly; the client goes on',
+    async () => {
+      const long = sprite.command('sleep', ['60']);
+      await long.start();
+      const watcher = await sprite.filesystem('/home/sprite').watch('.');
+      const watchEnded = new Promise<void>((r) => watcher.once('close', r));
+      await d.restart();
+      const e = await long.wait().catch((err: unknown) => err);
+      assert.ok(e instanceof ConnectionError, String(e));
+      await watchEnded;
+      assert.ok(watcher.error instanceof ConnectionError, String(watcher.error));
+      assert.equal((await sprite.exec('echo again')).stdout, 'again\n', 'the same client works after the restart');
+    },
+  );
 });
 
 export type { Sprite };

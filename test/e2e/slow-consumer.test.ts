@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The most `pid` grew over `baseline` while sampling it every second for `ms`. */
 async function peakGrowth(pid: number, baseline: number, ms: number): Promise<number> {
   let peak = 0;
-  for (const end = Date.now() + ms; Date.now() < end; ) {
+  for (const end = Date.now() + ms; Date.now() < end;) {
     await sleep(1000);
     peak = Math.max(peak, rssBytes(pid) - baseline);
   }
@@ -38,7 +38,14 @@ test('a client that stops reading pauses the command instead of filling the agen
 
   await t.test('WebSocket exec: paused for 60 s, then resumed', async () => {
     const baseline = rssBytes(agent);
-    const ws = new WebSocket(execUrl(d.url, 'slow', [['cmd', 'cat'], ['cmd', '/dev/zero'], ['stdin', 'false']]), { headers: { authorization: `Bearer ${d.adminToken}` } });
+    const ws = new WebSocket(
+      execUrl(d.url, 'slow', [
+        ['cmd', 'cat'],
+        ['cmd', '/dev/zero'],
+        ['stdin', 'false'],
+      ]),
+      { headers: { authorization: `Bearer ${d.adminToken}` } },
+    );
     t.after(() => ws.terminate());
     let received = 0;
     let closed = false;
@@ -63,7 +70,10 @@ test('a client that stops reading pauses the command instead of filling the agen
   await t.test('HTTP exec: a stalled reader for 20 s, then resumed', async () => {
     const baseline = rssBytes(agent);
     let received = 0;
-    const req = request(`${d.url}/v1/sprites/slow/exec?cmd=cat&cmd=/dev/zero&path=cat`, { method: 'POST', headers: { authorization: `Bearer ${d.adminToken}` } });
+    const req = request(`${d.url}/v1/sprites/slow/exec?cmd=cat&cmd=/dev/zero&path=cat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.adminToken}` },
+    });
     t.after(() => req.destroy());
     req.on('error', () => undefined);
     const res = await new Promise<import('node:http').IncomingMessage>((resolve) => {
@@ -103,7 +113,9 @@ test('a client that stops reading pauses the command instead of filling the agen
       peak = Math.max(peak, now.rss - before.rss, now.arrayBuffers - before.arrayBuffers);
       agentPeak = Math.max(agentPeak, rssBytes(agent) - agentBefore);
     }
-    t.diagnostic(`SDK process grew by at most ${(peak / MiB).toFixed(1)} MiB, agent by ${(agentPeak / MiB).toFixed(1)} MiB`);
+    t.diagnostic(
+      `SDK process grew by at most ${(peak / MiB).toFixed(1)} MiB, agent by ${(agentPeak / MiB).toFixed(1)} MiB`,
+    );
     assert.ok(peak < MAX_GROWTH, `the SDK's process grew by ${(peak / MiB).toFixed(1)} MiB`);
     assert.ok(agentPeak < MAX_GROWTH, `the agent grew by ${(agentPeak / MiB).toFixed(1)} MiB`);
     let read = 0;
@@ -115,7 +127,11 @@ test('a client that stops reading pauses the command instead of filling the agen
   });
 
   await t.test('a slow attacher is dropped; the owner keeps its pace', async () => {
-    const url = execUrl(d.url, 'slow', [['cmd', 'cat'], ['cmd', '/dev/zero'], ['stdin', 'false']]);
+    const url = execUrl(d.url, 'slow', [
+      ['cmd', 'cat'],
+      ['cmd', '/dev/zero'],
+      ['stdin', 'false'],
+    ]);
     const owner = new WebSocket(url, { headers: { authorization: `Bearer ${d.adminToken}` } });
     t.after(() => owner.terminate());
     owner.on('error', () => undefined);
@@ -126,7 +142,9 @@ test('a client that stops reading pauses the command instead of filling the agen
       else ownerBytes += data.length;
     });
     while (ownerBytes < MiB) await sleep(50);
-    const attacher = new WebSocket(execUrl(d.url, 'slow', [['stdin', 'false']], `/${sessionId}`), { headers: { authorization: `Bearer ${d.adminToken}` } });
+    const attacher = new WebSocket(execUrl(d.url, 'slow', [['stdin', 'false']], `/${sessionId}`), {
+      headers: { authorization: `Bearer ${d.adminToken}` },
+    });
     t.after(() => attacher.terminate());
     attacher.on('error', () => undefined);
     const attacherClosed = new Promise<number>((resolve) => attacher.on('close', (code) => resolve(code)));

@@ -28,7 +28,13 @@ async function orgToken(d: TestDaemon, name: string): Promise<string> {
 const create = (d: TestDaemon, token: string, name: string, config: { ram_mb: number; storage_gb: number }) =>
   d.api<ErrorBody & { status: string }>('POST', '/v1/sprites', { name, config }, { token });
 
-function assertRefused(res: ApiResponse<ErrorBody>, status: number, error: string, limit: number, current: number): void {
+function assertRefused(
+  res: ApiResponse<ErrorBody>,
+  status: number,
+  error: string,
+  limit: number,
+  current: number,
+): void {
   assert.equal(res.status, status, res.text);
   assert.equal(res.headers.get('content-type')?.split(';')[0], 'application/json');
   assert.equal(res.body.error, error, res.text);
@@ -39,15 +45,24 @@ function assertRefused(res: ApiResponse<ErrorBody>, status: number, error: strin
 
 test('limits are set by the admin, validated, and hold against over-limit and concurrent creates', async (t) => {
   // Long idle delays: no sprite goes warm (and could be made room for) during this test.
-  const d = await startTestDaemon(t, { env: { SPRITES_IDLE_WARM_SECONDS: '600', SPRITES_PREBOOTED: '1', SPRITES_ORG_LIMITS: 'sprites=7' } });
+  const d = await startTestDaemon(t, {
+    env: { SPRITES_IDLE_WARM_SECONDS: '600', SPRITES_PREBOOTED: '1', SPRITES_ORG_LIMITS: 'sprites=7' },
+  });
   const acme = await orgToken(d, 'acme');
-  const limitsOf = (org: string, token: string | undefined = undefined) => d.api<OrganizationLimitsResponse & ErrorBody>('GET', `/v1/organizations/${org}/limits`, undefined, { token });
-  const setLimits = (org: string, body: unknown, token: string | undefined = undefined) => d.api<OrganizationLimitsResponse & ErrorBody>('PUT', `/v1/organizations/${org}/limits`, body, { token });
+  const limitsOf = (org: string, token: string | undefined = undefined) =>
+    d.api<OrganizationLimitsResponse & ErrorBody>('GET', `/v1/organizations/${org}/limits`, undefined, { token });
+  const setLimits = (org: string, body: unknown, token: string | undefined = undefined) =>
+    d.api<OrganizationLimitsResponse & ErrorBody>('PUT', `/v1/organizations/${org}/limits`, body, { token });
 
   // Defaults come from the daemon's configuration: SPRITES_ORG_LIMITS over the built-in ones.
   const initial = await limitsOf('acme', acme);
   assert.equal(initial.status, 200, initial.text);
-  assert.deepEqual(initial.body.limits, { sprite_limit: 7, running_limit: 10, memory_limit_mb: 20480, storage_limit_gb: 1000 });
+  assert.deepEqual(initial.body.limits, {
+    sprite_limit: 7,
+    running_limit: 10,
+    memory_limit_mb: 20480,
+    storage_limit_gb: 1000,
+  });
   assert.deepEqual(initial.body.custom, {});
   assert.deepEqual(initial.body.usage, { sprite_count: 0, live_count: 0, memory_used_mb: 0, storage_used_gb: 0 });
 
@@ -73,7 +88,10 @@ test('limits are set by the admin, validated, and hold against over-limit and co
     assert.equal(res.body.error, 'validation_failed');
     assert.equal(res.body.field, field);
   }
-  const notJson = await d.api<ErrorBody>('PUT', '/v1/organizations/acme/limits', undefined, { rawBody: '{"running_limit":', headers: { 'content-type': 'application/json' } });
+  const notJson = await d.api<ErrorBody>('PUT', '/v1/organizations/acme/limits', undefined, {
+    rawBody: '{"running_limit":',
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(notJson.status, 400);
   assert.deepEqual((await limitsOf('acme')).body.custom, {});
 
@@ -86,7 +104,8 @@ test('limits are set by the admin, validated, and hold against over-limit and co
   // Four creates at once against a running limit of 2 (nothing idle to make room): two pass.
   const burst = await Promise.all(['c1', 'c2', 'c3', 'c4'].map((n) => create(d, acme, n, small)));
   assert.equal(burst.filter((r) => r.status === 201).length, 2, burst.map((r) => r.text).join('\n'));
-  for (const r of burst.filter((x) => x.status !== 201)) assertRefused(r, 429, 'concurrent_sprite_limit_exceeded', 2, 2);
+  for (const r of burst.filter((x) => x.status !== 201))
+    assertRefused(r, 429, 'concurrent_sprite_limit_exceeded', 2, 2);
 
   // Three at once against a sprite limit of 3 with two made: one passes.
   assert.equal((await setLimits('acme', { running_limit: 10 })).status, 200);
@@ -100,9 +119,27 @@ test('limits are set by the admin, validated, and hold against over-limit and co
   assertRefused(await create(d, acme, 's1', { ram_mb: 256, storage_gb: 3 }), 403, 'storage_limit_exceeded', 5, 3);
 
   // The list's counters carry the organization's limits and usage (also at the top level).
-  const list = await d.api<{ sprites: unknown[]; org: Record<string, number | string> } & Record<string, unknown>>('GET', '/v1/sprites', undefined, { token: acme });
+  const list = await d.api<{ sprites: unknown[]; org: Record<string, number | string> } & Record<string, unknown>>(
+    'GET',
+    '/v1/sprites',
+    undefined,
+    { token: acme },
+  );
   assert.equal(list.body.sprites.length, 3);
-  const expected = { name: 'acme', running: 3, warm: 0, cold: 0, running_limit: 10, warm_limit: 10, sprite_limit: 10, memory_limit_mb: 768, storage_limit_gb: 5, sprite_count: 3, memory_used_mb: 768, storage_used_gb: 3 };
+  const expected = {
+    name: 'acme',
+    running: 3,
+    warm: 0,
+    cold: 0,
+    running_limit: 10,
+    warm_limit: 10,
+    sprite_limit: 10,
+    memory_limit_mb: 768,
+    storage_limit_gb: 5,
+    sprite_count: 3,
+    memory_used_mb: 768,
+    storage_used_gb: 3,
+  };
   assert.deepEqual(list.body.org, expected);
   for (const [k, v] of Object.entries(expected)) assert.equal(list.body[k], v, k);
 
@@ -120,17 +157,29 @@ test('limits are set by the admin, validated, and hold against over-limit and co
   assert.deepEqual(reset.body.custom, { sprite_limit: 10, running_limit: 10, storage_limit_gb: 5 });
   assert.equal((await create(d, acme, 'm1', small)).status, 201);
   // Deleting frees what a sprite held.
-  const names = (await d.api<{ sprites: { name: string }[] }>('GET', '/v1/sprites', undefined, { token: acme })).body.sprites.map((s) => s.name);
-  for (const name of names) assert.equal((await d.api('DELETE', `/v1/sprites/${name}`, undefined, { token: acme })).status, 204);
-  assert.deepEqual((await limitsOf('acme', acme)).body.usage, { sprite_count: 0, live_count: 0, memory_used_mb: 0, storage_used_gb: 0 });
+  const names = (
+    await d.api<{ sprites: { name: string }[] }>('GET', '/v1/sprites', undefined, { token: acme })
+  ).body.sprites.map((s) => s.name);
+  for (const name of names)
+    assert.equal((await d.api('DELETE', `/v1/sprites/${name}`, undefined, { token: acme })).status, 204);
+  assert.deepEqual((await limitsOf('acme', acme)).body.usage, {
+    sprite_count: 0,
+    live_count: 0,
+    memory_used_mb: 0,
+    storage_used_gb: 0,
+  });
 });
 
 test('at the running limit a cold sprite wakes in place of the least recently used warm one; with every live sprite busy it is a 429', async (t) => {
-  const d = await startTestDaemon(t, { env: { SPRITES_IDLE_WARM_SECONDS: '1', SPRITES_IDLE_COLD_SECONDS: '600', SPRITES_PREBOOTED: '0' } });
+  const d = await startTestDaemon(t, {
+    env: { SPRITES_IDLE_WARM_SECONDS: '1', SPRITES_IDLE_COLD_SECONDS: '600', SPRITES_PREBOOTED: '0' },
+  });
   const beta = await orgToken(d, 'beta');
   assert.equal((await d.api('PUT', '/v1/organizations/beta/limits', { running_limit: 2 })).status, 200);
-  const status = async (name: string) => (await d.api<{ status: string }>('GET', `/v1/sprites/${name}`, undefined, { token: beta })).body.status;
-  const waitFor = (name: string, want: string) => pollUntil(async () => (await status(name)) === want, 30_000, `${name} ${want}`);
+  const status = async (name: string) =>
+    (await d.api<{ status: string }>('GET', `/v1/sprites/${name}`, undefined, { token: beta })).body.status;
+  const waitFor = (name: string, want: string) =>
+    pollUntil(async () => (await status(name)) === want, 30_000, `${name} ${want}`);
   const small = { ram_mb: 256, storage_gb: 1 };
 
   for (const n of ['w1', 'w2']) assert.equal((await create(d, beta, n, small)).status, 201);
@@ -156,7 +205,17 @@ test('at the running limit a cold sprite wakes in place of the least recently us
 
   // With both live sprites busy (an attached command each), waking w2 is refused.
   const held = new Map<string, WebSocket>();
-  const sessions = ['w1', 'w3'].map((name) => rawExec(execUrl(d.url, name, [['cmd', 'sleep'], ['cmd', '600']]), beta, (ws) => held.set(name, ws), 120_000).catch(() => undefined));
+  const sessions = ['w1', 'w3'].map((name) =>
+    rawExec(
+      execUrl(d.url, name, [
+        ['cmd', 'sleep'],
+        ['cmd', '600'],
+      ]),
+      beta,
+      (ws) => held.set(name, ws),
+      120_000,
+    ).catch(() => undefined),
+  );
   t.after(() => held.forEach((ws) => ws.terminate()));
   await pollUntil(async () => held.size === 2, 30_000, 'both commands attached');
   await waitFor('w3', 'running');
@@ -164,10 +223,20 @@ test('at the running limit a cold sprite wakes in place of the least recently us
   assert.equal(refusedWs.status, 429, refusedWs.body);
   const body = JSON.parse(refusedWs.body) as ErrorBody;
   assert.deepEqual([body.error, body.limit, body.current_count], ['concurrent_sprite_limit_exceeded', 2, 2]);
-  assertRefused(await d.api<ErrorBody>('GET', '/v1/sprites/w2/fs/list?path=/', undefined, { token: beta }), 429, 'concurrent_sprite_limit_exceeded', 2, 2);
+  assertRefused(
+    await d.api<ErrorBody>('GET', '/v1/sprites/w2/fs/list?path=/', undefined, { token: beta }),
+    429,
+    'concurrent_sprite_limit_exceeded',
+    2,
+    2,
+  );
   assert.equal(await status('w2'), 'cold');
   assert.equal(await status('w1'), 'running');
-  const counters = (await d.api<{ org: { running_limit: number; warm_limit: number } }>('GET', '/v1/sprites', undefined, { token: beta })).body.org;
+  const counters = (
+    await d.api<{ org: { running_limit: number; warm_limit: number } }>('GET', '/v1/sprites', undefined, {
+      token: beta,
+    })
+  ).body.org;
   assert.deepEqual([counters.running_limit, counters.warm_limit], [2, 2]);
 
   // Once w3's client has gone (its command is ended 10 s later) and it idles, w2 wakes in its place.

@@ -93,7 +93,9 @@ test('the sprite URL (HTTP, WebSocket, login, wake) and TCP tunnels (SDK, CLI, R
   const fs = sprite.filesystem('/home/sprite');
   await fs.writeFile('marker', marker);
   await fs.writeFile('app.py', APP);
-  await (await sprite.createService('app', { cmd: 'python3', args: ['/home/sprite/app.py'], httpPort: 8080 }, '1s')).toArray();
+  await (
+    await sprite.createService('app', { cmd: 'python3', args: ['/home/sprite/app.py'], httpPort: 8080 }, '1s')
+  ).toArray();
   const host = new URL(sprite.url!).host;
   assert.equal(host, `web-default.sprites.localhost:${port}`, 'the url field names the sprite and its organization');
   const get = (path = '/', headers: Record<string, string> = {}, method = 'GET', body?: string) =>
@@ -106,47 +108,82 @@ test('the sprite URL (HTTP, WebSocket, login, wake) and TCP tunnels (SDK, CLI, R
       r.on('error', fail);
       r.end(body);
     });
-  await pollUntil(async () => ((await get('/', { authorization: `Bearer ${d.adminToken}` })).status === 200 ? true : null), 20_000, 'the app to answer');
+  await pollUntil(
+    async () => ((await get('/', { authorization: `Bearer ${d.adminToken}` })).status === 200 ? true : null),
+    20_000,
+    'the app to answer',
+  );
 
-  await t.test('auth `sprite`: a token or a login cookie; anything else is refused; the app never sees our credentials', async () => {
-    assert.equal((await get()).status, 401);
-    const browser = await get('/page?x=1', { accept: 'text/html' });
-    assert.equal(browser.status, 302);
-    assert.equal(browser.headers.location, '/__sprites/login?next=%2Fpage%3Fx%3D1');
-    const page = await get('/__sprites/login?next=/page');
-    assert.match(page.body, /<form method="post" action="\/__sprites\/login">/);
-    const withToken = await get('/', { authorization: `Bearer ${d.adminToken}` });
-    assert.equal(withToken.status, 200);
-    assert.match(withToken.body, new RegExp(`sprite-url-marker-${marker}`));
-    assert.match(withToken.body, /auth header seen: no/, 'the token is not passed to the app');
-    assert.equal((await get('/', { authorization: 'Bearer spr_not_a_token' })).status, 401);
-    const badLogin = await get('/__sprites/login', { 'content-type': 'application/x-www-form-urlencoded' }, 'POST', 'token=spr_wrong&next=%2F');
-    assert.equal(badLogin.status, 401);
-    const login = await get('/__sprites/login', { 'content-type': 'application/x-www-form-urlencoded' }, 'POST', `token=${encodeURIComponent(d.adminToken)}&next=%2Fafter`);
-    assert.equal(login.status, 303);
-    assert.equal(login.headers.location, '/after');
-    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-    assert.match(String(login.headers['set-cookie']), /HttpOnly; SameSite=Lax/);
-    const viaCookie = await get('/after', { cookie });
-    assert.equal(viaCookie.status, 200);
-    assert.match(viaCookie.body, /path \/after/);
-    assert.equal((await get('/', { cookie: `${cookie.slice(0, -3)}xyz` })).status, 401, 'a forged cookie is refused');
-    const offsite = await get('/__sprites/login', { 'content-type': 'application/x-www-form-urlencoded' }, 'POST', `token=${encodeURIComponent(d.adminToken)}&next=https%3A%2F%2Fevil.example`);
-    assert.equal(offsite.headers.location, '/', 'no open redirect');
-  });
+  await t.test(
+    'auth `sprite`: a token or a login cookie; anything else is refused; the app never sees our credentials',
+    async () => {
+      assert.equal((await get()).status, 401);
+      const browser = await get('/page?x=1', { accept: 'text/html' });
+      assert.equal(browser.status, 302);
+      assert.equal(browser.headers.location, '/__sprites/login?next=%2Fpage%3Fx%3D1');
+      const page = await get('/__sprites/login?next=/page');
+      assert.match(page.body, /<form method="post" action="\/__sprites\/login">/);
+      const withToken = await get('/', { authorization: `Bearer ${d.adminToken}` });
+      assert.equal(withToken.status, 200);
+      assert.match(withToken.body, new RegExp(`sprite-url-marker-${marker}`));
+      assert.match(withToken.body, /auth header seen: no/, 'the token is not passed to the app');
+      assert.equal((await get('/', { authorization: 'Bearer spr_not_a_token' })).status, 401);
+      const badLogin = await get(
+        '/__sprites/login',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        'POST',
+        'token=spr_wrong&next=%2F',
+      );
+      assert.equal(badLogin.status, 401);
+      const login = await get(
+        '/__sprites/login',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        'POST',
+        `token=${encodeURIComponent(d.adminToken)}&next=%2Fafter`,
+      );
+      assert.equal(login.status, 303);
+      assert.equal(login.headers.location, '/after');
+      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+      assert.match(String(login.headers['set-cookie']), /HttpOnly; SameSite=Lax/);
+      const viaCookie = await get('/after', { cookie });
+      assert.equal(viaCookie.status, 200);
+      assert.match(viaCookie.body, /path \/after/);
+      assert.equal((await get('/', { cookie: `${cookie.slice(0, -3)}xyz` })).status, 401, 'a forged cookie is refused');
+      const offsite = await get(
+        '/__sprites/login',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        'POST',
+        `token=${encodeURIComponent(d.adminToken)}&next=https%3A%2F%2Fevil.example`,
+      );
+      assert.equal(offsite.headers.location, '/', 'no open redirect');
+    },
+  );
 
   await t.test('auth `public`: a real browser (headless Chromium) opens the URL', async (t) => {
     await sprite.updateURLSettings({ auth: 'public' });
     assert.equal((await get()).status, 200);
     if (!CHROMIUM) {
-      if (process.env.SPRITES_REQUIRED_TESTS === '1') assert.fail('chromium is not installed (scripts/setup-host.sh installs it)');
+      if (process.env.SPRITES_REQUIRED_TESTS === '1')
+        assert.fail('chromium is not installed (scripts/setup-host.sh installs it)');
       t.skip('chromium is not installed');
       return;
     }
     const profile = mkdtempSync('/tmp/spr-chromium-');
     try {
       // *.localhost resolves to loopback in the browser itself.
-      const { stdout } = await promisify(execFile)(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--user-data-dir=${profile}`, '--dump-dom', `http://${host}/from-browser`], { timeout: 60_000 });
+      const { stdout } = await promisify(execFile)(
+        CHROMIUM,
+        [
+          '--headless=new',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-dev-shm-usage',
+          `--user-data-dir=${profile}`,
+          '--dump-dom',
+          `http://${host}/from-browser`,
+        ],
+        { timeout: 60_000 },
+      );
       assert.match(stdout, new RegExp(`<h1>sprite-url-marker-${marker}</h1>`));
       assert.match(stdout, /path \/from-browser/);
     } finally {
@@ -156,7 +193,9 @@ test('the sprite URL (HTTP, WebSocket, login, wake) and TCP tunnels (SDK, CLI, R
   });
 
   await t.test('a WebSocket through the URL reaches the app', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket`, { headers: { host, authorization: `Bearer ${d.adminToken}` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket`, {
+      headers: { host, authorization: `Bearer ${d.adminToken}` },
+    });
     const reply = await new Promise<string>((done, fail) => {
       ws.once('open', () => ws.send('ping through the url'));
       ws.once('message', (m: Buffer) => done(m.toString()));
@@ -176,60 +215,84 @@ test('the sprite URL (HTTP, WebSocket, login, wake) and TCP tunnels (SDK, CLI, R
     await d.restart({ stopSprites: true });
     assert.equal((await client.getSprite('web')).status, 'cold');
     const woke = await get('/woken', { authorization: `Bearer ${d.adminToken}` });
-    assert.equal(woke.status, 200, `${woke.body} ${(await sprite.exec('tail -n 20 /.sprite/logs/services/app.log')).stdout}`);
+    assert.equal(
+      woke.status,
+      200,
+      `${woke.body} ${(await sprite.exec('tail -n 20 /.sprite/logs/services/app.log')).stdout}`,
+    );
     assert.match(woke.body, /path \/woken/);
     await (await sprite.stopService('app')).toArray();
     const started = await get('/again', { authorization: `Bearer ${d.adminToken}` });
     assert.equal(started.status, 200, 'a stopped http_port service is started by a request');
     assert.equal((await get('/', { authorization: `Bearer ${d.adminToken}` })).status, 200);
     const nothing = await new Promise<Answer>((done, fail) => {
-      const r = request({ host: '127.0.0.1', port, path: '/', headers: { host: `nobody-default.sprites.localhost:${port}` } }, (res) => {
-        res.resume();
-        res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: '' }));
-      });
+      const r = request(
+        { host: '127.0.0.1', port, path: '/', headers: { host: `nobody-default.sprites.localhost:${port}` } },
+        (res) => {
+          res.resume();
+          res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: '' }));
+        },
+      );
       r.on('error', fail);
       r.end();
     });
     assert.equal(nothing.status, 404);
   });
 
-  await t.test('proxySocket: data intact over 100 parallel tunnels, IPv6 literals, a closed port fails cleanly', async () => {
-    const one = async (i: number) => {
-      const socket = await sprite.proxySocket('localhost:9000');
-      const payload = randomBytes(128 * 1024 + i);
-      const received: Buffer[] = [];
-      let size = 0;
-      const done = new Promise<void>((resolveDone, reject) => {
-        socket.on('data', (c: Buffer) => {
-          received.push(c);
-          size += c.length;
-          if (size >= payload.length) resolveDone();
+  await t.test(
+    'proxySocket: data intact over 100 parallel tunnels, IPv6 literals, a closed port fails cleanly',
+    async () => {
+      const one = async (i: number) => {
+        const socket = await sprite.proxySocket('localhost:9000');
+        const payload = randomBytes(128 * 1024 + i);
+        const received: Buffer[] = [];
+        let size = 0;
+        const done = new Promise<void>((resolveDone, reject) => {
+          socket.on('data', (c: Buffer) => {
+            received.push(c);
+            size += c.length;
+            if (size >= payload.length) resolveDone();
+          });
+          socket.once('error', reject);
         });
-        socket.once('error', reject);
-      });
-      socket.write(payload);
-      await done;
-      socket.destroy();
-      assert.ok(Buffer.concat(received).equals(payload), `tunnel ${i} carried the bytes unchanged`);
-    };
-    await Promise.all(Array.from({ length: 100 }, (_, i) => one(i)));
-    const v6 = await sprite.proxySocket('[::1]:9001');
-    assert.equal(v6.target, '[::1]:9001');
-    const back = new Promise<string>((done) => v6.once('data', (c: Buffer) => done(c.toString())));
-    v6.write('over ipv6');
-    assert.equal(await back, 'over ipv6');
-    v6.destroy();
-    const closed = await sprite.proxySocket('localhost:1').catch((e: unknown) => e);
-    assert.ok(closed instanceof ConnectionError && /ECONNREFUSED/.test(closed.message), String(closed));
-    const badPort = await sprite.proxySocket('localhost:70000').catch((e: unknown) => e);
-    assert.ok(badPort instanceof TypeError);
-  });
+        socket.write(payload);
+        await done;
+        socket.destroy();
+        assert.ok(Buffer.concat(received).equals(payload), `tunnel ${i} carried the bytes unchanged`);
+      };
+      await Promise.all(Array.from({ length: 100 }, (_, i) => one(i)));
+      const v6 = await sprite.proxySocket('[::1]:9001');
+      assert.equal(v6.target, '[::1]:9001');
+      const back = new Promise<string>((done) => v6.once('data', (c: Buffer) => done(c.toString())));
+      v6.write('over ipv6');
+      assert.equal(await back, 'over ipv6');
+      v6.destroy();
+      const closed = await sprite.proxySocket('localhost:1').catch((e: unknown) => e);
+      assert.ok(closed instanceof ConnectionError && /ECONNREFUSED/.test(closed.message), String(closed));
+      const badPort = await sprite.proxySocket('localhost:70000').catch((e: unknown) => e);
+      assert.ok(badPort instanceof TypeError);
+    },
+  );
 
   await t.test('Redis in the sprite, used from the host through `sprite proxy`, -W and proxyPort', async () => {
-    const install = await sprite.exec('sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 && redis-server --version', { timeout: 240_000 });
+    const install = await sprite.exec(
+      'sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 && redis-server --version',
+      { timeout: 240_000 },
+    );
     assert.match(install.stdout, /Redis server v=/);
-    await (await sprite.createService('redis', { cmd: 'redis-server', args: ['--port', '6379', '--save', '', '--appendonly', 'no'] }, '1s')).toArray();
-    await pollUntil(async () => ((await sprite.exec('redis-cli ping').catch(() => ({ stdout: '' }))).stdout === 'PONG\n' ? true : null), 20_000, 'redis to answer');
+    await (
+      await sprite.createService(
+        'redis',
+        { cmd: 'redis-server', args: ['--port', '6379', '--save', '', '--appendonly', 'no'] },
+        '1s',
+      )
+    ).toArray();
+    await pollUntil(
+      async () =>
+        (await sprite.exec('redis-cli ping').catch(() => ({ stdout: '' }))).stdout === 'PONG\n' ? true : null,
+      20_000,
+      'redis to answer',
+    );
     const resp = (socket: NodeJS.ReadWriteStream, command: string) =>
       new Promise<string>((done) => {
         socket.once('data', (c: Buffer) => done(c.toString()));
@@ -245,8 +308,15 @@ test('the sprite URL (HTTP, WebSocket, login, wake) and TCP tunnels (SDK, CLI, R
     await session.close();
 
     const localPort = await freePort();
-    const env = { PATH: process.env.PATH ?? '', HOME: mkdtempSync('/tmp/spr-proxy-home-'), SPRITES_DATA_DIR: d.dataDir };
-    const cli = spawn(process.execPath, [CLI, 'proxy', '-s', 'web', `${localPort}:6379`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: mkdtempSync('/tmp/spr-proxy-home-'),
+      SPRITES_DATA_DIR: d.dataDir,
+    };
+    const cli = spawn(process.execPath, [CLI, 'proxy', '-s', 'web', `${localPort}:6379`], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     try {
       let notes = '';
       cli.stderr.on('data', (c: Buffer) => (notes += c.toString()));
@@ -260,7 +330,12 @@ test('the sprite URL (HTTP, WebSocket, login, wake) and TCP tunnels (SDK, CLI, R
       await new Promise((r) => cli.once('exit', r));
     }
     const stdio = await new Promise<string>((done) => {
-      const w = execFile(process.execPath, [CLI, 'proxy', '-s', 'web', '-W', 'localhost:6379'], { env, timeout: 30_000 }, (_e, stdout) => done(stdout));
+      const w = execFile(
+        process.execPath,
+        [CLI, 'proxy', '-s', 'web', '-W', 'localhost:6379'],
+        { env, timeout: 30_000 },
+        (_e, stdout) => done(stdout),
+      );
       w.stdin!.write('PING\r\n');
       setTimeout(() => w.stdin!.end(), 1000);
     });

@@ -4,7 +4,9 @@ import type { TestDaemon } from './daemon.js';
 
 /** The host pid of a sprite's agent: the child of the container's init named sprite-agent. */
 export function agentPid(d: TestDaemon, spriteId: string): number {
-  const state = JSON.parse(execFileSync(d.runtime, ['state', `spr-${d.instanceId}-${spriteId}`], { encoding: 'utf8' })) as { pid: number };
+  const state = JSON.parse(
+    execFileSync(d.runtime, ['state', `spr-${d.instanceId}-${spriteId}`], { encoding: 'utf8' }),
+  ) as { pid: number };
   // Walk the init's descendants (init → tini or a helper → agent) for the process named sprite-agent.
   const queue = [state.pid];
   for (let seen = 0; queue.length > 0 && seen < 64; seen++) {
@@ -14,7 +16,9 @@ export function agentPid(d: TestDaemon, spriteId: string): number {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (comm === 'sprite-agent' || cmdline.startsWith('sprite-agent')) return pid;
       for (const task of readdirSync(`/proc/${pid}/task`)) {
-        queue.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+        queue.push(
+          ...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+        );
       }
     } catch {
       // gone meanwhile

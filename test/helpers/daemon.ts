@@ -43,7 +43,7 @@ export class TestDaemon {
   }
 
   get runtime(): 'crun' | 'runc' {
-    return this.options.runtime ?? ((process.env.SPRITES_TEST_RUNTIME as 'crun' | 'runc' | undefined) ?? 'crun');
+    return this.options.runtime ?? (process.env.SPRITES_TEST_RUNTIME as 'crun' | 'runc' | undefined) ?? 'crun';
   }
 
   get pid(): number {
@@ -54,11 +54,16 @@ export class TestDaemon {
   async start(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<void> {
     const args = [
       MAIN,
-      '--data-dir', this.dataDir,
-      '--listen', this.options.listen ?? '127.0.0.1:0',
-      '--instance', this.instanceId,
-      '--runtime', this.runtime,
-      '--pool-size', '6G',
+      '--data-dir',
+      this.dataDir,
+      '--listen',
+      this.options.listen ?? '127.0.0.1:0',
+      '--instance',
+      this.instanceId,
+      '--runtime',
+      this.runtime,
+      '--pool-size',
+      '6G',
       ...(this.options.extraArgs ?? []),
       ...extraArgs,
     ];
@@ -80,9 +85,13 @@ export class TestDaemon {
       };
       createInterface({ input: child.stdout! }).on('line', onLine);
       createInterface({ input: child.stderr! }).on('line', onLine);
-      child.once('exit', (code, signal) => rejectReady(new Error(`spritesd exited during startup (code ${code}, signal ${signal}):\n${this.logTail()}`)));
+      child.once('exit', (code, signal) =>
+        rejectReady(new Error(`spritesd exited during startup (code ${code}, signal ${signal}):\n${this.logTail()}`)),
+      );
     });
-    const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`spritesd did not become ready in 300 s:\n${this.logTail()}`)), 300_000).unref());
+    const timeout = new Promise<never>((_, rej) =>
+      setTimeout(() => rej(new Error(`spritesd did not become ready in 300 s:\n${this.logTail()}`)), 300_000).unref(),
+    );
     this.url = await Promise.race([ready, timeout]);
     this.adminToken = readFileSync(join(this.dataDir, 'admin.token'), 'utf8').trim();
   }
@@ -93,7 +102,8 @@ export class TestDaemon {
     for (;;) {
       const hits = this.logLines.slice(this.startLine).filter((l) => pattern.test(l));
       if (hits.length >= count) return hits;
-      if (Date.now() > deadline) throw new Error(`no ${count} log lines matching ${pattern} within ${timeoutMs} ms:\n${this.logTail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${count} log lines matching ${pattern} within ${timeoutMs} ms:\n${this.logTail()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -104,7 +114,10 @@ export class TestDaemon {
     if (!child) return null;
     if (child.exitCode !== null || child.signalCode !== null) return child.signalCode ?? child.exitCode;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`spritesd did not exit within ${timeoutMs} ms:\n${this.logTail()}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`spritesd did not exit within ${timeoutMs} ms:\n${this.logTail()}`)),
+        timeoutMs,
+      );
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         resolve(signal ?? code);
@@ -126,7 +139,8 @@ export class TestDaemon {
     const code = await exited;
     clearTimeout(timer);
     this.child = null;
-    if (signal !== 'SIGKILL' && code !== 0) throw new Error(`spritesd exited with ${code} on ${signal}:\n${this.logTail()}`);
+    if (signal !== 'SIGKILL' && code !== 0)
+      throw new Error(`spritesd exited with ${code} on ${signal}:\n${this.logTail()}`);
     return code;
   }
 
@@ -142,7 +156,12 @@ export class TestDaemon {
     await this.start();
   }
 
-  async api<T = unknown>(method: string, path: string, body?: unknown, opts: { token?: string | null; rawBody?: string | Buffer; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+  async api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { token?: string | null; rawBody?: string | Buffer; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...opts.headers };
     const token = opts.token === undefined ? this.adminToken : opts.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
@@ -163,13 +182,26 @@ export class TestDaemon {
     return { status: res.status, headers: res.headers, body: parsed as T, text };
   }
 
-  async createSprite(name: string, config: Record<string, unknown> = { ram_mb: 512, storage_gb: 2 }, token?: string): Promise<{ id: string; name: string; status: string }> {
-    const res = await this.api<{ id: string; name: string; status: string }>('POST', '/v1/sprites', { name, config }, { token });
+  async createSprite(
+    name: string,
+    config: Record<string, unknown> = { ram_mb: 512, storage_gb: 2 },
+    token?: string,
+  ): Promise<{ id: string; name: string; status: string }> {
+    const res = await this.api<{ id: string; name: string; status: string }>(
+      'POST',
+      '/v1/sprites',
+      { name, config },
+      { token },
+    );
     if (res.status !== 201) throw new Error(`create ${name} failed: ${res.status} ${res.text}\n${this.logTail()}`);
     return res.body;
   }
 
-  exec(name: string, argv: string[], opts: { stdin?: string | Buffer; env?: string[]; dir?: string; token?: string } = {}): Promise<ExecResult> {
+  exec(
+    name: string,
+    argv: string[],
+    opts: { stdin?: string | Buffer; env?: string[]; dir?: string; token?: string } = {},
+  ): Promise<ExecResult> {
     return execInSprite(this.url, opts.token ?? this.adminToken, name, argv, opts);
   }
 
@@ -193,7 +225,11 @@ export class TestDaemon {
     // The pool's loop device is set to autoclear and goes when the last reference to its
     // filesystem does; a mount namespace elsewhere on the host (another test's sprite being
     // started at that moment copies every mount) can hold one for a few seconds more.
-    for (let waited = 0; leftovers.length > 0 && leftovers.every((l) => l.startsWith('loop device')) && waited < 30_000; waited += 500) {
+    for (
+      let waited = 0;
+      leftovers.length > 0 && leftovers.every((l) => l.startsWith('loop device')) && waited < 30_000;
+      waited += 500
+    ) {
       await new Promise((r) => setTimeout(r, 500));
       leftovers = await collectLeftovers(this.instanceId, this.dataDir);
     }
@@ -212,10 +248,15 @@ export class TestDaemon {
     for (const token of tokens) {
       // Page after page from the start: each page's sprites are gone before the next is asked for.
       for (let round = 0; round < 1000; round++) {
-        const list = await this.api<{ sprites?: { name: string }[] }>('GET', '/v1/sprites?max_results=100', undefined, { token });
+        const list = await this.api<{ sprites?: { name: string }[] }>('GET', '/v1/sprites?max_results=100', undefined, {
+          token,
+        });
         const names = (list.body.sprites ?? []).map((s) => s.name);
         if (names.length === 0) break;
-        for (let i = 0; i < names.length; i += 8) await Promise.all(names.slice(i, i + 8).map((n) => this.api('DELETE', `/v1/sprites/${n}`, undefined, { token })));
+        for (let i = 0; i < names.length; i += 8)
+          await Promise.all(
+            names.slice(i, i + 8).map((n) => this.api('DELETE', `/v1/sprites/${n}`, undefined, { token })),
+          );
       }
     }
   }

@@ -38,7 +38,10 @@ export function execInSprite(
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => {
         clearTimeout(timer);
-        const e = new Error(`exec handshake failed: HTTP ${res.statusCode} ${body}`) as Error & { status?: number; body?: string };
+        const e = new Error(`exec handshake failed: HTTP ${res.statusCode} ${body}`) as Error & {
+          status?: number;
+          body?: string;
+        };
         e.status = res.statusCode;
         e.body = body;
         reject(e);
@@ -55,7 +58,12 @@ export function execInSprite(
       else if (data[0] === 3) {
         done = true;
         clearTimeout(timer);
-        resolve({ code: data[1] ?? 0, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), messages });
+        resolve({
+          code: data[1] ?? 0,
+          stdout: Buffer.concat(out).toString(),
+          stderr: Buffer.concat(err).toString(),
+          messages,
+        });
         ws.close();
       }
     });

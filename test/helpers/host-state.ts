@@ -32,14 +32,22 @@ function list(dir: string): string[] {
 
 export function hostState(instanceId: string, dataDir: string): HostState {
   const containerPrefix = `spr-${instanceId}-`;
-  const containers = [...new Set(['crun', 'runc'].flatMap((rt) => lines(rt, ['list', '-q'])))].filter((id) => id.startsWith(containerPrefix)).map((id) => id.slice(containerPrefix.length));
+  const containers = [...new Set(['crun', 'runc'].flatMap((rt) => lines(rt, ['list', '-q'])))]
+    .filter((id) => id.startsWith(containerPrefix))
+    .map((id) => id.slice(containerPrefix.length));
   const netns = list('/run/netns').filter((n) => n.startsWith(containerPrefix));
-  const veths = lines('ip', ['-o', 'link', 'show', 'type', 'veth']).map((l) => /^\d+:\s+([^@:]+)/.exec(l)?.[1] ?? '').filter((n) => n.startsWith(`spr${instanceId}`));
+  const veths = lines('ip', ['-o', 'link', 'show', 'type', 'veth'])
+    .map((l) => /^\d+:\s+([^@:]+)/.exec(l)?.[1] ?? '')
+    .filter((n) => n.startsWith(`spr${instanceId}`));
   const claimsRoot = process.env.SPRITES_CLAIMS_DIR ?? '/run/sprites/claims';
   const owners = (kindPrefix: string) =>
     list(claimsRoot)
       .filter((k) => k.startsWith(kindPrefix))
-      .flatMap((kind) => list(join(claimsRoot, kind)).filter((i) => /^\d+$/.test(i)).map((i) => join(claimsRoot, kind, i, 'owner')))
+      .flatMap((kind) =>
+        list(join(claimsRoot, kind))
+          .filter((i) => /^\d+$/.test(i))
+          .map((i) => join(claimsRoot, kind, i, 'owner')),
+      )
       .map((path) => {
         try {
           return readFileSync(path, 'utf8').trim().split(' ');
@@ -50,8 +58,16 @@ export function hostState(instanceId: string, dataDir: string): HostState {
       .filter(([instance]) => instance === instanceId)
       .map(([, owner]) => owner ?? '');
   const runRoot = join(dataDir, 'run');
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '');
-  const rootfsMounts = [...new Set(mounts.filter((m) => m.startsWith(`${runRoot}/`) && m.endsWith('/rootfs')).map((m) => m.slice(runRoot.length + 1).split('/')[0] ?? ''))];
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '');
+  const rootfsMounts = [
+    ...new Set(
+      mounts
+        .filter((m) => m.startsWith(`${runRoot}/`) && m.endsWith('/rootfs'))
+        .map((m) => m.slice(runRoot.length + 1).split('/')[0] ?? ''),
+    ),
+  ];
   const cgroupChildren = list('/sys/fs/cgroup')
     .map((h) => join('/sys/fs/cgroup', h, `sprites-${instanceId}`))
     .filter((p) => existsSync(p))

@@ -12,7 +12,11 @@ export interface SpriteInfo {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function ndjson(d: TestDaemon, path: string, body: unknown = {}): Promise<{ status: number; text: string }> {
+export async function ndjson(
+  d: TestDaemon,
+  path: string,
+  body: unknown = {},
+): Promise<{ status: number; text: string }> {
   const res = await fetch(`${d.url}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/json' },
@@ -22,7 +26,11 @@ export async function ndjson(d: TestDaemon, path: string, body: unknown = {}): P
 }
 
 export async function writeFile(d: TestDaemon, sprite: string, path: string, content: string): Promise<void> {
-  const res = await fetch(`${d.url}/v1/sprites/${sprite}/fs/write?path=${encodeURIComponent(path)}`, { method: 'PUT', headers: { authorization: `Bearer ${d.adminToken}` }, body: content });
+  const res = await fetch(`${d.url}/v1/sprites/${sprite}/fs/write?path=${encodeURIComponent(path)}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${d.adminToken}` },
+    body: content,
+  });
   assert.equal(res.status, 200, await res.text());
 }
 
@@ -31,7 +39,11 @@ export async function sprites(d: TestDaemon): Promise<SpriteInfo[]> {
   const all: SpriteInfo[] = [];
   let token: string | null = null;
   do {
-    const res: { status: number; body: { sprites: SpriteInfo[]; next_continuation_token: string | null } } = await d.api('GET', `/v1/sprites?max_results=50${token ? `&continuation_token=${encodeURIComponent(token)}` : ''}`);
+    const res: { status: number; body: { sprites: SpriteInfo[]; next_continuation_token: string | null } } =
+      await d.api(
+        'GET',
+        `/v1/sprites?max_results=50${token ? `&continuation_token=${encodeURIComponent(token)}` : ''}`,
+      );
     assert.equal(res.status, 200);
     all.push(...res.body.sprites);
     token = res.body.next_continuation_token;
@@ -60,7 +72,10 @@ export async function waitForStatus(d: TestDaemon, name: string, status: string,
 export async function assertHostMatchesRegistry(d: TestDaemon, context: string): Promise<SpriteInfo[]> {
   const listed = await sprites(d);
   const host = hostState(d.instanceId, d.dataDir);
-  const live = listed.filter((s) => s.status === 'running' || s.status === 'warm').map((s) => s.id).sort();
+  const live = listed
+    .filter((s) => s.status === 'running' || s.status === 'warm')
+    .map((s) => s.id)
+    .sort();
   const all = listed.map((s) => s.id).sort();
   const why = `${context}: registry ${JSON.stringify(listed.map((s) => `${s.name}/${s.status}`))}\n${d.logTail(15)}`;
   assert.deepEqual(host.containers, live, `containers ${why}`);
@@ -70,11 +85,20 @@ export async function assertHostMatchesRegistry(d: TestDaemon, context: string):
   assert.deepEqual(host.idClaimOwners, live, `id claims ${why}`);
   assert.deepEqual(host.runDirs, live, `run dirs ${why}`);
   assert.deepEqual(host.rootfsMounts, live, `root filesystem mounts ${why}`);
-  for (const cgroups of host.cgroupChildren) assert.ok(cgroups.every((c) => live.includes(c)), `cgroups ${cgroups} ${why}`);
+  for (const cgroups of host.cgroupChildren)
+    assert.ok(
+      cgroups.every((c) => live.includes(c)),
+      `cgroups ${cgroups} ${why}`,
+    );
   assert.deepEqual(host.volumes, all, `volumes ${why}`);
-  assert.ok(host.checkpointDirs.every((v) => all.includes(v)), `checkpoint dirs ${host.checkpointDirs} ${why}`);
+  assert.ok(
+    host.checkpointDirs.every((v) => all.includes(v)),
+    `checkpoint dirs ${host.checkpointDirs} ${why}`,
+  );
   for (const s of listed) {
-    const rows = (await d.api<{ id: string }[]>('GET', `/v1/sprites/${s.name}/checkpoints?includeAuto=true`)).body.map((c) => c.id).sort();
+    const rows = (await d.api<{ id: string }[]>('GET', `/v1/sprites/${s.name}/checkpoints?includeAuto=true`)).body
+      .map((c) => c.id)
+      .sort();
     assert.deepEqual(host.checkpoints.get(s.id) ?? [], rows, `checkpoints of ${s.name} ${why}`);
   }
   return listed;
@@ -88,4 +112,3 @@ export async function assertEverySpriteWorks(d: TestDaemon, listed: SpriteInfo[]
     assert.equal(r.stdout.trim(), s.name);
   }
 }
-

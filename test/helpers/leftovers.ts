@@ -5,7 +5,9 @@ import { join } from 'node:path';
 /** A host command's output lines; none if it fails or is missing. */
 export function lines(cmd: string, args: string[]): string[] {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -20,19 +22,23 @@ export async function collectLeftovers(instanceId: string, dataDir: string): Pro
   const found: string[] = [];
   const prefix = `spr-${instanceId}-`;
   for (const runtime of ['crun', 'runc']) {
-    for (const id of lines(runtime, ['list', '-q'])) if (id.startsWith(prefix)) found.push(`${runtime} container ${id}`);
+    for (const id of lines(runtime, ['list', '-q']))
+      if (id.startsWith(prefix)) found.push(`${runtime} container ${id}`);
   }
   for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
     const target = line.split(' ')[1] ?? '';
     if (target.startsWith(dataDir)) found.push(`mount ${target}`);
   }
-  for (const line of lines('losetup', ['-a'])) if (line.includes(dataDir)) found.push(`loop device ${line}${loopHolders(line.split(':')[0] ?? '')}`);
-  for (const ns of existsSync('/run/netns') ? readdirSync('/run/netns') : []) if (ns.startsWith(prefix)) found.push(`netns ${ns}`);
+  for (const line of lines('losetup', ['-a']))
+    if (line.includes(dataDir)) found.push(`loop device ${line}${loopHolders(line.split(':')[0] ?? '')}`);
+  for (const ns of existsSync('/run/netns') ? readdirSync('/run/netns') : [])
+    if (ns.startsWith(prefix)) found.push(`netns ${ns}`);
   for (const line of lines('ip', ['-o', 'link', 'show'])) {
     const name = /^\d+:\s+([^@:]+)/.exec(line)?.[1] ?? '';
     if (name.startsWith(`spr${instanceId}`)) found.push(`link ${name}`);
   }
-  for (const line of lines('nft', ['list', 'tables'])) if (line.includes(`sprites_${instanceId}`)) found.push(`nft ${line}`);
+  for (const line of lines('nft', ['list', 'tables']))
+    if (line.includes(`sprites_${instanceId}`)) found.push(`nft ${line}`);
   for (const h of readdirSync('/sys/fs/cgroup')) {
     if (existsSync(join('/sys/fs/cgroup', h, `sprites-${instanceId}`))) found.push(`cgroup ${h}/sprites-${instanceId}`);
   }
@@ -70,5 +76,7 @@ function loopHolders(device: string): string {
     }
     if (holders.length >= 5) break;
   }
-  return holders.length > 0 ? ` (mounted in the namespaces of: ${holders.join('; ')})` : ' (mounted in no process\'s namespace)';
+  return holders.length > 0
+    ? ` (mounted in the namespaces of: ${holders.join('; ')})`
+    : " (mounted in no process's namespace)";
 }

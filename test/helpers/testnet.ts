@@ -69,9 +69,12 @@ while True:
    * route, or holds itself. The route goes with the veth in down().
    */
   trap(address: string): void {
-    const routes = execFileSync('ip', ['-4', 'route', 'show', 'match', address], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const routes = execFileSync('ip', ['-4', 'route', 'show', 'match', address], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
     const own = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).includes(` ${address}/`);
-    if (own || routes.some((r) => !r.startsWith('default'))) throw new Error(`${address} is in use on this host (${routes.join('; ')}): pick another`);
+    if (own || routes.some((r) => !r.startsWith('default')))
+      throw new Error(`${address} is in use on this host (${routes.join('; ')}): pick another`);
     execFileSync('ip', ['-n', this.ns, 'addr', 'add', `${address}/32`, 'dev', 'eth0'], { stdio: 'pipe' });
     execFileSync('ip', ['route', 'add', `${address}/32`, 'dev', this.hostVeth], { stdio: 'pipe' });
   }

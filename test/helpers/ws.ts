@@ -13,7 +13,12 @@ export interface Transcript {
  * A raw WebSocket exec client that records every frame, for checking framing byte by byte.
  * `script` runs once the socket is open; the promise settles when the socket closes.
  */
-export function rawExec(url: string, token: string, script: (ws: WebSocket) => void = () => undefined, timeoutMs = 60_000): Promise<Transcript> {
+export function rawExec(
+  url: string,
+  token: string,
+  script: (ws: WebSocket) => void = () => undefined,
+  timeoutMs = 60_000,
+): Promise<Transcript> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
     const t: Transcript = { texts: [], binaries: [], closeCode: null };
@@ -25,7 +30,9 @@ export function rawExec(url: string, token: string, script: (ws: WebSocket) => v
       clearTimeout(timer);
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode} ${body}`), { status: res.statusCode, body })));
+      res.on('end', () =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode} ${body}`), { status: res.statusCode, body })),
+      );
     });
     ws.on('open', () => script(ws));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -53,7 +60,11 @@ export function execUrl(base: string, name: string, params: [string, string][], 
   return `${base.replace(/^http/, 'ws')}/v1/sprites/${name}/exec${suffix}?${q}`;
 }
 
-export function pollUntil<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export function pollUntil<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   return (async () => {
     for (;;) {

@@ -76,7 +76,12 @@ let spriteEnv: Record<string, string> = { ...spriteEnvironment(), SPRITE_NAME: p
  */
 const stateRoot = process.env.SPRITE_STATE_DIR ?? '/var/lib/sprite';
 linkState(stateRoot, process.env.SPRITE_STATE_LINKS ?? '/.sprite');
-const supervisor = new Supervisor({ stateDir: `${stateRoot}/services`, logDir: `${stateRoot}/logs/services`, shownLogDir: '/.sprite/logs/services', environment: () => spriteEnv });
+const supervisor = new Supervisor({
+  stateDir: `${stateRoot}/services`,
+  logDir: `${stateRoot}/logs/services`,
+  shownLogDir: '/.sprite/logs/services',
+  environment: () => spriteEnv,
+});
 
 /**
  * Where the sprite URL goes: the `http_port` service (started if it is not running), else
@@ -85,7 +90,11 @@ const supervisor = new Supervisor({ stateDir: `${stateRoot}/services`, logDir: `
 function httpTarget(res: ServerResponse): void {
   const svc = supervisor.httpService();
   if (svc && !svc.running) supervisor.start(svc.name);
-  sendJson(res, 200, { port: svc?.port ?? DEFAULT_HTTP_PORT, service: svc?.name ?? null, started: svc !== null && !svc.running });
+  sendJson(res, 200, {
+    port: svc?.port ?? DEFAULT_HTTP_PORT,
+    service: svc?.name ?? null,
+    started: svc !== null && !svc.running,
+  });
 }
 
 /**
@@ -97,7 +106,10 @@ async function setIdentity(req: IncomingMessage, res: ServerResponse): Promise<v
   const { text, tooLarge } = await readLimited(req, MAX_IDENTITY_BODY);
   if (tooLarge) {
     finishUnreadBody(req, res);
-    return sendJson(res, 413, { error: 'payload_too_large', message: `the identity body is larger than ${MAX_IDENTITY_BODY} bytes` });
+    return sendJson(res, 413, {
+      error: 'payload_too_large',
+      message: `the identity body is larger than ${MAX_IDENTITY_BODY} bytes`,
+    });
   }
   {
     try {
@@ -113,14 +125,14 @@ async function setIdentity(req: IncomingMessage, res: ServerResponse): Promise<v
   }
 }
 
-
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://agent');
   if (req.method === 'GET' && url.pathname === '/v1/health') {
     sendJson(res, 200, { ok: true, version: AGENT_VERSION, pid: process.pid, uptime_ms: Date.now() - started });
     return;
   }
-  if (req.method === 'POST' && url.pathname === '/v1/internal/identity') return void setIdentity(req, res).catch(() => res.destroy());
+  if (req.method === 'POST' && url.pathname === '/v1/internal/identity')
+    return void setIdentity(req, res).catch(() => res.destroy());
   if (req.method === 'POST' && url.pathname === '/v1/internal/http-target') return httpTarget(res);
   if (isServicesPath(url.pathname)) return handleServices(req, res, url, supervisor);
   const fsOp = FS_PATH.exec(url.pathname);
@@ -140,7 +152,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
 
 function rejectUpgrade(socket: Duplex, status: number, error: string, message: string): void {
   const body = JSON.stringify({ error, message });
-  socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 410 ? 'Gone' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 410 ? 'Gone' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 // A message past maxPayload closes its socket with 1009; ws closes one with a bad frame
@@ -152,16 +166,29 @@ wss.on('headers', (headers) => headers.push('X-Sprite-Capabilities: signal'));
 
 // Header bounds; requestTimeout stays 0 because a request body may be a long upload or a
 // command's stdin (HTTP exec) that lasts as long as the command.
-const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0 }, handle);
+const server = createServer(
+  { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0 },
+  handle,
+);
 server.maxHeadersCount = MAX_HEADERS;
 server.keepAliveTimeout = 60_000;
 server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
   // 431 for oversized headers, 400 for anything unparseable, as JSON (PROTOCOL.md §2).
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  if (!socket.writable || (err.code === 'ECONNRESET')) return void socket.destroy();
+  if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
   const error = status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request';
-  const body = JSON.stringify({ error, message: status === 431 ? `request headers are larger than ${MAX_HEADER_BYTES} bytes` : status === 408 ? 'the request headers did not arrive in time' : 'the request is not valid HTTP' });
-  socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const body = JSON.stringify({
+    error,
+    message:
+      status === 431
+        ? `request headers are larger than ${MAX_HEADER_BYTES} bytes`
+        : status === 408
+          ? 'the request headers did not arrive in time'
+          : 'the request is not valid HTTP',
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 });
 server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
   const url = new URL(req.url ?? '/', 'http://agent');
@@ -186,7 +213,8 @@ server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
   const attachId = exec[1] ? decodeURIComponent(exec[1]) : url.searchParams.get('id');
   if (attachId) {
     const session = sessions.get(attachId);
-    if (!session) return rejectUpgrade(socket, 404, 'session_not_found', `no running session ${attachId} in this sprite`);
+    if (!session)
+      return rejectUpgrade(socket, 404, 'session_not_found', `no running session ${attachId} in this sprite`);
     wss.handleUpgrade(req, socket, head, (ws) => {
       session.attach(ws, false);
       forwardPortEvents(ws);

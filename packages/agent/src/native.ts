@@ -5,7 +5,16 @@ import { fileURLToPath } from 'node:url';
 /** The agent's Node-API addon (native/agent-native.c). */
 export interface AgentNative {
   /** [pid, stdin fd or -1, stdout fd, stderr fd]; throws with .code = errno name. */
-  spawn(file: string, argv: string[], envp: string[], cwd: string, uid: number, gid: number, withStdin: boolean, onExit: (code: number, signal: number) => void): [number, number, number, number];
+  spawn(
+    file: string,
+    argv: string[],
+    envp: string[],
+    cwd: string,
+    uid: number,
+    gid: number,
+    withStdin: boolean,
+    onExit: (code: number, signal: number) => void,
+  ): [number, number, number, number];
   /** Filesystem uid, gid and groups of the calling (main) thread only; false if refused. */
   setFsIdentity(uid: number, gid: number, groups: number[]): boolean;
   /** An inotify instance read by a native thread; events arrive as [wd, mask, cookie, name, ...]. */

@@ -26,7 +26,8 @@ export function parseTarget(text: string): { host: string; port: number } | stri
   if (!msg || typeof msg !== 'object') return 'the first message must be a JSON object';
   const { host, port } = msg as { host?: unknown; port?: unknown };
   if (host !== undefined && typeof host !== 'string') return 'host must be a string';
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return 'port must be an integer from 1 to 65535';
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+    return 'port must be an integer from 1 to 65535';
   const bare = (host ?? '').replace(/^\[(.*)\]$/, '$1');
   return { host: bare === '' ? 'localhost' : bare, port };
 }
@@ -46,7 +47,9 @@ export function serveProxy(ws: WebSocket): void {
   });
   ws.once('message', (data, isBinary) => {
     clearTimeout(timer);
-    const parsed = isBinary ? 'the first message must be a text frame naming the target' : parseTarget(bytes(data).toString('utf8'));
+    const parsed = isBinary
+      ? 'the first message must be a text frame naming the target'
+      : parseTarget(bytes(data).toString('utf8'));
     if (typeof parsed === 'string') return fail(ws, parsed);
     const label = `${isIPv6(parsed.host) ? `[${parsed.host}]` : parsed.host}:${parsed.port}`;
     const socket = connect({ host: parsed.host, port: parsed.port });

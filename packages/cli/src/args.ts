@@ -34,10 +34,27 @@ export interface Parsed {
 
 /** Options every command understands. */
 export const GLOBAL_OPTIONS: OptionSpec[] = [
-  { name: 'api-url', value: true, placeholder: 'URL', help: 'API URL (env SPRITES_API_URL); default: the configured org, else the daemon on this host' },
+  {
+    name: 'api-url',
+    value: true,
+    placeholder: 'URL',
+    help: 'API URL (env SPRITES_API_URL); default: the configured org, else the daemon on this host',
+  },
   { name: 'token', value: true, placeholder: 'TOKEN', help: 'API token (env SPRITE_TOKEN)' },
-  { name: 'org', short: 'o', value: true, placeholder: 'ORG', help: 'organization from ~/.sprites/sprites.json (env SPRITE_ORG)' },
-  { name: 'sprite', short: 's', value: true, placeholder: 'NAME', help: 'the sprite to act on (default: the .sprite file here)' },
+  {
+    name: 'org',
+    short: 'o',
+    value: true,
+    placeholder: 'ORG',
+    help: 'organization from ~/.sprites/sprites.json (env SPRITE_ORG)',
+  },
+  {
+    name: 'sprite',
+    short: 's',
+    value: true,
+    placeholder: 'NAME',
+    help: 'the sprite to act on (default: the .sprite file here)',
+  },
   { name: 'json', help: 'print JSON instead of text' },
   { name: 'help', short: 'h', help: 'show help' },
 ];
@@ -47,7 +64,11 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
  * after positionals; `--` ends them. With `stopAtPositional`, the first positional and
  * everything after it are the command to run (so `sprite x ls -la` works without `--`).
  */
-export function parse(argv: readonly string[], specs: readonly OptionSpec[], opts: { stopAtPositional?: boolean } = {}): Parsed {
+export function parse(
+  argv: readonly string[],
+  specs: readonly OptionSpec[],
+  opts: { stopAtPositional?: boolean } = {},
+): Parsed {
   const all = [...GLOBAL_OPTIONS, ...specs];
   const byLong = new Map(all.map((s) => [s.name, s]));
   const byShort = new Map(all.filter((s) => s.short).map((s) => [s.short!, s]));

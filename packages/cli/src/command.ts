@@ -27,7 +27,8 @@ export function helpText(cmd: Command, path: string[]): string {
   if (cmd.aliases?.length) lines.push('', `Aliases: ${[cmd.name, ...cmd.aliases].join(', ')}`);
   if (cmd.subcommands?.length) {
     lines.push('', 'Commands:');
-    for (const sub of cmd.subcommands) lines.push(`  ${[sub.name, ...(sub.aliases ?? [])].join(', ').padEnd(28)} ${sub.summary}`);
+    for (const sub of cmd.subcommands)
+      lines.push(`  ${[sub.name, ...(sub.aliases ?? [])].join(', ').padEnd(28)} ${sub.summary}`);
     lines.push('', `Run \`sprite ${[...path, 'COMMAND'].join(' ')} --help\` for a command's options.`);
   }
   if (cmd.options?.length) {

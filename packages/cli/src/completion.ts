@@ -7,9 +7,13 @@ function words(commands: readonly Command[]): string[] {
 /** A completion script for bash, zsh or fish: command words, then subcommand words. */
 export function completionScript(shell: string, commands: readonly Command[]): string | null {
   const top = words(commands).join(' ');
-  const subs = commands.filter((c) => c.subcommands?.length).map((c) => [c.name, words(c.subcommands!).join(' ')] as const);
+  const subs = commands
+    .filter((c) => c.subcommands?.length)
+    .map((c) => [c.name, words(c.subcommands!).join(' ')] as const);
   if (shell === 'bash') {
-    const cases = subs.map(([name, list]) => `    ${name}) COMPREPLY=($(compgen -W "${list}" -- "$cur")) ;;`).join('\n');
+    const cases = subs
+      .map(([name, list]) => `    ${name}) COMPREPLY=($(compgen -W "${list}" -- "$cur")) ;;`)
+      .join('\n');
     return `# sprite completion for bash: source <(sprite completion bash)
 _sprite() {
   local cur=\${COMP_WORDS[COMP_CWORD]}
@@ -42,8 +46,12 @@ compdef _sprite sprite
 `;
   }
   if (shell === 'fish') {
-    const lines = [`# sprite completion for fish: sprite completion fish | source`, `complete -c sprite -f -n "__fish_use_subcommand" -a "${top}"`];
-    for (const [name, list] of subs) lines.push(`complete -c sprite -f -n "__fish_seen_subcommand_from ${name}" -a "${list}"`);
+    const lines = [
+      `# sprite completion for fish: sprite completion fish | source`,
+      `complete -c sprite -f -n "__fish_use_subcommand" -a "${top}"`,
+    ];
+    for (const [name, list] of subs)
+      lines.push(`complete -c sprite -f -n "__fish_seen_subcommand_from ${name}" -a "${list}"`);
     return `${lines.join('\n')}\n`;
   }
   return null;

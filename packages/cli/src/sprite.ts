@@ -32,14 +32,30 @@ const completion: Command = {
   },
 };
 
-const commands: Command[] = [...spriteCommands, ...execCommands, ...consoleCommands, ...checkpointCommands, ...serviceCommands, ...proxyCommands, ...policyCommands, ...apiCommands, ...authCommands, completion];
+const commands: Command[] = [
+  ...spriteCommands,
+  ...execCommands,
+  ...consoleCommands,
+  ...checkpointCommands,
+  ...serviceCommands,
+  ...proxyCommands,
+  ...policyCommands,
+  ...apiCommands,
+  ...authCommands,
+  completion,
+];
 
 const root: Command = {
   name: 'sprite',
   summary: 'sprite: persistent, isolated Linux environments on your own host',
   usage: 'COMMAND [options]',
   subcommands: commands,
-  examples: ['sprite create demo', 'sprite exec -s demo -- uname -a', 'sprite console -s demo', 'sprite checkpoint create -s demo'],
+  examples: [
+    'sprite create demo',
+    'sprite exec -s demo -- uname -a',
+    'sprite console -s demo',
+    'sprite checkpoint create -s demo',
+  ],
 };
 
 /** Finds the (sub)command the words name; returns it and the remaining argv. */
@@ -77,7 +93,12 @@ async function main(argv: string[]): Promise<number> {
   const parsed = parse(rest, cmd.options ?? [], { stopAtPositional: cmd.stopAtPositional });
   if (parsed.options.help !== undefined || !cmd.run) {
     if (!cmd.run && parsed.positionals.length > 0 && !parsed.options.help) {
-      throw new UsageError(`unknown command "${[...path, parsed.positionals[0]].join(' ')}"; see \`sprite ${path.join(' ')} --help\``.replace('  ', ' '));
+      throw new UsageError(
+        `unknown command "${[...path, parsed.positionals[0]].join(' ')}"; see \`sprite ${path.join(' ')} --help\``.replace(
+          '  ',
+          ' ',
+        ),
+      );
     }
     process.stdout.write(helpText(cmd, path));
     return cmd.run || parsed.options.help !== undefined ? 0 : 2;

@@ -57,7 +57,9 @@ export function resolveTarget(p: Parsed): Target {
   if ((!url || !token) && org) {
     const entry = config.orgs[org];
     if (!entry && (str(p, 'org') || process.env.SPRITE_ORG)) {
-      throw new UsageError(`organization "${org}" is not configured; run \`sprite login URL --token TOKEN -o ${org}\` (see \`sprite org list\`)`);
+      throw new UsageError(
+        `organization "${org}" is not configured; run \`sprite login URL --token TOKEN -o ${org}\` (see \`sprite org list\`)`,
+      );
     }
     if (entry) {
       url ??= entry.url;

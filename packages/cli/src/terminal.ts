@@ -52,9 +52,10 @@ export async function interactive(cmd: Cmd, opts: { detachable: boolean }): Prom
   stdin.resume();
   process.stdout.on('resize', onResize);
   try {
-    if (cmd.exitCode() === -1) await cmd.start().catch((e: unknown) => {
-      if (!(e instanceof Error && /already started/.test(e.message))) throw e;
-    });
+    if (cmd.exitCode() === -1)
+      await cmd.start().catch((e: unknown) => {
+        if (!(e instanceof Error && /already started/.test(e.message))) throw e;
+      });
     onResize();
     const code = await cmd.wait().catch((e: unknown) => {
       if (detached) return null;

@@ -5,7 +5,8 @@ import { ErrorCode, SpriteError, STATUS_BY_CODE } from './errors.js';
 
 test('sprite names: lowercase letters, digits and dashes, 1-63 characters', () => {
   for (const ok of ['a', 'my-sprite', '0', 'a1-b2', 'x'.repeat(63)]) assert.equal(nameProblem(ok), null, ok);
-  for (const bad of ['', 'A', 'a_b', '-a', 'a-', 'a.b', 'a b', 'x'.repeat(64), 'é']) assert.notEqual(nameProblem(bad), null, bad);
+  for (const bad of ['', 'A', 'a_b', '-a', 'a-', 'a.b', 'a b', 'x'.repeat(64), 'é'])
+    assert.notEqual(nameProblem(bad), null, bad);
   assert.match(nameProblem(5) ?? '', /string/);
 });
 

@@ -19,7 +19,8 @@ export class Deadline {
     this.signal = this.controller.signal;
     const timeout = options.timeout ?? defaultTimeout;
     const user = options.signal;
-    const onUserAbort = () => this.abort(user?.reason instanceof Error ? user.reason : new AbortError(`${what} was aborted`));
+    const onUserAbort = () =>
+      this.abort(user?.reason instanceof Error ? user.reason : new AbortError(`${what} was aborted`));
     this.unlink = () => user?.removeEventListener('abort', onUserAbort);
     if (user?.aborted) onUserAbort();
     else user?.addEventListener('abort', onUserAbort, { once: true });

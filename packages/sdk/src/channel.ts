@@ -33,7 +33,11 @@ export type Connect = (url: string, token: string, handlers: ChannelHandlers) =>
  * The close report of one socket: `finish` calls `handlers.close` once (later calls are
  * ignored) and cancels the timer `drop` schedules for a peer that never answers a close.
  */
-export function closeOnce(handlers: ChannelHandlers): { finish: (code: number, reason: string, error?: Error) => void; drop: (fn: () => void) => void; readonly closed: boolean } {
+export function closeOnce(handlers: ChannelHandlers): {
+  finish: (code: number, reason: string, error?: Error) => void;
+  drop: (fn: () => void) => void;
+  readonly closed: boolean;
+} {
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   return {
@@ -65,7 +69,10 @@ interface WebSocketLike {
   addEventListener(type: string, listener: (ev: { data?: unknown; code?: number; reason?: string }) => void): void;
 }
 
-type WebSocketConstructor = new (url: string, protocolsOrOptions?: string | string[] | { headers?: Record<string, string>; protocols?: string[] }) => WebSocketLike;
+type WebSocketConstructor = new (
+  url: string,
+  protocolsOrOptions?: string | string[] | { headers?: Record<string, string>; protocols?: string[] },
+) => WebSocketLike;
 
 /** Sub-protocol that carries no secret; the server echoes it when a token rides in the other. */
 export const TOKEN_PROTOCOL = 'sprites';
@@ -105,10 +112,16 @@ export function globalWebSocketConnector(auth: 'header' | 'protocol'): Connect {
       const data = ev.data;
       if (typeof data === 'string') handlers.message(data);
       else if (data instanceof ArrayBuffer) handlers.message(new Uint8Array(data));
-      else if (ArrayBuffer.isView(data)) handlers.message(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      else if (ArrayBuffer.isView(data))
+        handlers.message(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     });
     ws.addEventListener('error', () => {
-      if (!opened) finish(1006, '', new ConnectionError(`could not open a WebSocket to ${redact(url)} (the server refused it or is unreachable)`));
+      if (!opened)
+        finish(
+          1006,
+          '',
+          new ConnectionError(`could not open a WebSocket to ${redact(url)} (the server refused it or is unreachable)`),
+        );
     });
     ws.addEventListener('close', (ev) => finish(ev.code ?? 1006, ev.reason ?? ''));
     return {
@@ -136,7 +149,8 @@ export function globalWebSocketConnector(auth: 'header' | 'protocol'): Connect {
 
 /** Builds the error of a refused WebSocket handshake from its HTTP answer. */
 export function handshakeError(url: string, status: number, body: string, headers: Record<string, string>): Error {
-  if (body.trim() !== '') return parseAPIError(status, body, headers) ?? new ConnectionError(`WebSocket handshake failed (HTTP ${status})`);
+  if (body.trim() !== '')
+    return parseAPIError(status, body, headers) ?? new ConnectionError(`WebSocket handshake failed (HTTP ${status})`);
   return new ConnectionError(`WebSocket handshake to ${redact(url)} failed (HTTP ${status})`);
 }
 

@@ -3,7 +3,13 @@ import { spritePath, type SpriteContext } from './context.js';
 import { readText } from './http.js';
 import type { StreamKinds } from './platform.js';
 import { NDJSONStream } from './streams/ndjson.js';
-import { checkpointFromWire, streamMessageFromWire, type Checkpoint, type ListCheckpointsOptions, type StreamMessage } from './types.js';
+import {
+  checkpointFromWire,
+  streamMessageFromWire,
+  type Checkpoint,
+  type ListCheckpointsOptions,
+  type StreamMessage,
+} from './types.js';
 
 /** A stream of progress messages that ends with `complete` (or `error`). */
 export class ProgressStream extends NDJSONStream<StreamMessage> {
@@ -27,7 +33,11 @@ export class CheckpointStream extends ProgressStream {}
 /** Progress of `restoreCheckpoint`. */
 export class RestoreStream extends ProgressStream {}
 
-export async function createCheckpoint<K extends StreamKinds>(ctx: SpriteContext<K>, comment?: string, opts: CallOptions = {}): Promise<CheckpointStream> {
+export async function createCheckpoint<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  comment?: string,
+  opts: CallOptions = {},
+): Promise<CheckpointStream> {
   const { response, deadline } = await ctx.transport.send('POST', spritePath(ctx.name, '/checkpoint'), {
     json: comment ? { comment } : {},
     streaming: true,
@@ -36,7 +46,10 @@ export async function createCheckpoint<K extends StreamKinds>(ctx: SpriteContext
   return new CheckpointStream(response, deadline, streamMessageFromWire);
 }
 
-export async function listCheckpoints<K extends StreamKinds>(ctx: SpriteContext<K>, filter: string | ListCheckpointsOptions = {}): Promise<Checkpoint[]> {
+export async function listCheckpoints<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  filter: string | ListCheckpointsOptions = {},
+): Promise<Checkpoint[]> {
   const opts: ListCheckpointsOptions = typeof filter === 'string' ? { history: filter } : filter;
   const list = await ctx.transport.json<unknown>('GET', spritePath(ctx.name, '/checkpoints'), {
     query: { history: opts.history || undefined, includeAuto: opts.includeAuto ? 'true' : undefined },
@@ -47,16 +60,42 @@ export async function listCheckpoints<K extends StreamKinds>(ctx: SpriteContext<
   return list.filter((c): c is Record<string, unknown> => !!c && typeof c === 'object').map(checkpointFromWire);
 }
 
-export async function getCheckpoint<K extends StreamKinds>(ctx: SpriteContext<K>, id: string, opts: CallOptions = {}): Promise<Checkpoint> {
-  return checkpointFromWire(await ctx.transport.json<Record<string, unknown>>('GET', spritePath(ctx.name, `/checkpoints/${encodeURIComponent(id)}`), opts));
+export async function getCheckpoint<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  id: string,
+  opts: CallOptions = {},
+): Promise<Checkpoint> {
+  return checkpointFromWire(
+    await ctx.transport.json<Record<string, unknown>>(
+      'GET',
+      spritePath(ctx.name, `/checkpoints/${encodeURIComponent(id)}`),
+      opts,
+    ),
+  );
 }
 
-export async function restoreCheckpoint<K extends StreamKinds>(ctx: SpriteContext<K>, id: string, opts: CallOptions = {}): Promise<RestoreStream> {
-  const { response, deadline } = await ctx.transport.send('POST', spritePath(ctx.name, `/checkpoints/${encodeURIComponent(id)}/restore`), { streaming: true, ...opts });
+export async function restoreCheckpoint<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  id: string,
+  opts: CallOptions = {},
+): Promise<RestoreStream> {
+  const { response, deadline } = await ctx.transport.send(
+    'POST',
+    spritePath(ctx.name, `/checkpoints/${encodeURIComponent(id)}/restore`),
+    { streaming: true, ...opts },
+  );
   return new RestoreStream(response, deadline, streamMessageFromWire);
 }
 
-export async function deleteCheckpoint<K extends StreamKinds>(ctx: SpriteContext<K>, id: string, opts: CallOptions = {}): Promise<void> {
-  const response = await ctx.transport.send('DELETE', spritePath(ctx.name, `/checkpoints/${encodeURIComponent(id)}`), opts);
+export async function deleteCheckpoint<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  id: string,
+  opts: CallOptions = {},
+): Promise<void> {
+  const response = await ctx.transport.send(
+    'DELETE',
+    spritePath(ctx.name, `/checkpoints/${encodeURIComponent(id)}`),
+    opts,
+  );
   await readText(response);
 }

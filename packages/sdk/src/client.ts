@@ -54,7 +54,8 @@ export class SpritesClient<K extends StreamKinds = NodeStreamKinds> {
 
   /** @internal The package entries pass their platform; use `new SpritesClient(token, options)`. */
   constructor(token: string, options: ClientOptions, platform: Platform<K>) {
-    if (typeof token !== 'string' || token === '') throw new TypeError('a token is required: new SpritesClient(token, { baseURL })');
+    if (typeof token !== 'string' || token === '')
+      throw new TypeError('a token is required: new SpritesClient(token, { baseURL })');
     this.token = token;
     this.baseURL = (options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
     this.timeout = options.timeout ?? 30_000;
@@ -73,7 +74,10 @@ export class SpritesClient<K extends StreamKinds = NodeStreamKinds> {
    */
   async createSprite(name: string, options: CreateSpriteOptions | SpriteConfig = {}): Promise<Sprite<K>> {
     const keys = Object.keys(options);
-    const opts: CreateSpriteOptions = keys.length > 0 && keys.every((k) => CONFIG_KEYS.has(k)) ? { config: options as SpriteConfig } : (options as CreateSpriteOptions);
+    const opts: CreateSpriteOptions =
+      keys.length > 0 && keys.every((k) => CONFIG_KEYS.has(k))
+        ? { config: options as SpriteConfig }
+        : (options as CreateSpriteOptions);
     const body: Record<string, unknown> = { name };
     if (opts.config) body.config = configToWire(opts.config);
     if (opts.environment) body.environment = opts.environment;
@@ -141,7 +145,11 @@ export class SpritesClient<K extends StreamKinds = NodeStreamKinds> {
 
   /** Restarts a sprite on the platform version the server runs now. */
   async upgradeSprite(name: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.empty('POST', spritePath(name, '/upgrade'), { expect: [200, 204], timeout: 60_000, ...options });
+    await this.transport.empty('POST', spritePath(name, '/upgrade'), {
+      expect: [200, 204],
+      timeout: 60_000,
+      ...options,
+    });
   }
 
   /** Changes labels and/or URL settings; resolves the updated sprite. */
@@ -158,14 +166,24 @@ export class SpritesClient<K extends StreamKinds = NodeStreamKinds> {
     if (options.urlSettings !== undefined) body.url_settings = urlSettingsToWire(options.urlSettings);
     if (options.labels !== undefined) body.labels = options.labels;
     if (options.clearLabels) body.clear_labels = true;
-    return spriteInfoFromWire(await this.transport.json<WireSpriteInfo>('PUT', spritePath(name), { json: body, signal: options.signal, timeout: options.timeout }));
+    return spriteInfoFromWire(
+      await this.transport.json<WireSpriteInfo>('PUT', spritePath(name), {
+        json: body,
+        signal: options.signal,
+        timeout: options.timeout,
+      }),
+    );
   }
 
   /**
    * A raw authenticated request to any API path (the CLI's `sprite api`): the Response as it
    * came, whatever its status. The caller reads or cancels the body.
    */
-  async request(method: string, path: string, init: { body?: string | Uint8Array; headers?: Record<string, string> } & CallOptions = {}): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    init: { body?: string | Uint8Array; headers?: Record<string, string> } & CallOptions = {},
+  ): Promise<Response> {
     const all = Array.from({ length: 500 }, (_, i) => i + 100);
     const { response, deadline } = await this.transport.send(method, path.startsWith('/') ? path : `/${path}`, {
       body: init.body,

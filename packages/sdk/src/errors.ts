@@ -106,7 +106,11 @@ function pick<T>(body: Record<string, unknown>, key: string, type: 'number' | 's
  * Builds an {@link APIError} from a response: status, body text and headers (lower-case
  * names). Returns undefined below 400. A body that is not a JSON object becomes the message.
  */
-export function parseAPIError(statusCode: number, body: string | undefined, headers: Record<string, string> = {}): APIError | undefined {
+export function parseAPIError(
+  statusCode: number,
+  body: string | undefined,
+  headers: Record<string, string> = {},
+): APIError | undefined {
   if (statusCode < 400) return undefined;
   const details: APIErrorDetails = {
     statusCode,
@@ -141,7 +145,8 @@ export function parseAPIError(statusCode: number, body: string | undefined, head
       message = text.trim();
     }
   }
-  for (const key of Object.keys(details) as (keyof APIErrorDetails)[]) if (details[key] === undefined) delete details[key];
+  for (const key of Object.keys(details) as (keyof APIErrorDetails)[])
+    if (details[key] === undefined) delete details[key];
   return new APIError(message || details.errorCode || `API error (status ${statusCode})`, details);
 }
 

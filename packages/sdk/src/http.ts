@@ -94,7 +94,10 @@ export class HttpTransport {
     if (!ok) {
       try {
         const text = await response.text().catch(() => '');
-        throw parseAPIError(response.status, text, headerRecord(response.headers)) ?? new Error(`${method} ${path}: unexpected status ${response.status}`);
+        throw (
+          parseAPIError(response.status, text, headerRecord(response.headers)) ??
+          new Error(`${method} ${path}: unexpected status ${response.status}`)
+        );
       } finally {
         deadline.dispose();
       }
@@ -110,7 +113,9 @@ export class HttpTransport {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new Error(`${method} ${path}: the server answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+      throw new Error(
+        `${method} ${path}: the server answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+      );
     }
   }
 

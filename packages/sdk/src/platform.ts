@@ -66,7 +66,13 @@ export interface Platform<K extends StreamKinds> {
 }
 
 /** Turns what a caller may pass as input into chunks. */
-export type InputSource = string | Uint8Array | ArrayBuffer | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+export type InputSource =
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array | string>
+  | Iterable<Uint8Array | string>;
 
 export async function* chunksOf(input: InputSource): AsyncGenerator<Uint8Array> {
   const enc = new TextEncoder();
@@ -94,7 +100,8 @@ export async function* chunksOf(input: InputSource): AsyncGenerator<Uint8Array> 
       reader.releaseLock();
     }
   }
-  for await (const chunk of input as AsyncIterable<Uint8Array | string>) yield typeof chunk === 'string' ? enc.encode(chunk) : chunk;
+  for await (const chunk of input as AsyncIterable<Uint8Array | string>)
+    yield typeof chunk === 'string' ? enc.encode(chunk) : chunk;
 }
 
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {

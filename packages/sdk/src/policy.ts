@@ -15,12 +15,25 @@ export interface NetworkPolicy {
   rules: PolicyRule[];
 }
 
-export async function getNetworkPolicy<K extends StreamKinds>(ctx: SpriteContext<K>, opts: CallOptions = {}): Promise<NetworkPolicy> {
-  const body = await ctx.transport.json<{ rules?: PolicyRule[] | null }>('GET', spritePath(ctx.name, '/policy/network'), opts);
+export async function getNetworkPolicy<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  opts: CallOptions = {},
+): Promise<NetworkPolicy> {
+  const body = await ctx.transport.json<{ rules?: PolicyRule[] | null }>(
+    'GET',
+    spritePath(ctx.name, '/policy/network'),
+    opts,
+  );
   return { rules: body.rules ?? [] };
 }
 
 /** Replaces the policy; it applies at once (open connections to destinations now denied are cut). */
-export async function updateNetworkPolicy<K extends StreamKinds>(ctx: SpriteContext<K>, policy: NetworkPolicy, opts: CallOptions = {}): Promise<void> {
-  await readText(await ctx.transport.send('POST', spritePath(ctx.name, '/policy/network'), { json: policy, expect: [204], ...opts }));
+export async function updateNetworkPolicy<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  policy: NetworkPolicy,
+  opts: CallOptions = {},
+): Promise<void> {
+  await readText(
+    await ctx.transport.send('POST', spritePath(ctx.name, '/policy/network'), { json: policy, expect: [204], ...opts }),
+  );
 }

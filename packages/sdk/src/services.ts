@@ -86,31 +86,57 @@ function serviceFromWire(w: Record<string, unknown>): ServiceWithState {
 }
 
 function eventFromWire(w: Record<string, unknown>): ServiceLogEvent {
-  const e: ServiceLogEvent = { type: String(w.type ?? ''), timestamp: typeof w.timestamp === 'number' ? w.timestamp : Date.now() };
+  const e: ServiceLogEvent = {
+    type: String(w.type ?? ''),
+    timestamp: typeof w.timestamp === 'number' ? w.timestamp : Date.now(),
+  };
   if (typeof w.data === 'string') e.data = w.data;
   if (typeof w.exit_code === 'number') e.exitCode = w.exit_code;
   if (w.log_files && typeof w.log_files === 'object') e.logFiles = w.log_files as Record<string, string>;
   return e;
 }
 
-const path = (name: string, svc?: string, rest = '') => spritePath(name, `/services${svc === undefined ? '' : `/${encodeURIComponent(svc)}`}${rest}`);
+const path = (name: string, svc?: string, rest = '') =>
+  spritePath(name, `/services${svc === undefined ? '' : `/${encodeURIComponent(svc)}`}${rest}`);
 
-export async function listServices<K extends StreamKinds>(ctx: SpriteContext<K>, opts: CallOptions = {}): Promise<ServiceWithState[]> {
+export async function listServices<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  opts: CallOptions = {},
+): Promise<ServiceWithState[]> {
   const list = await ctx.transport.json<unknown>('GET', path(ctx.name), opts);
-  return Array.isArray(list) ? list.filter((x): x is Record<string, unknown> => !!x && typeof x === 'object').map(serviceFromWire) : [];
+  return Array.isArray(list)
+    ? list.filter((x): x is Record<string, unknown> => !!x && typeof x === 'object').map(serviceFromWire)
+    : [];
 }
 
-export async function getService<K extends StreamKinds>(ctx: SpriteContext<K>, svc: string, opts: CallOptions = {}): Promise<ServiceWithState> {
+export async function getService<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  svc: string,
+  opts: CallOptions = {},
+): Promise<ServiceWithState> {
   return serviceFromWire(await ctx.transport.json<Record<string, unknown>>('GET', path(ctx.name, svc), opts));
 }
 
-async function stream<K extends StreamKinds>(ctx: SpriteContext<K>, method: string, p: string, query: Record<string, string | undefined>, json: unknown, opts: CallOptions): Promise<ServiceLogStream> {
+async function stream<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  method: string,
+  p: string,
+  query: Record<string, string | undefined>,
+  json: unknown,
+  opts: CallOptions,
+): Promise<ServiceLogStream> {
   const { response, deadline } = await ctx.transport.send(method, p, { query, json, streaming: true, ...opts });
   return new ServiceLogStream(response, deadline, eventFromWire);
 }
 
 /** Creates or replaces a service and starts it; follows its output for `duration` (e.g. "5s", "0"). */
-export function createService<K extends StreamKinds>(ctx: SpriteContext<K>, svc: string, req: ServiceRequest, duration?: string, opts: CallOptions = {}): Promise<ServiceLogStream> {
+export function createService<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  svc: string,
+  req: ServiceRequest,
+  duration?: string,
+  opts: CallOptions = {},
+): Promise<ServiceLogStream> {
   const body: Record<string, unknown> = { cmd: req.cmd, args: req.args ?? [], needs: req.needs ?? [] };
   if (req.env) body.env = req.env;
   if (req.dir) body.dir = req.dir;
@@ -118,29 +144,66 @@ export function createService<K extends StreamKinds>(ctx: SpriteContext<K>, svc:
   return stream(ctx, 'PUT', path(ctx.name, svc), { duration }, body, opts);
 }
 
-export function startService<K extends StreamKinds>(ctx: SpriteContext<K>, svc: string, duration?: string, opts: CallOptions = {}): Promise<ServiceLogStream> {
+export function startService<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  svc: string,
+  duration?: string,
+  opts: CallOptions = {},
+): Promise<ServiceLogStream> {
   return stream(ctx, 'POST', path(ctx.name, svc, '/start'), { duration }, undefined, opts);
 }
 
 /** Stops a service (SIGTERM, SIGKILL after `timeout`, e.g. "10s"); the stop is sticky. */
-export function stopService<K extends StreamKinds>(ctx: SpriteContext<K>, svc: string, timeout?: string, opts: CallOptions = {}): Promise<ServiceLogStream> {
+export function stopService<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  svc: string,
+  timeout?: string,
+  opts: CallOptions = {},
+): Promise<ServiceLogStream> {
   return stream(ctx, 'POST', path(ctx.name, svc, '/stop'), { timeout }, undefined, opts);
 }
 
-export function restartService<K extends StreamKinds>(ctx: SpriteContext<K>, svc: string, duration?: string, opts: CallOptions = {}): Promise<ServiceLogStream> {
+export function restartService<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  svc: string,
+  duration?: string,
+  opts: CallOptions = {},
+): Promise<ServiceLogStream> {
   return stream(ctx, 'POST', path(ctx.name, svc, '/restart'), { duration }, undefined, opts);
 }
 
 /** The last `lines` of a service's log, then `duration` of live output. */
-export function getServiceLogs<K extends StreamKinds>(ctx: SpriteContext<K>, svc: string, options: { lines?: number; duration?: string } & CallOptions = {}): Promise<ServiceLogStream> {
+export function getServiceLogs<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  svc: string,
+  options: { lines?: number; duration?: string } & CallOptions = {},
+): Promise<ServiceLogStream> {
   const { lines, duration, ...call } = options;
-  return stream(ctx, 'GET', path(ctx.name, svc, '/logs'), { lines: lines === undefined ? undefined : String(lines), duration }, undefined, call);
+  return stream(
+    ctx,
+    'GET',
+    path(ctx.name, svc, '/logs'),
+    { lines: lines === undefined ? undefined : String(lines), duration },
+    undefined,
+    call,
+  );
 }
 
-export async function deleteService<K extends StreamKinds>(ctx: SpriteContext<K>, svc: string, opts: CallOptions = {}): Promise<void> {
+export async function deleteService<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  svc: string,
+  opts: CallOptions = {},
+): Promise<void> {
   await readText(await ctx.transport.send('DELETE', path(ctx.name, svc), { expect: [204], ...opts }));
 }
 
-export async function signalService<K extends StreamKinds>(ctx: SpriteContext<K>, svc: string, signal: string, opts: CallOptions = {}): Promise<void> {
-  await readText(await ctx.transport.send('POST', path(ctx.name, 'signal'), { json: { name: svc, signal }, expect: [204], ...opts }));
+export async function signalService<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  svc: string,
+  signal: string,
+  opts: CallOptions = {},
+): Promise<void> {
+  await readText(
+    await ctx.transport.send('POST', path(ctx.name, 'signal'), { json: { name: svc, signal }, expect: [204], ...opts }),
+  );
 }

@@ -39,7 +39,14 @@ export { FilesystemWatcher, type FilesystemWatchEvent, type FilesystemWatchOptio
 export type { InputSource, NodeStreamKinds, StreamKinds, WebStreamKinds } from './platform.js';
 export { SessionKillStream } from './sessions.js';
 export type { NetworkPolicy, PolicyRule } from './policy.js';
-export { ServiceLogStream, type Service, type ServiceLogEvent, type ServiceRequest, type ServiceState, type ServiceWithState } from './services.js';
+export {
+  ServiceLogStream,
+  type Service,
+  type ServiceLogEvent,
+  type ServiceRequest,
+  type ServiceState,
+  type ServiceWithState,
+} from './services.js';
 export { parseAddress, type Tunnel } from './tunnel.js';
 export type { PortMapping, ProxySession, TunnelSocket } from './node/proxy.js';
 export { Sprite } from './sprite.js';

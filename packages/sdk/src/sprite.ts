@@ -3,7 +3,15 @@ import * as checkpoints from './checkpoints.js';
 import type { CheckpointStream, RestoreStream } from './checkpoints.js';
 import type { SpriteContext } from './context.js';
 import type { ExecResult } from './errors.js';
-import { execCommand, execFileCommand, execFileHTTPCommand, spawnCommand, type ExecOptions, type HTTPExecOptions, type SpawnOptions } from './exec/child.js';
+import {
+  execCommand,
+  execFileCommand,
+  execFileHTTPCommand,
+  spawnCommand,
+  type ExecOptions,
+  type HTTPExecOptions,
+  type SpawnOptions,
+} from './exec/child.js';
 import { Cmd, type CommandOptions } from './exec/cmd.js';
 import { SpriteFilesystem } from './fs/filesystem.js';
 import type { HttpTransport } from './http.js';
@@ -15,7 +23,16 @@ import type { NetworkPolicy } from './policy.js';
 import type { ServiceLogStream, ServiceRequest, ServiceWithState } from './services.js';
 import type { PortMapping } from './node/proxy.js';
 import type { SessionKillStream } from './sessions.js';
-import type { Checkpoint, ListCheckpointsOptions, OrganizationInfo, Session, SpriteConfig, SpriteInfo, UpdateSpriteOptions, URLSettings } from './types.js';
+import type {
+  Checkpoint,
+  ListCheckpointsOptions,
+  OrganizationInfo,
+  Session,
+  SpriteConfig,
+  SpriteInfo,
+  UpdateSpriteOptions,
+  URLSettings,
+} from './types.js';
 
 /** What a Sprite needs from its client (kept narrow so the two do not import each other). */
 export interface SpriteOwner<K extends StreamKinds> {
@@ -154,16 +171,40 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
   }
 
   /** Runs a program with arguments (no shell) and collects its output; non-zero exit rejects with ExecError. */
-  execFile(file: string, args?: readonly string[], options?: ExecOptions & { encoding?: 'utf8' }): Promise<ExecResult<string>>;
-  execFile(file: string, args: readonly string[], options: ExecOptions & { encoding: 'buffer' | null }): Promise<ExecResult<K['bytes']>>;
-  execFile(file: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult<string | K['bytes']>> {
+  execFile(
+    file: string,
+    args?: readonly string[],
+    options?: ExecOptions & { encoding?: 'utf8' },
+  ): Promise<ExecResult<string>>;
+  execFile(
+    file: string,
+    args: readonly string[],
+    options: ExecOptions & { encoding: 'buffer' | null },
+  ): Promise<ExecResult<K['bytes']>>;
+  execFile(
+    file: string,
+    args: readonly string[] = [],
+    options: ExecOptions = {},
+  ): Promise<ExecResult<string | K['bytes']>> {
     return execFileCommand(this, file, args, options) as Promise<ExecResult<string | K['bytes']>>;
   }
 
   /** `execFile` over one HTTP request (no WebSocket; no TTY). */
-  execFileHTTP(file: string, args?: readonly string[], options?: HTTPExecOptions & { encoding?: 'utf8' }): Promise<ExecResult<string>>;
-  execFileHTTP(file: string, args: readonly string[], options: HTTPExecOptions & { encoding: 'buffer' | null }): Promise<ExecResult<K['bytes']>>;
-  execFileHTTP(file: string, args: readonly string[] = [], options: HTTPExecOptions = {}): Promise<ExecResult<string | K['bytes']>> {
+  execFileHTTP(
+    file: string,
+    args?: readonly string[],
+    options?: HTTPExecOptions & { encoding?: 'utf8' },
+  ): Promise<ExecResult<string>>;
+  execFileHTTP(
+    file: string,
+    args: readonly string[],
+    options: HTTPExecOptions & { encoding: 'buffer' | null },
+  ): Promise<ExecResult<K['bytes']>>;
+  execFileHTTP(
+    file: string,
+    args: readonly string[] = [],
+    options: HTTPExecOptions = {},
+  ): Promise<ExecResult<string | K['bytes']>> {
     return execFileHTTPCommand(this, file, args, options) as Promise<ExecResult<string | K['bytes']>>;
   }
 
@@ -188,7 +229,12 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
   }
 
   /** Signals a session's process (default SIGTERM), escalating to SIGKILL after `grace` (server default 10 s). */
-  killSession(sessionId: string, signal = 'SIGTERM', grace?: string, options: CallOptions = {}): Promise<SessionKillStream> {
+  killSession(
+    sessionId: string,
+    signal = 'SIGTERM',
+    grace?: string,
+    options: CallOptions = {},
+  ): Promise<SessionKillStream> {
     return sessions.killSession(this, sessionId, signal, grace, options);
   }
 
@@ -216,7 +262,12 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
   }
 
   /** Creates or replaces a service and starts it, following its output for `duration` ("5s"; "0" returns at once). */
-  createService(name: string, request: ServiceRequest, duration?: string, options: CallOptions = {}): Promise<ServiceLogStream> {
+  createService(
+    name: string,
+    request: ServiceRequest,
+    duration?: string,
+    options: CallOptions = {},
+  ): Promise<ServiceLogStream> {
     return services.createService(this, name, request, duration, options);
   }
 
@@ -242,7 +293,10 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
   }
 
   /** The last `lines` of a service's log, then `duration` of live output. */
-  getServiceLogs(name: string, options: { lines?: number; duration?: string } & CallOptions = {}): Promise<ServiceLogStream> {
+  getServiceLogs(
+    name: string,
+    options: { lines?: number; duration?: string } & CallOptions = {},
+  ): Promise<ServiceLogStream> {
     return services.getServiceLogs(this, name, options);
   }
 

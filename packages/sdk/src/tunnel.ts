@@ -20,12 +20,18 @@ export interface Tunnel {
 export function parseAddress(addr: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr) ?? /^()()(\d+)$/.exec(addr);
   const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`"${addr}" is not host:port (e.g. localhost:5432 or [::1]:6379)`);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new TypeError(`"${addr}" is not host:port (e.g. localhost:5432 or [::1]:6379)`);
   return { host: m[1] ?? (m[2] || 'localhost'), port };
 }
 
 /** Opens a tunnel (PROTOCOL §10); resolves once the sprite has connected to the target. */
-export function openTunnel<K extends StreamKinds>(ctx: SpriteContext<K>, host: string, port: number, signal?: AbortSignal): Promise<Tunnel> {
+export function openTunnel<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  host: string,
+  port: number,
+  signal?: AbortSignal,
+): Promise<Tunnel> {
   return new Promise((resolve, reject) => {
     // The target's first bytes (and even its close) can arrive in the same read as the
     // `connected` reply, before the caller has attached its handlers: keep them until then.
@@ -52,7 +58,9 @@ export function openTunnel<K extends StreamKinds>(ctx: SpriteContext<K>, host: s
         }
         if (reply.status !== 'connected') {
           channel.close(1000);
-          return reject(new ConnectionError(reply.error ?? `the proxy answered ${reply.status ?? 'something unexpected'}`));
+          return reject(
+            new ConnectionError(reply.error ?? `the proxy answered ${reply.status ?? 'something unexpected'}`),
+          );
         }
         connected = true;
         resolve({
@@ -74,8 +82,16 @@ export function openTunnel<K extends StreamKinds>(ctx: SpriteContext<K>, host: s
       },
       close: (code, reason, error) => {
         signal?.removeEventListener('abort', onAbort);
-        if (!connected) return reject(error ?? new ConnectionError(`the proxy closed before connecting (code ${code}${reason ? `: ${reason}` : ''})`));
-        closeFn(code === 1000 || code === 1001 ? undefined : (error ?? new ConnectionError(`the tunnel closed with code ${code}${reason ? `: ${reason}` : ''}`)));
+        if (!connected)
+          return reject(
+            error ??
+              new ConnectionError(`the proxy closed before connecting (code ${code}${reason ? `: ${reason}` : ''})`),
+          );
+        closeFn(
+          code === 1000 || code === 1001
+            ? undefined
+            : (error ?? new ConnectionError(`the tunnel closed with code ${code}${reason ? `: ${reason}` : ''}`)),
+        );
       },
     });
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -173,7 +173,14 @@ export function spriteInfoFromWire(w: WireSpriteInfo): SpriteInfo {
     name: w.name ?? '',
     organization: w.organization ?? '',
     status: w.status ?? '',
-    config: w.config ? defined({ ramMB: w.config.ram_mb, cpus: w.config.cpus, region: w.config.region, storageGB: w.config.storage_gb }) : undefined,
+    config: w.config
+      ? defined({
+          ramMB: w.config.ram_mb,
+          cpus: w.config.cpus,
+          region: w.config.region,
+          storageGB: w.config.storage_gb,
+        })
+      : undefined,
     environment: w.environment ?? undefined,
     createdAt: date(w.created_at) ?? new Date(0),
     updatedAt: date(w.updated_at) ?? new Date(0),

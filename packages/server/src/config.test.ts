@@ -13,7 +13,9 @@ test('embedded defaults, then environment, then flags', () => {
   assert.ok(e !== 'help');
   assert.equal(e.dataDir, '/srv/s');
   assert.equal(e.listenPort, 9000);
-  const f = loadConfig(['--data-dir', '/x', '--listen', '[::1]:0', '--instance', 'ab12'], { SPRITES_DATA_DIR: '/srv/s' });
+  const f = loadConfig(['--data-dir', '/x', '--listen', '[::1]:0', '--instance', 'ab12'], {
+    SPRITES_DATA_DIR: '/srv/s',
+  });
   assert.ok(f !== 'help');
   assert.equal(f.dataDir, '/x');
   assert.equal(f.listenHost, '::1');
@@ -38,7 +40,9 @@ test('egress allow ranges: none by default, repeatable flag over a comma-separat
   const env = loadConfig([], { SPRITES_EGRESS_ALLOW: '10.1.2.3/24, 192.168.5.5,' });
   assert.ok(env !== 'help');
   assert.deepEqual(env.egressAllow, ['10.1.2.0/24', '192.168.5.5/32']);
-  const flags = loadConfig(['--egress-allow', '172.20.0.0/16', '--egress-allow', '172.20.1.0/16'], { SPRITES_EGRESS_ALLOW: '10.0.0.0/8' });
+  const flags = loadConfig(['--egress-allow', '172.20.0.0/16', '--egress-allow', '172.20.1.0/16'], {
+    SPRITES_EGRESS_ALLOW: '10.0.0.0/8',
+  });
   assert.ok(flags !== 'help');
   assert.deepEqual(flags.egressAllow, ['172.20.0.0/16'], 'flags win over the environment; duplicates go');
   assert.throws(() => loadConfig(['--egress-allow', 'fd00::/8'], {}), /--egress-allow: .*no IPv6/);
@@ -52,9 +56,17 @@ test('organization limits: tenant and admin defaults, overridden by key, validat
   // The admin organization is bounded by the host: live sprites by its uid ranges.
   assert.equal(d.orgLimits.admin.running, d.limits.maxSprites);
   assert.ok(d.orgLimits.admin.sprites >= 1000 && d.orgLimits.admin.memoryMb >= d.limits.maxSprites * 2048);
-  const e = loadConfig(['--org-limits', 'running=2, memory_mb=1024'], { SPRITES_ORG_LIMITS: 'sprites=1', SPRITES_ADMIN_ORG_LIMITS: 'sprites=7', SPRITES_MAX_SPRITES: '64' });
+  const e = loadConfig(['--org-limits', 'running=2, memory_mb=1024'], {
+    SPRITES_ORG_LIMITS: 'sprites=1',
+    SPRITES_ADMIN_ORG_LIMITS: 'sprites=7',
+    SPRITES_MAX_SPRITES: '64',
+  });
   assert.ok(e !== 'help');
-  assert.deepEqual(e.orgLimits.tenant, { sprites: 50, running: 2, memoryMb: 1024, storageGb: 1000 }, 'the flag wins over the environment');
+  assert.deepEqual(
+    e.orgLimits.tenant,
+    { sprites: 50, running: 2, memoryMb: 1024, storageGb: 1000 },
+    'the flag wins over the environment',
+  );
   assert.equal(e.orgLimits.admin.sprites, 7);
   assert.equal(e.orgLimits.admin.running, 64);
   assert.throws(() => loadConfig(['--org-limits', 'cpus=4'], {}), /one of sprites, running, memory_mb, storage_gb/);

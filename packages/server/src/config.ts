@@ -144,7 +144,12 @@ function parseEgressAllow(entries: string[]): string[] {
   return [...out];
 }
 
-const ORG_LIMIT_KEYS: Record<string, keyof OrgLimits> = { sprites: 'sprites', running: 'running', memory_mb: 'memoryMb', storage_gb: 'storageGb' };
+const ORG_LIMIT_KEYS: Record<string, keyof OrgLimits> = {
+  sprites: 'sprites',
+  running: 'running',
+  memory_mb: 'memoryMb',
+  storage_gb: 'storageGb',
+};
 
 /**
  * `sprites=50,running=10,memory_mb=20480,storage_gb=1000` over `base`: keys not named keep
@@ -152,10 +157,16 @@ const ORG_LIMIT_KEYS: Record<string, keyof OrgLimits> = { sprites: 'sprites', ru
  */
 export function parseOrgLimits(text: string, base: OrgLimits, what: string): OrgLimits {
   const out = { ...base };
-  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const m = /^([a-z_]+)\s*=\s*(\d{1,10})$/.exec(entry);
     const key = m ? ORG_LIMIT_KEYS[m[1]!] : undefined;
-    if (!m || !key) throw new ConfigError(`${what}: "${entry}" must be one of ${Object.keys(ORG_LIMIT_KEYS).join(', ')} = an integer, e.g. running=10`);
+    if (!m || !key)
+      throw new ConfigError(
+        `${what}: "${entry}" must be one of ${Object.keys(ORG_LIMIT_KEYS).join(', ')} = an integer, e.g. running=10`,
+      );
     const value = Number(m[2]);
     if (value > MAX_LIMIT_VALUE) throw new ConfigError(`${what}: ${m[1]} must be at most ${MAX_LIMIT_VALUE}`);
     out[key] = value;
@@ -189,14 +200,18 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const listen = parseListen(values.listen ?? env.SPRITES_LISTEN ?? '127.0.0.1:7070');
   const instanceId = values.instance ?? env.SPRITES_INSTANCE ?? 'main';
   if (!/^[a-z0-9]{1,6}$/.test(instanceId)) {
-    throw new ConfigError(`instance id "${instanceId}" must be 1-6 lowercase letters or digits (it goes into 15-byte interface names)`);
+    throw new ConfigError(
+      `instance id "${instanceId}" must be 1-6 lowercase letters or digits (it goes into 15-byte interface names)`,
+    );
   }
   const runtime = values.runtime ?? env.SPRITES_RUNTIME ?? 'crun';
   const urlDomain = (env.SPRITES_URL_DOMAIN ?? 'sprites.localhost').toLowerCase();
-  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(urlDomain)) throw new ConfigError(`SPRITES_URL_DOMAIN "${urlDomain}" must be a DNS name such as sprites.localhost`);
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(urlDomain))
+    throw new ConfigError(`SPRITES_URL_DOMAIN "${urlDomain}" must be a DNS name such as sprites.localhost`);
   const tlsCert = env.SPRITES_TLS_CERT;
   const tlsKey = env.SPRITES_TLS_KEY;
-  if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new ConfigError('TLS needs both SPRITES_TLS_CERT and SPRITES_TLS_KEY (PEM files)');
+  if (Boolean(tlsCert) !== Boolean(tlsKey))
+    throw new ConfigError('TLS needs both SPRITES_TLS_CERT and SPRITES_TLS_KEY (PEM files)');
   if (runtime !== 'crun' && runtime !== 'runc') throw new ConfigError(`runtime "${runtime}" must be crun or runc`);
   const egressAllow = parseEgressAllow(values['egress-allow'] ?? (env.SPRITES_EGRESS_ALLOW ?? '').split(/[\s,]+/));
   const limits = {
@@ -221,7 +236,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     stopSpritesOnExit: values['stop-sprites'] ?? env.SPRITES_STOP_SPRITES === '1',
     spares: Number(env.SPRITES_SPARES ?? 2),
     prebooted: Number(env.SPRITES_PREBOOTED ?? 2),
-    createConcurrency: positiveInt(env.SPRITES_CREATE_CONCURRENCY, Math.max(2, 2 * availableParallelism()), 'SPRITES_CREATE_CONCURRENCY'),
+    createConcurrency: positiveInt(
+      env.SPRITES_CREATE_CONCURRENCY,
+      Math.max(2, 2 * availableParallelism()),
+      'SPRITES_CREATE_CONCURRENCY',
+    ),
     idleWarmSeconds: Number(env.SPRITES_IDLE_WARM_SECONDS ?? 30),
     idleColdSeconds: Number(env.SPRITES_IDLE_COLD_SECONDS ?? 600),
     urlDomain,
@@ -239,7 +258,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     limits,
     orgLimits: {
       tenant: parseOrgLimits(values['org-limits'] ?? env.SPRITES_ORG_LIMITS ?? '', TENANT_ORG_LIMITS, '--org-limits'),
-      admin: parseOrgLimits(values['admin-org-limits'] ?? env.SPRITES_ADMIN_ORG_LIMITS ?? '', hostOrgLimits(limits), '--admin-org-limits'),
+      admin: parseOrgLimits(
+        values['admin-org-limits'] ?? env.SPRITES_ADMIN_ORG_LIMITS ?? '',
+        hostOrgLimits(limits),
+        '--admin-org-limits',
+      ),
     },
     logLevel: env.SPRITES_LOG_LEVEL ?? 'info',
   };

@@ -5,8 +5,26 @@ import { buildApp } from './api/index.js';
 import { createUpgradeHandler, forwardedInFlight } from './forward/index.js';
 import { ADMIN_ORG, type DaemonConfig } from './config.js';
 import { randomUUID } from 'node:crypto';
-import { BackgroundTasks, holdInstanceLock, HostClaims, KeyedMutex, raiseSysctls, ownHardNofile, QuietGate, SparePool } from './host/index.js';
-import { ActivityTracker, ContainerWatch, prepareAgentRuntime, RunAllocator, SpriteLifecycle, SpritePaths, ID_RANGE_BASE, ID_RANGE_SIZE } from './lifecycle/index.js';
+import {
+  BackgroundTasks,
+  holdInstanceLock,
+  HostClaims,
+  KeyedMutex,
+  raiseSysctls,
+  ownHardNofile,
+  QuietGate,
+  SparePool,
+} from './host/index.js';
+import {
+  ActivityTracker,
+  ContainerWatch,
+  prepareAgentRuntime,
+  RunAllocator,
+  SpriteLifecycle,
+  SpritePaths,
+  ID_RANGE_BASE,
+  ID_RANGE_SIZE,
+} from './lifecycle/index.js';
 import type { Logger } from './log.js';
 import { enableForwarding, NftTable, parsePool, SlotFactory, slotCount, spriteResolvConf } from './network/index.js';
 import { hashToken, openRegistry, repositories, type Registry } from './registry/index.js';
@@ -79,7 +97,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     sizeBytes: config.poolSizeBytes,
   });
   await mkdir(join(config.dataDir, 'storage'), { recursive: true, mode: 0o700 });
-  if (await storage.mount()) log.info({ room: 'storage' }, `storage pool mounted at ${join(config.dataDir, 'storage', 'pool')}`);
+  if (await storage.mount())
+    log.info({ room: 'storage' }, `storage pool mounted at ${join(config.dataDir, 'storage', 'pool')}`);
 
   const images = new ImageCache(config.imageCacheDir);
   const image = await images.ensure(DEFAULT_IMAGE_RECIPE, (line) => log.info({ room: 'storage' }, line));
@@ -94,16 +113,34 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   // all of them; egress policies (ADR 0015) on top; the nftables side in our table.
   const nftName = new NftTable(config.instanceId, pool.cidr).name;
   const enforcer = new PolicyEnforcer(nftName);
-  const policy = new PolicyService({ registry, log: log.child({ room: 'policy' }), enforcer, upstream: await dnsUpstream(), policyDir: (id) => paths.policyDir(id) });
+  const policy = new PolicyService({
+    registry,
+    log: log.child({ room: 'policy' }),
+    enforcer,
+    upstream: await dnsUpstream(),
+    policyDir: (id) => paths.policyDir(id),
+  });
   const dnsProxy = new DnsProxy(policy.handleDns);
   const dnsPort = await dnsProxy.choosePort(config.dnsPort);
   const nft = new NftTable(config.instanceId, pool.cidr, dnsPort, config.egressAllow);
   await enableForwarding();
   const tuned = await raiseSysctls();
-  if (tuned.raised.length > 0) log.info({ room: 'host', raised: tuned.raised }, `raised kernel limits for many sprites: ${tuned.raised.join(', ')}`);
-  if (tuned.failed.length > 0) log.warn({ room: 'host', failed: tuned.failed }, 'could not raise some kernel limits; the host may hold fewer sprites');
+  if (tuned.raised.length > 0)
+    log.info(
+      { room: 'host', raised: tuned.raised },
+      `raised kernel limits for many sprites: ${tuned.raised.join(', ')}`,
+    );
+  if (tuned.failed.length > 0)
+    log.warn(
+      { room: 'host', failed: tuned.failed },
+      'could not raise some kernel limits; the host may hold fewer sprites',
+    );
   await nft.install();
-  if (config.egressAllow.length > 0) log.info({ room: 'network', egressAllow: config.egressAllow }, `sprites may reach ${config.egressAllow.join(', ')} besides the public internet`);
+  if (config.egressAllow.length > 0)
+    log.info(
+      { room: 'network', egressAllow: config.egressAllow },
+      `sprites may reach ${config.egressAllow.join(', ')} besides the public internet`,
+    );
 
   await mkdir(paths.runRoot, { recursive: true, mode: 0o711 });
   const lifecycleLog = log.child({ room: 'lifecycle' });
@@ -111,10 +148,16 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     up: (slot) => dnsProxy.addGateway(slot.hostIp, slot.spriteIp),
     down: (slot) => dnsProxy.removeGateway(slot.hostIp),
   });
-  const netClaims = new HostClaims(config.claimsDir, `net-${pool.cidr.replace(/[./]/g, '_')}`, config.instanceId, slotCount(pool));
+  const netClaims = new HostClaims(
+    config.claimsDir,
+    `net-${pool.cidr.replace(/[./]/g, '_')}`,
+    config.instanceId,
+    slotCount(pool),
+  );
   const quiet = new QuietGate();
   const whenQuiet = () => quiet.whenQuiet();
-  const spareError = (err: unknown) => lifecycleLog.warn({ err }, 'could not prepare a spare resource; creates make their own');
+  const spareError = (err: unknown) =>
+    lifecycleLog.warn({ err }, 'could not prepare a spare resource; creates make their own');
   const spareVolumes = new SparePool<string>(
     config.spares,
     async () => {
@@ -126,7 +169,12 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     spareError,
     whenQuiet,
   );
-  const idClaims = new HostClaims(config.claimsDir, `ids-${ID_RANGE_BASE}-${ID_RANGE_SIZE}`, config.instanceId, config.limits.maxSprites);
+  const idClaims = new HostClaims(
+    config.claimsDir,
+    `ids-${ID_RANGE_BASE}-${ID_RANGE_SIZE}`,
+    config.instanceId,
+    config.limits.maxSprites,
+  );
   const allocator = new RunAllocator(netClaims, idClaims, slots, runtime, paths, lifecycleLog);
   const spareSlots = new SparePool(
     config.spares,
@@ -135,7 +183,9 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     spareError,
     whenQuiet,
   );
-  const background = new BackgroundTasks((what, err) => lifecycleLog.error({ err }, `${what} failed; startup reclaim will retry`));
+  const background = new BackgroundTasks((what, err) =>
+    lifecycleLog.error({ err }, `${what} failed; startup reclaim will retry`),
+  );
   const lifecycle = new SpriteLifecycle({
     config,
     registry,
@@ -162,10 +212,19 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   const summary = await lifecycle.adoptAndReclaim();
   // The table was made afresh: sprites that kept running get their policies back.
   for (const { spriteId, slot } of await lifecycle.runningSlots()) {
-    await slots.adopt(slot.index).catch((err: unknown) => log.error({ err, spriteId }, 'the DNS proxy could not listen on a re-adopted sprite\'s gateway'));
-    await policy.attach(spriteId, slot).catch((err: unknown) => log.error({ err, spriteId }, 'could not re-apply a network policy'));
+    await slots
+      .adopt(slot.index)
+      .catch((err: unknown) =>
+        log.error({ err, spriteId }, "the DNS proxy could not listen on a re-adopted sprite's gateway"),
+      );
+    await policy
+      .attach(spriteId, slot)
+      .catch((err: unknown) => log.error({ err, spriteId }, 'could not re-apply a network policy'));
   }
-  log.info({ event: 'startup.reclaim', ...summary }, `startup: re-adopted ${summary.adopted} running sprite(s), reclaimed ${JSON.stringify(summary.reclaimed)}`);
+  log.info(
+    { event: 'startup.reclaim', ...summary },
+    `startup: re-adopted ${summary.adopted} running sprite(s), reclaimed ${JSON.stringify(summary.reclaimed)}`,
+  );
   if (summary.errors.length > 0) log.warn({ errors: summary.errors }, 'some leftovers could not be reclaimed');
   // Only after reclaim: spares made earlier would look like leftovers to it.
   spareVolumes.refill();
@@ -180,8 +239,18 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     void lifecycle.sweepIdle().finally(() => (sweeping = false));
   }, sweepEveryMs);
 
-  const spriteUrls = new SpriteUrlRouter({ registry, lifecycle, log: log.child({ room: 'url' }), domain: config.urlDomain, signer: new SessionSigner(config.dataDir), secure: config.tls !== null, targetCacheMs: Math.min(2000, config.idleWarmSeconds * 250) });
-  const https = config.tls ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) } : undefined;
+  const spriteUrls = new SpriteUrlRouter({
+    registry,
+    lifecycle,
+    log: log.child({ room: 'url' }),
+    domain: config.urlDomain,
+    signer: new SessionSigner(config.dataDir),
+    secure: config.tls !== null,
+    targetCacheMs: Math.min(2000, config.idleWarmSeconds * 250),
+  });
+  const https = config.tls
+    ? { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) }
+    : undefined;
   const app: FastifyInstance = buildApp({ config, registry, lifecycle, log, spriteUrls, https, policy });
   limitClientRequests(app.server, await ownHardNofile());
   const upgrades = createUpgradeHandler({ registry, lifecycle, log: log.child({ room: 'forward' }), spriteUrls });
@@ -194,10 +263,16 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   });
   const address = await app.listen({ host: config.listenHost, port: config.listenPort });
   const bound = app.server.address();
-  config.spriteUrlTemplate = config.spriteUrlTemplate.replaceAll('{port}', String(typeof bound === 'object' && bound ? bound.port : config.listenPort));
+  config.spriteUrlTemplate = config.spriteUrlTemplate.replaceAll(
+    '{port}',
+    String(typeof bound === 'object' && bound ? bound.port : config.listenPort),
+  );
   // Where clients on this host find the API (the `sprite` CLI reads it with admin.token).
   await writeFile(join(config.dataDir, API_URL_FILE), `${address}\n`, { mode: 0o644 });
-  log.info({ event: 'daemon.ready', url: address, runtime: runtime.info(), durationMs: Date.now() - t0 }, `spritesd listening on ${address} (runtime ${runtime.info().name} ${runtime.info().version})`);
+  log.info(
+    { event: 'daemon.ready', url: address, runtime: runtime.info(), durationMs: Date.now() - t0 },
+    `spritesd listening on ${address} (runtime ${runtime.info().name} ${runtime.info().version})`,
+  );
 
   let closing: Promise<void> | null = null;
   return {
@@ -209,9 +284,19 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
         clearInterval(idleTimer);
         // Requests get a grace period; then their connections are cut (a stalled client
         // must not hold the daemon up).
-        const waiting = setInterval(() => log.info({ event: 'daemon.shutdown', inFlight: forwardedInFlight() }, 'shutdown: waiting for requests to finish'), 5000);
+        const waiting = setInterval(
+          () =>
+            log.info(
+              { event: 'daemon.shutdown', inFlight: forwardedInFlight() },
+              'shutdown: waiting for requests to finish',
+            ),
+          5000,
+        );
         const cutOff = setTimeout(() => {
-          log.warn({ event: 'daemon.shutdown', inFlight: forwardedInFlight() }, 'shutdown: closing connections still open after 15 s');
+          log.warn(
+            { event: 'daemon.shutdown', inFlight: forwardedInFlight() },
+            'shutdown: closing connections still open after 15 s',
+          );
           app.server.closeAllConnections();
         }, 15_000);
         await app.close().finally(() => {
@@ -225,7 +310,11 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
         await spareSlots.close();
         step('spare pools released');
         const left = await background.drain();
-        if (left > 0) log.warn({ event: 'daemon.shutdown', left }, `shutdown: ${left} background disk deletion(s) left for the next start to finish`);
+        if (left > 0)
+          log.warn(
+            { event: 'daemon.shutdown', left },
+            `shutdown: ${left} background disk deletion(s) left for the next start to finish`,
+          );
         await lifecycle.shutdown(stopSprites, async () => {
           await nft.remove();
           await registry.db.destroy();

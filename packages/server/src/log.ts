@@ -9,10 +9,10 @@ export type { Logger };
 export function createLogger(level: string): Logger {
   return pino(
     {
-    level,
-    base: { svc: 'spritesd' },
-    redact: { paths: ['req.headers.authorization', 'token', 'environment'], censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+      level,
+      base: { svc: 'spritesd' },
+      redact: { paths: ['req.headers.authorization', 'token', 'environment'], censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
     },
     pino.destination({ dest: 1, sync: true }),
   );

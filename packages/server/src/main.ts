@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) return;
     signalled = true;
-    log.info({ signal, stopSprites }, `received ${signal}: shutting down${stopSprites ? ' and stopping sprites' : '; running sprites keep running'}`);
+    log.info(
+      { signal, stopSprites },
+      `received ${signal}: shutting down${stopSprites ? ' and stopping sprites' : '; running sprites keep running'}`,
+    );
     // Keeps the event loop alive until shutdown is done: once the server is closed nothing
     // else may hold it, and Node would exit in the middle of releasing host resources.
     setInterval(() => undefined, 60_000);
@@ -52,7 +55,10 @@ main().catch((err: unknown) => {
     process.stderr.write(`spritesd: ${err.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`spritesd: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  if (err instanceof Error && err.cause) process.stderr.write(`caused by: ${String((err.cause as Error).message ?? err.cause)}\n`);
+  process.stderr.write(
+    `spritesd: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  if (err instanceof Error && err.cause)
+    process.stderr.write(`caused by: ${String((err.cause as Error).message ?? err.cause)}\n`);
   process.exit(1);
 });

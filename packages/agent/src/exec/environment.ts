@@ -9,7 +9,10 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
  * The base environment of every command: the sprite user's, the sprite's own environment
  * (from create), then the request's `env` entries, which win.
  */
-export function commandEnvironment(spriteEnv: Record<string, string>, requestEnv: Record<string, string>): Record<string, string> {
+export function commandEnvironment(
+  spriteEnv: Record<string, string>,
+  requestEnv: Record<string, string>,
+): Record<string, string> {
   return {
     PATH: DEFAULT_PATH,
     HOME: SPRITE_USER.home,

@@ -25,7 +25,12 @@ function chunker(lengths: boolean): (stream: number, data: Buffer) => Buffer {
  * [3, exit code]. No TTY. The command is killed if the client goes away, and paused while
  * the client does not read.
  */
-export function httpExec(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, spriteEnv: Record<string, string>): void {
+export function httpExec(
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  spriteEnv: Record<string, string>,
+): void {
   const fail = (status: number, message: string) => {
     const text = JSON.stringify({ error: 'bad_request', message });
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -47,10 +52,25 @@ export function httpExec(req: IncomingMessage, res: ServerResponse, query: URLSe
   const file = resolveCommand(params.argv[0]!, env.PATH ?? '', isExecutable);
   res.writeHead(200, { 'content-type': 'application/octet-stream' });
   if (!file) {
-    res.end(Buffer.concat([chunk(StreamId.Stderr, Buffer.from(`${params.argv[0]}: command not found\n`)), chunk(StreamId.Exit, Buffer.from([127]))]));
+    res.end(
+      Buffer.concat([
+        chunk(StreamId.Stderr, Buffer.from(`${params.argv[0]}: command not found\n`)),
+        chunk(StreamId.Exit, Buffer.from([127])),
+      ]),
+    );
     return;
   }
-  const proc = spawnPipes({ file, argv: params.argv, cwd, env, uid: SPRITE_USER.uid, gid: SPRITE_USER.gid, stdin: params.stdin, cols: 80, rows: 24 });
+  const proc = spawnPipes({
+    file,
+    argv: params.argv,
+    cwd,
+    env,
+    uid: SPRITE_USER.uid,
+    gid: SPRITE_USER.gid,
+    stdin: params.stdin,
+    cols: 80,
+    rows: 24,
+  });
   // Backpressure: while the response is not drained (a slow reader), the command's output is
   // paused, so its pipes fill and its writes block instead of the agent's memory growing.
   let paused = false;

@@ -4,7 +4,9 @@ import { commandEnvironment, resolveCommand } from './environment.js';
 import { ExecParamError, parseDuration, parseExecParams } from './params.js';
 
 test('exec parameters: argv order kept, env split at the first =, defaults filled', () => {
-  const p = parseExecParams(new URLSearchParams('cmd=sh&cmd=-c&cmd=exit+42&path=sh&env=A%3Db%3Dc&env=B%3D&stdin=false'));
+  const p = parseExecParams(
+    new URLSearchParams('cmd=sh&cmd=-c&cmd=exit+42&path=sh&env=A%3Db%3Dc&env=B%3D&stdin=false'),
+  );
   assert.deepEqual(p.argv, ['sh', '-c', 'exit 42']);
   assert.deepEqual(p.env, { A: 'b=c', B: '' });
   assert.equal(p.stdin, false);

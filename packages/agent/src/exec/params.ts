@@ -18,7 +18,7 @@ const DEFAULT_NON_TTY_GRACE_MS = 10_000;
 /** Parses a Go duration such as "10s", "1m30s", "500ms" or a bare number of seconds. */
 export function parseDuration(text: string): number | null {
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let matched = 0;
@@ -31,7 +31,8 @@ export function parseDuration(text: string): number | null {
 
 export function parseExecParams(query: URLSearchParams): ExecParams {
   const argv = query.getAll('cmd');
-  if (argv.length === 0 || argv[0] === '') throw new ExecParamError('cmd is required: pass the command and its arguments as repeated cmd= parameters');
+  if (argv.length === 0 || argv[0] === '')
+    throw new ExecParamError('cmd is required: pass the command and its arguments as repeated cmd= parameters');
   if (argv.some((a) => a.includes('\0'))) throw new ExecParamError('cmd must not contain NUL bytes');
   const env: Record<string, string> = {};
   for (const entry of query.getAll('env')) {
@@ -45,7 +46,8 @@ export function parseExecParams(query: URLSearchParams): ExecParams {
     const raw = query.get(name);
     if (raw === null || raw === '') return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new ExecParamError(`${name} must be an integer from 1 to 10000`);
+    if (!Number.isInteger(n) || n < 1 || n > 10_000)
+      throw new ExecParamError(`${name} must be an integer from 1 to 10000`);
     return n;
   };
   const grace = query.get('max_run_after_disconnect');

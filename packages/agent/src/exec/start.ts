@@ -7,7 +7,16 @@ import type { ExecParams } from './params.js';
 
 /** Tells the client why its command could not start, in the framing of its mode, and closes. */
 function refuse(ws: WebSocket, params: ExecParams, message: string, code: number): void {
-  ws.send(JSON.stringify({ type: 'session_info', session_id: '0', command: params.argv.join(' '), created: Math.floor(Date.now() / 1000), tty: params.tty, is_owner: true }));
+  ws.send(
+    JSON.stringify({
+      type: 'session_info',
+      session_id: '0',
+      command: params.argv.join(' '),
+      created: Math.floor(Date.now() / 1000),
+      tty: params.tty,
+      is_owner: true,
+    }),
+  );
   if (params.tty) {
     ws.send(Buffer.from(`${message}\r\n`), { binary: true });
     ws.send(JSON.stringify({ type: 'exit', exit_code: code }));
@@ -19,7 +28,12 @@ function refuse(ws: WebSocket, params: ExecParams, message: string, code: number
 }
 
 /** Starts a command as a new session owned by `ws` (PROTOCOL.md §5). */
-export function startSession(ws: WebSocket, params: ExecParams, spriteEnv: Record<string, string>, registry: SessionRegistry): void {
+export function startSession(
+  ws: WebSocket,
+  params: ExecParams,
+  spriteEnv: Record<string, string>,
+  registry: SessionRegistry,
+): void {
   const env = commandEnvironment(spriteEnv, params.env);
   if (params.tty) env.TERM ??= 'xterm-256color';
   const cwd = params.dir ?? SPRITE_USER.home;
@@ -30,7 +44,17 @@ export function startSession(ws: WebSocket, params: ExecParams, spriteEnv: Recor
   } catch {
     return refuse(ws, params, `${cwd}: no such directory`, 1);
   }
-  const spec = { file, argv: params.argv, cwd, env, uid: SPRITE_USER.uid, gid: SPRITE_USER.gid, stdin: params.stdin, cols: params.cols, rows: params.rows };
+  const spec = {
+    file,
+    argv: params.argv,
+    cwd,
+    env,
+    uid: SPRITE_USER.uid,
+    gid: SPRITE_USER.gid,
+    stdin: params.stdin,
+    cols: params.cols,
+    rows: params.rows,
+  };
   let proc;
   try {
     proc = params.tty ? spawnPty(spec) : spawnPipes(spec);

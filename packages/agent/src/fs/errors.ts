@@ -41,7 +41,8 @@ const STATUS_BY_ERRNO: Record<string, number> = {
 const HINTS: Record<string, string> = {
   EDQUOT: "the sprite's disk quota is used up: delete files or create the sprite with a larger storage_gb",
   // The sprite's own limit is EDQUOT; ENOSPC on its disk means the host's pool is full.
-  ENOSPC: "the host's storage pool is full, not this sprite's quota: the operator must free space or grow the pool; deleting this sprite's files or checkpoints may help",
+  ENOSPC:
+    "the host's storage pool is full, not this sprite's quota: the operator must free space or grow the pool; deleting this sprite's files or checkpoints may help",
   EACCES: 'permission denied for user sprite; pass asRoot=true to act as root',
   EPERM: 'operation not permitted for user sprite; pass asRoot=true to act as root',
 };
@@ -69,7 +70,8 @@ export function fsErrorFrom(e: unknown, path: string): FsError {
 }
 
 const TMPFS_MAGIC = 0x01021994;
-const TMPFS_FULL = 'this directory is memory-backed (/tmp holds at most half the sprite\'s RAM) and full: delete files there or write to the disk';
+const TMPFS_FULL =
+  "this directory is memory-backed (/tmp holds at most half the sprite's RAM) and full: delete files there or write to the disk";
 
 /** Whether `path` (or the nearest directory above it that exists) is on a tmpfs. */
 function inMemoryFs(path: string): boolean {

@@ -11,7 +11,6 @@ import { finishUnreadBody, readLimited, sendJson } from '../http-json.js';
 /** JSON bodies of rename, copy, chmod and chown are small. */
 const MAX_JSON_BODY = 1024 * 1024;
 
-
 async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const { text, tooLarge } = await readLimited(req, MAX_JSON_BODY);
   if (tooLarge) throw new FsError(413, 'EINVAL', `the JSON body is larger than ${MAX_JSON_BODY} bytes`);
@@ -21,14 +20,16 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
   } catch {
     throw badRequest('the body must be JSON, e.g. {"path":"/home/sprite/x"}');
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badRequest('the body must be a JSON object');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw badRequest('the body must be a JSON object');
   return parsed as Record<string, unknown>;
 }
 
 function idValue(v: unknown, field: string): number {
   if (v === undefined || v === null || v === '') return -1;
   const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < -1 || n > 0xfffffffe) throw badRequest(`${field} must be a number (or -1 to leave it)`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < -1 || n > 0xfffffffe)
+    throw badRequest(`${field} must be a number (or -1 to leave it)`);
   return n;
 }
 
@@ -52,14 +53,22 @@ const handlers: Record<string, Handler> = {
   'GET list': async (_req, res, q) => {
     const path = resolvePath(q.get('path') ?? '.', q.get('workingDir'));
     const pattern = q.get('pattern') ?? undefined;
-    sendJson(res, 200, run(flag(q.get('asRoot')), path, () => listPath(path, { recursive: flag(q.get('recursive')), pattern })));
+    sendJson(
+      res,
+      200,
+      run(flag(q.get('asRoot')), path, () => listPath(path, { recursive: flag(q.get('recursive')), pattern })),
+    );
   },
   // Our extension: one entry for any path, a directory included (list shows its children).
   // `follow=true` reports what a symlink points to (stat rather than lstat).
   'GET stat': async (_req, res, q) => {
     const path = resolvePath(q.get('path'), q.get('workingDir'));
     const follow = flag(q.get('follow'));
-    sendJson(res, 200, run(flag(q.get('asRoot')), path, () => entryOf(path, follow ? statSync(path) : lstatSync(path))));
+    sendJson(
+      res,
+      200,
+      run(flag(q.get('asRoot')), path, () => entryOf(path, follow ? statSync(path) : lstatSync(path))),
+    );
   },
   'PUT write': async (req, res, q) => {
     const path = resolvePath(q.get('path'), q.get('workingDir'));
@@ -84,7 +93,13 @@ const handlers: Record<string, Handler> = {
     const b = await readJsonBody(req);
     const source = resolvePath(b.source, b.workingDir, 'source');
     const dest = resolvePath(b.dest, b.workingDir, 'dest');
-    sendJson(res, 200, run(flag(b.asRoot), source, () => copyPath(source, dest, { recursive: flag(b.recursive), preserveAttrs: flag(b.preserveAttrs) })));
+    sendJson(
+      res,
+      200,
+      run(flag(b.asRoot), source, () =>
+        copyPath(source, dest, { recursive: flag(b.recursive), preserveAttrs: flag(b.preserveAttrs) }),
+      ),
+    );
   },
   'POST chmod': async (req, res) => {
     const b = await readJsonBody(req);
@@ -127,7 +142,8 @@ export function handleFsRequest(req: IncomingMessage, res: ServerResponse, op: s
   };
   if (!handler) {
     const known = Object.keys(handlers).filter((k) => k.endsWith(` ${op}`));
-    if (known.length > 0) return fail(new FsError(405, 'EINVAL', `fs/${op} takes ${known.map((k) => k.split(' ')[0]).join(' or ')}`));
+    if (known.length > 0)
+      return fail(new FsError(405, 'EINVAL', `fs/${op} takes ${known.map((k) => k.split(' ')[0]).join(' or ')}`));
     return fail(new FsError(404, 'ENOENT', `no filesystem endpoint fs/${op}`));
   }
   handler(req, res, query).catch(fail);

@@ -19,7 +19,8 @@ export const ROOT_IDENTITY: FsIdentity = { uid: 0, gid: 0, groups: process.getgr
 export function asIdentity<T>(who: FsIdentity, fn: () => T): T {
   if (who.uid === 0) return fn();
   const native = agentNative();
-  if (!native) throw new FsError(500, 'EIO', 'the agent cannot act as user sprite (native addon missing); use asRoot=true');
+  if (!native)
+    throw new FsError(500, 'EIO', 'the agent cannot act as user sprite (native addon missing); use asRoot=true');
   if (!native.setFsIdentity(who.uid, who.gid, who.groups)) {
     native.setFsIdentity(ROOT_IDENTITY.uid, ROOT_IDENTITY.gid, ROOT_IDENTITY.groups);
     throw new FsError(500, 'EIO', `the agent could not take the identity of uid ${who.uid}`);

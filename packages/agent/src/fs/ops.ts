@@ -1,4 +1,22 @@
-import { chmodSync, copyFileSync, constants, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmdirSync, statSync, symlinkSync, unlinkSync, chownSync, utimesSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  constants,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  chownSync,
+  utimesSync,
+  type Stats,
+} from 'node:fs';
 import { posix } from 'node:path';
 import { badRequest, FsError, fsErrorFrom } from './errors.js';
 import { formatMode } from './paths.js';
@@ -13,7 +31,9 @@ function at<T>(path: string, fn: () => T): T {
 }
 
 function childrenOf(dir: string): string[] {
-  return readdirSync(dir).sort().map((n) => (dir === '/' ? `/${n}` : `${dir}/${n}`));
+  return readdirSync(dir)
+    .sort()
+    .map((n) => (dir === '/' ? `/${n}` : `${dir}/${n}`));
 }
 
 /** Deletes a file, a symlink or an empty directory; with `recursive`, a whole tree (links not followed). */
@@ -49,11 +69,17 @@ export interface CopyResult {
  * Copies a file (a reflink on btrfs when possible) or, with `recursive`, a tree; symlinks are
  * copied as symlinks. `preserveAttrs` keeps mode and times (and owner when the caller may).
  */
-export function copyPath(source: string, dest: string, opts: { recursive: boolean; preserveAttrs: boolean }): CopyResult {
+export function copyPath(
+  source: string,
+  dest: string,
+  opts: { recursive: boolean; preserveAttrs: boolean },
+): CopyResult {
   const result: CopyResult = { copied: [], count: 0, totalBytes: 0 };
   const top = at(source, () => lstatSync(source));
-  if (top.isDirectory() && !opts.recursive) throw new FsError(400, 'EISDIR', `'${source}' is a directory; pass recursive=true to copy it`, source);
-  if (top.isDirectory() && (dest === source || dest.startsWith(`${source}/`))) throw badRequest(`cannot copy '${source}' into itself`, dest);
+  if (top.isDirectory() && !opts.recursive)
+    throw new FsError(400, 'EISDIR', `'${source}' is a directory; pass recursive=true to copy it`, source);
+  if (top.isDirectory() && (dest === source || dest.startsWith(`${source}/`)))
+    throw badRequest(`cannot copy '${source}' into itself`, dest);
   const keep = (st: Stats, to: string, link: boolean) => {
     if (!opts.preserveAttrs) return;
     if (!link) at(to, () => chmodSync(to, st.mode & 0o7777));
@@ -97,20 +123,41 @@ export function chmodPath(path: string, mode: number, recursive: boolean): { pat
       at(p, () => chmodSync(p, mode));
       affected.push({ path: p, mode: formatMode(mode) });
     }
-    if (recursive && st.isDirectory()) for (const child of at(p, () => childrenOf(p))) apply(child, at(child, () => lstatSync(child)));
+    if (recursive && st.isDirectory())
+      for (const child of at(p, () => childrenOf(p)))
+        apply(
+          child,
+          at(child, () => lstatSync(child)),
+        );
   };
-  apply(path, at(path, () => statSync(path)));
+  apply(
+    path,
+    at(path, () => statSync(path)),
+  );
   return affected;
 }
 
 /** chown (uid/gid -1: unchanged); with `recursive`, everything below too, links themselves. */
-export function chownPath(path: string, uid: number, gid: number, recursive: boolean): { path: string; uid: number; gid: number }[] {
+export function chownPath(
+  path: string,
+  uid: number,
+  gid: number,
+  recursive: boolean,
+): { path: string; uid: number; gid: number }[] {
   const affected: { path: string; uid: number; gid: number }[] = [];
   const apply = (p: string, st: Stats) => {
     at(p, () => lchownSync(p, uid, gid));
     affected.push({ path: p, uid: uid === -1 ? st.uid : uid, gid: gid === -1 ? st.gid : gid });
-    if (recursive && st.isDirectory()) for (const child of at(p, () => childrenOf(p))) apply(child, at(child, () => lstatSync(child)));
+    if (recursive && st.isDirectory())
+      for (const child of at(p, () => childrenOf(p)))
+        apply(
+          child,
+          at(child, () => lstatSync(child)),
+        );
   };
-  apply(path, at(path, () => lstatSync(path)));
+  apply(
+    path,
+    at(path, () => lstatSync(path)),
+  );
   return affected;
 }

@@ -27,7 +27,8 @@ export function resolvePath(path: unknown, workingDir: unknown, field = 'path'):
 export function parseMode(mode: unknown, field = 'mode'): number | undefined {
   if (mode === undefined || mode === null || mode === '') return undefined;
   if (typeof mode === 'number' && Number.isInteger(mode) && mode >= 0 && mode <= 0o7777) return mode;
-  if (typeof mode !== 'string' || !/^0?[0-7]{1,4}$/.test(mode)) throw badRequest(`${field} must be octal digits such as 0644, got ${JSON.stringify(mode)}`);
+  if (typeof mode !== 'string' || !/^0?[0-7]{1,4}$/.test(mode))
+    throw badRequest(`${field} must be octal digits such as 0644, got ${JSON.stringify(mode)}`);
   const value = parseInt(mode, 8);
   if (value > 0o7777) throw badRequest(`${field} ${mode} is out of range`);
   return value;

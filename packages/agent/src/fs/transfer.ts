@@ -1,5 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, fchownSync, fstatSync, fsync, lstatSync, readlinkSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsync,
+  lstatSync,
+  readlinkSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -27,19 +44,31 @@ export interface ByteRange {
 export function parseRange(header: string | undefined, start: string | null, end: string | null): ByteRange | null {
   if (header) {
     const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-    if (!m || (m[1] === '' && m[2] === '')) throw new FsError(416, 'EINVAL', `unsupported Range header ${JSON.stringify(header)}; send one range such as bytes=0-1023`);
+    if (!m || (m[1] === '' && m[2] === ''))
+      throw new FsError(
+        416,
+        'EINVAL',
+        `unsupported Range header ${JSON.stringify(header)}; send one range such as bytes=0-1023`,
+      );
     if (m[1] === '') return { start: -Number(m[2]) }; // suffix: the last N bytes
     return { start: Number(m[1]), end: m[2] === '' ? undefined : Number(m[2]) + 1 };
   }
   if (start === null && end === null) return null;
   const s = start === null ? 0 : Number(start);
   const e = end === null || end === '' || Number(end) <= 0 ? undefined : Number(end);
-  if (!Number.isSafeInteger(s) || s < 0 || (e !== undefined && (!Number.isSafeInteger(e) || e < s))) throw badRequest('start and end must be byte offsets with start <= end');
+  if (!Number.isSafeInteger(s) || s < 0 || (e !== undefined && (!Number.isSafeInteger(e) || e < s)))
+    throw badRequest('start and end must be byte offsets with start <= end');
   return { start: s, end: e };
 }
 
 /** GET fs/read: the file's bytes, streamed from an fd opened with the caller's permissions. */
-export async function readFileTo(res: ServerResponse, path: string, who: FsIdentity, range: ByteRange | null, fromHeader: boolean): Promise<void> {
+export async function readFileTo(
+  res: ServerResponse,
+  path: string,
+  who: FsIdentity,
+  range: ByteRange | null,
+  fromHeader: boolean,
+): Promise<void> {
   let fd: number;
   let st: Stats;
   try {
@@ -60,12 +89,17 @@ export async function readFileTo(res: ServerResponse, path: string, who: FsIdent
     if (start > st.size || (fromHeader && start >= st.size && st.size > 0)) {
       closeSync(fd);
       res.writeHead(416, { 'content-type': 'application/json', 'content-range': `bytes */${st.size}` });
-      res.end(JSON.stringify({ error: `range starts past the end of the file (${st.size} bytes)`, code: 'EINVAL', path }));
+      res.end(
+        JSON.stringify({ error: `range starts past the end of the file (${st.size} bytes)`, code: 'EINVAL', path }),
+      );
       return;
     }
   }
   const length = Math.max(0, end - start);
-  const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'content-length': length };
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/octet-stream',
+    'content-length': length,
+  };
   if (range && fromHeader) headers['content-range'] = `bytes ${start}-${start + length - 1}/${st.size}`;
   res.writeHead(range && fromHeader ? 206 : 200, headers);
   if (length === 0) {
@@ -103,7 +137,12 @@ export interface WriteOptions {
  * target only once every byte is on disk (fsync, rename, fsync of the directory). A failed
  * or cut-off upload (quota, disconnect) leaves the old file, or none, never a partial one.
  */
-export async function writeFileFrom(req: IncomingMessage, path: string, who: FsIdentity, opts: WriteOptions): Promise<{ path: string; size: number; mode: string }> {
+export async function writeFileFrom(
+  req: IncomingMessage,
+  path: string,
+  who: FsIdentity,
+  opts: WriteOptions,
+): Promise<{ path: string; size: number; mode: string }> {
   if (path.endsWith('/')) throw new FsError(400, 'EISDIR', `'${path}' names a directory; give a file path`, path);
   // Writing to a symlink writes its target, as open(2) would: never replaces the link.
   path = asIdentity(who, () => symlinkTarget(path));

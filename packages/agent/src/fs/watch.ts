@@ -1,5 +1,4 @@
 import { lstatSync, readdirSync } from 'node:fs';
-import { posix } from 'node:path';
 import type { WebSocket } from 'ws';
 import { agentNative, type InotifyHandle } from '../native.js';
 import { FsError, fsErrorFrom } from './errors.js';
@@ -19,7 +18,8 @@ const IN_MOVE_SELF = 0x800;
 const IN_IGNORED = 0x8000;
 const IN_ISDIR = 0x40000000;
 const IN_DONT_FOLLOW = 0x2000000;
-const WATCH_MASK = IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
+const WATCH_MASK =
+  IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
 
 /** Directories watched per socket, at most (a recursive watch of a huge tree stops here). */
 const MAX_WATCHES = 8192;
@@ -57,7 +57,8 @@ export function serveFsWatch(ws: WebSocket): void {
 
   /** Watches `path` (and with `walk`, the directories below; `announce` reports what is already there). */
   const addWatch = (path: string, walk: boolean, announce = false) => {
-    if (dirs.size >= MAX_WATCHES) throw new FsError(400, 'EINVAL', `more than ${MAX_WATCHES} directories to watch; watch a smaller tree`, path);
+    if (dirs.size >= MAX_WATCHES)
+      throw new FsError(400, 'EINVAL', `more than ${MAX_WATCHES} directories to watch; watch a smaller tree`, path);
     const wd = asIdentity(SPRITE_IDENTITY, () => native.watchAdd(handle!, path, WATCH_MASK | IN_DONT_FOLLOW));
     dirs.set(wd, path);
     if (!walk) return;
@@ -156,9 +157,13 @@ export function serveFsWatch(ws: WebSocket): void {
     try {
       msg = JSON.parse(data.toString('utf8')) as SubscribeMessage;
     } catch {
-      return void send({ type: 'error', message: 'messages must be JSON, e.g. {"type":"subscribe","paths":["/home/sprite"]}' });
+      return void send({
+        type: 'error',
+        message: 'messages must be JSON, e.g. {"type":"subscribe","paths":["/home/sprite"]}',
+      });
     }
-    if (msg.type !== 'subscribe') return void send({ type: 'error', message: `unknown message type ${JSON.stringify(msg.type)}` });
+    if (msg.type !== 'subscribe')
+      return void send({ type: 'error', message: `unknown message type ${JSON.stringify(msg.type)}` });
     const paths = Array.isArray(msg.paths) ? msg.paths : typeof msg.paths === 'string' ? [msg.paths] : [];
     if (paths.length === 0) return void send({ type: 'error', message: 'subscribe needs paths: ["..."]' });
     recursive = msg.recursive === true;

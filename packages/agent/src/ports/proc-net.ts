@@ -66,7 +66,10 @@ function ownersOf(inodes: Set<string>): Map<string, number> {
 /** The sprite's listening TCP ports right now (this network namespace only). */
 export function listeningPorts(known: Map<string, ListeningPort>): Map<string, ListeningPort> {
   const found = new Map<string, { address: string; port: number; inode: string }>();
-  for (const [file, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
+  for (const [file, v6] of [
+    ['/proc/net/tcp', false],
+    ['/proc/net/tcp6', true],
+  ] as const) {
     let text = '';
     try {
       text = readFileSync(file, 'utf8');
@@ -78,6 +81,7 @@ export function listeningPorts(known: Map<string, ListeningPort>): Map<string, L
   const fresh = new Set([...found].filter(([key]) => !known.has(key)).map(([, s]) => s.inode));
   const owners = ownersOf(fresh);
   const result = new Map<string, ListeningPort>();
-  for (const [key, s] of found) result.set(key, known.get(key) ?? { port: s.port, address: s.address, pid: owners.get(s.inode) ?? 0 });
+  for (const [key, s] of found)
+    result.set(key, known.get(key) ?? { port: s.port, address: s.address, pid: owners.get(s.inode) ?? 0 });
   return result;
 }

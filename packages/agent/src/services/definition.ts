@@ -1,4 +1,15 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, constants as fsConstants } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  constants as fsConstants,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /** A service as stored and as the API shows it (PROTOCOL.md §11.1, plus env and dir). */
@@ -35,22 +46,35 @@ const MAX_ENV = 1024;
 export const MAX_SERVICES = 256;
 
 export function checkName(name: string): void {
-  if (!NAME.test(name)) throw new ServiceError(400, 'invalid_name', `service name "${name.slice(0, 80)}" must be 1-63 lowercase letters, digits or dashes, starting and ending with a letter or digit`);
+  if (!NAME.test(name))
+    throw new ServiceError(
+      400,
+      'invalid_name',
+      `service name "${name.slice(0, 80)}" must be 1-63 lowercase letters, digits or dashes, starting and ending with a letter or digit`,
+    );
 }
 
 function stringArray(v: unknown, field: string, max: number): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.includes('\0'))) throw new ServiceError(400, 'validation_failed', `${field} must be an array of strings without NUL bytes`);
-  if (v.length > max) throw new ServiceError(400, 'validation_failed', `${field} has ${v.length} entries; at most ${max} are allowed`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.includes('\0')))
+    throw new ServiceError(400, 'validation_failed', `${field} must be an array of strings without NUL bytes`);
+  if (v.length > max)
+    throw new ServiceError(400, 'validation_failed', `${field} has ${v.length} entries; at most ${max} are allowed`);
   return [...(v as string[])];
 }
 
 /** Checks a PUT body (ServiceRequest) and makes a definition of it. */
 export function definitionFrom(name: string, body: unknown): ServiceDefinition {
   checkName(name);
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ServiceError(400, 'validation_failed', 'the body must be a JSON object like {"cmd":"python3","args":["-m","http.server","8080"]}');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new ServiceError(
+      400,
+      'validation_failed',
+      'the body must be a JSON object like {"cmd":"python3","args":["-m","http.server","8080"]}',
+    );
   const b = body as Record<string, unknown>;
-  if (typeof b.cmd !== 'string' || b.cmd.trim() === '') throw new ServiceError(400, 'validation_failed', 'cmd is required: the program to run (args go in "args")');
+  if (typeof b.cmd !== 'string' || b.cmd.trim() === '')
+    throw new ServiceError(400, 'validation_failed', 'cmd is required: the program to run (args go in "args")');
   if (b.cmd.includes('\0')) throw new ServiceError(400, 'validation_failed', 'cmd must not contain NUL bytes');
   const args = stringArray(b.args, 'args', MAX_ARGS);
   const needs = stringArray(b.needs, 'needs', MAX_NEEDS);
@@ -65,18 +89,33 @@ export function definitionFrom(name: string, body: unknown): ServiceDefinition {
   }
   let env: Record<string, string> = {};
   if (b.env !== undefined && b.env !== null) {
-    if (typeof b.env !== 'object' || Array.isArray(b.env) || Object.values(b.env).some((v) => typeof v !== 'string' || v.includes('\0'))) {
+    if (
+      typeof b.env !== 'object' ||
+      Array.isArray(b.env) ||
+      Object.values(b.env).some((v) => typeof v !== 'string' || v.includes('\0'))
+    ) {
       throw new ServiceError(400, 'validation_failed', 'env must be an object of strings, e.g. {"PORT":"8080"}');
     }
     const keys = Object.keys(b.env);
-    if (keys.length > MAX_ENV) throw new ServiceError(400, 'validation_failed', `env has ${keys.length} variables; at most ${MAX_ENV} are allowed`);
+    if (keys.length > MAX_ENV)
+      throw new ServiceError(
+        400,
+        'validation_failed',
+        `env has ${keys.length} variables; at most ${MAX_ENV} are allowed`,
+      );
     const bad = keys.find((k) => k === '' || k.includes('=') || k.includes('\0'));
-    if (bad !== undefined) throw new ServiceError(400, 'validation_failed', `env name "${bad.slice(0, 80)}" must be non-empty without "=" or NUL`);
+    if (bad !== undefined)
+      throw new ServiceError(
+        400,
+        'validation_failed',
+        `env name "${bad.slice(0, 80)}" must be non-empty without "=" or NUL`,
+      );
     env = { ...(b.env as Record<string, string>) };
   }
   let dir: string | null = null;
   if (b.dir !== undefined && b.dir !== null) {
-    if (typeof b.dir !== 'string' || !b.dir.startsWith('/') || b.dir.includes('\0')) throw new ServiceError(400, 'validation_failed', 'dir must be an absolute path');
+    if (typeof b.dir !== 'string' || !b.dir.startsWith('/') || b.dir.includes('\0'))
+      throw new ServiceError(400, 'validation_failed', 'dir must be an absolute path');
     dir = b.dir;
   }
   return { name, cmd: b.cmd, args, env, dir, needs, http_port: httpPort, stopped: false };
@@ -88,11 +127,21 @@ export function definitionFrom(name: string, body: unknown): ServiceDefinition {
  */
 export function checkSet(all: Map<string, ServiceDefinition>, changed: ServiceDefinition): void {
   for (const n of changed.needs) {
-    if (!all.has(n) && n !== changed.name) throw new ServiceError(400, 'validation_failed', `service ${changed.name} needs "${n}", which does not exist; create it first`);
+    if (!all.has(n) && n !== changed.name)
+      throw new ServiceError(
+        400,
+        'validation_failed',
+        `service ${changed.name} needs "${n}", which does not exist; create it first`,
+      );
   }
   if (changed.http_port !== null) {
     const other = [...all.values()].find((s) => s.name !== changed.name && s.http_port !== null);
-    if (other) throw new ServiceError(409, 'conflict', `another service already has an HTTP port configured (${other.name} on ${other.http_port})`);
+    if (other)
+      throw new ServiceError(
+        409,
+        'conflict',
+        `another service already has an HTTP port configured (${other.name} on ${other.http_port})`,
+      );
   }
   const graph = new Map(all);
   graph.set(changed.name, changed);
@@ -100,7 +149,8 @@ export function checkSet(all: Map<string, ServiceDefinition>, changed: ServiceDe
   const done = new Set<string>();
   const visit = (name: string, path: string[]): void => {
     if (done.has(name)) return;
-    if (visiting.has(name)) throw new ServiceError(400, 'validation_failed', `needs form a cycle: ${[...path, name].join(' → ')}`);
+    if (visiting.has(name))
+      throw new ServiceError(400, 'validation_failed', `needs form a cycle: ${[...path, name].join(' → ')}`);
     visiting.add(name);
     for (const n of graph.get(name)?.needs ?? []) visit(n, [...path, name]);
     visiting.delete(name);
@@ -120,7 +170,10 @@ export interface RefusedDefinition {
  * part of (or behind) a cycle, and only the first (by name) with an `http_port`. What a
  * sprite's root wrote on disk is checked as strictly as what arrives over the API.
  */
-export function runnableSet(all: Map<string, ServiceDefinition>): { kept: Map<string, ServiceDefinition>; refused: RefusedDefinition[] } {
+export function runnableSet(all: Map<string, ServiceDefinition>): {
+  kept: Map<string, ServiceDefinition>;
+  refused: RefusedDefinition[];
+} {
   const refused: RefusedDefinition[] = [];
   const state = new Map<string, 'visiting' | 'ok' | 'bad'>();
   // Iterative depth-first walk: a hostile chain of needs must not overflow the stack.
@@ -141,7 +194,10 @@ export function runnableSet(all: Map<string, ServiceDefinition>): { kept: Map<st
           // This service and every one waiting on it in the walk cannot start.
           for (const f of stack) {
             state.set(f.name, 'bad');
-            refused.push({ file: `${f.name}.json`, reason: f === top ? why : `needs "${stack[stack.indexOf(f) + 1]!.name}", which was refused` });
+            refused.push({
+              file: `${f.name}.json`,
+              reason: f === top ? why : `needs "${stack[stack.indexOf(f) + 1]!.name}", which was refused`,
+            });
           }
           stack.length = 0;
           break;
@@ -189,7 +245,10 @@ export function runnableSet(all: Map<string, ServiceDefinition>): { kept: Map<st
   return dropMissing(kept, refused);
 }
 
-function dropMissing(kept: Map<string, ServiceDefinition>, refused: RefusedDefinition[]): { kept: Map<string, ServiceDefinition>; refused: RefusedDefinition[] } {
+function dropMissing(
+  kept: Map<string, ServiceDefinition>,
+  refused: RefusedDefinition[],
+): { kept: Map<string, ServiceDefinition>; refused: RefusedDefinition[] } {
   let changed = true;
   while (changed) {
     changed = false;
@@ -235,12 +294,15 @@ export class DefinitionStore {
     const out = new Map<string, ServiceDefinition>();
     let files: string[] = [];
     try {
-      files = readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort();
+      files = readdirSync(this.dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort();
     } catch {
       return out;
     }
     if (files.length > MAX_SERVICES) {
-      for (const f of files.slice(MAX_SERVICES)) onRefused({ file: f, reason: `more than ${MAX_SERVICES} service definitions` });
+      for (const f of files.slice(MAX_SERVICES))
+        onRefused({ file: f, reason: `more than ${MAX_SERVICES} service definitions` });
       files = files.slice(0, MAX_SERVICES);
     }
     for (const f of files) {
@@ -300,7 +362,8 @@ function parseStored(file: string, text: string): ServiceDefinition {
   const name = file.slice(0, -'.json'.length);
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a JSON object');
   const r = raw as Record<string, unknown>;
-  if (r.name !== name) throw new Error(`its name ${JSON.stringify(r.name)?.slice(0, 80)} is not the file's name "${name}"`);
+  if (r.name !== name)
+    throw new Error(`its name ${JSON.stringify(r.name)?.slice(0, 80)} is not the file's name "${name}"`);
   const def = definitionFrom(name, raw);
   def.stopped = r.stopped === true;
   return def;

@@ -1,6 +1,15 @@
 import { commandEnvironment, isExecutable, resolveCommand, SPRITE_USER } from '../exec/environment.js';
 import { spawnPipes, type ProcessHandle } from '../sessions/index.js';
-import { checkSet, definitionFrom, DefinitionStore, MAX_SERVICES, ServiceError, startOrder, type RefusedDefinition, type ServiceDefinition } from './definition.js';
+import {
+  checkSet,
+  definitionFrom,
+  DefinitionStore,
+  MAX_SERVICES,
+  ServiceError,
+  startOrder,
+  type RefusedDefinition,
+  type ServiceDefinition,
+} from './definition.js';
 import { ServiceLog } from './logs.js';
 
 export type ServiceStatus = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
@@ -101,7 +110,8 @@ export class Supervisor {
   /** Creates or replaces a service and starts it (and what it needs). */
   async put(name: string, body: unknown): Promise<void> {
     const def = definitionFrom(name, body);
-    if (!this.services.has(name) && this.services.size >= MAX_SERVICES) throw new ServiceError(409, 'conflict', `a sprite holds at most ${MAX_SERVICES} services; delete one first`);
+    if (!this.services.has(name) && this.services.size >= MAX_SERVICES)
+      throw new ServiceError(409, 'conflict', `a sprite holds at most ${MAX_SERVICES} services; delete one first`);
     checkSet(new Map([...this.services].map(([k, r]) => [k, r.def])), def);
     const existing = this.services.get(name);
     if (existing) {
@@ -122,7 +132,8 @@ export class Supervisor {
     starting.add(name);
     for (const need of r.def.needs) {
       const dep = this.services.get(need);
-      if (dep && !starting.has(need) && dep.status !== 'running' && dep.status !== 'starting') this.start(need, starting);
+      if (dep && !starting.has(need) && dep.status !== 'running' && dep.status !== 'starting')
+        this.start(need, starting);
     }
     if (r.def.stopped) {
       r.def.stopped = false;
@@ -137,7 +148,8 @@ export class Supervisor {
   /** Stops a running service: SIGTERM, then SIGKILL after `timeoutMs`. Sticky. */
   async stop(name: string, timeoutMs: number): Promise<void> {
     const r = this.must(name);
-    if (r.status !== 'running' && r.status !== 'starting' && r.status !== 'failed') throw new ServiceError(409, 'conflict', `service ${name} is not running`);
+    if (r.status !== 'running' && r.status !== 'starting' && r.status !== 'failed')
+      throw new ServiceError(409, 'conflict', `service ${name} is not running`);
     r.def.stopped = true;
     this.store.save(r.def);
     await this.halt(r, timeoutMs);
@@ -159,7 +171,8 @@ export class Supervisor {
   async remove(name: string): Promise<void> {
     const r = this.must(name);
     const dependant = [...this.services.values()].find((o) => o.def.needs.includes(name));
-    if (dependant) throw new ServiceError(409, 'conflict', `service ${dependant.def.name} needs ${name}; delete or change it first`);
+    if (dependant)
+      throw new ServiceError(409, 'conflict', `service ${dependant.def.name} needs ${name}; delete or change it first`);
     await this.halt(r, DEFAULT_STOP_TIMEOUT_MS);
     this.services.delete(name);
     this.store.remove(name);
@@ -237,7 +250,17 @@ export class Supervisor {
       this.crashed(r, 127, 0);
       return;
     }
-    const proc = spawnPipes({ file, argv: [r.def.cmd, ...r.def.args], cwd: r.def.dir ?? SPRITE_USER.home, env, uid: SPRITE_USER.uid, gid: SPRITE_USER.gid, stdin: false, cols: 80, rows: 24 });
+    const proc = spawnPipes({
+      file,
+      argv: [r.def.cmd, ...r.def.args],
+      cwd: r.def.dir ?? SPRITE_USER.home,
+      env,
+      uid: SPRITE_USER.uid,
+      gid: SPRITE_USER.gid,
+      stdin: false,
+      cols: 80,
+      rows: 24,
+    });
     const started = Date.now();
     r.proc = proc;
     r.startedAt = new Date(started);

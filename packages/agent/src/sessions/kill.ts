@@ -14,22 +14,38 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * group and streams NDJSON events; after `timeout` without an exit it escalates to SIGKILL.
  * `timeout=0s` signals and reports without waiting. 410 for a session that already ended.
  */
-export async function killSession(res: ServerResponse, registry: SessionRegistry, id: string, query: URLSearchParams): Promise<void> {
+export async function killSession(
+  res: ServerResponse,
+  registry: SessionRegistry,
+  id: string,
+  query: URLSearchParams,
+): Promise<void> {
   const session = registry.get(id);
   if (!session) {
-    if (registry.hasEnded(id)) return json(res, 410, { error: 'session_ended', message: `session ${id} has already exited` });
+    if (registry.hasEnded(id))
+      return json(res, 410, { error: 'session_ended', message: `session ${id} has already exited` });
     return json(res, 404, { error: 'session_not_found', message: `no session ${id} in this sprite` });
   }
   const signalName = query.get('signal') || 'TERM';
   const signal = signalNumber(signalName);
-  if (signal === null) return json(res, 400, { error: 'bad_request', message: `unknown signal "${signalName}"; use a name such as TERM, INT, KILL or HUP` });
+  if (signal === null)
+    return json(res, 400, {
+      error: 'bad_request',
+      message: `unknown signal "${signalName}"; use a name such as TERM, INT, KILL or HUP`,
+    });
   const timeoutMs = parseDuration(query.get('timeout') || '10s');
-  if (timeoutMs === null) return json(res, 400, { error: 'bad_request', message: 'timeout must be a duration such as 0s, 5s or 1m' });
+  if (timeoutMs === null)
+    return json(res, 400, { error: 'bad_request', message: 'timeout must be a duration such as 0s, 5s or 1m' });
 
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   const event = (e: Record<string, unknown>) => res.write(`${JSON.stringify(e)}\n`);
   const label = `SIG${signalName.toUpperCase().replace(/^SIG/, '')}`;
-  event({ type: 'signal', message: `sent ${label} to session ${id} (pid ${session.pid})`, signal: label, pid: session.pid });
+  event({
+    type: 'signal',
+    message: `sent ${label} to session ${id} (pid ${session.pid})`,
+    signal: label,
+    pid: session.pid,
+  });
   session.signal(signal);
   if (timeoutMs > 0) {
     let timer: NodeJS.Timeout | undefined;

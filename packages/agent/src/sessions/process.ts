@@ -137,7 +137,10 @@ export function spawnPipes(spec: SpawnSpec): ProcessHandle {
   const stdin = stdinFd >= 0 ? new Socket({ fd: stdinFd, readable: false, writable: true }) : null;
   stdin?.on('error', () => undefined);
   const outputs: Socket[] = [];
-  for (const [stream, fd] of [[1, stdoutFd], [2, stderrFd]] as const) {
+  for (const [stream, fd] of [
+    [1, stdoutFd],
+    [2, stderrFd],
+  ] as const) {
     const out = new Socket({ fd, readable: true, writable: false });
     outputs.push(out);
     out.on('data', (b: Buffer) => {
@@ -200,13 +203,16 @@ function spawnPipesWithNode(spec: SpawnSpec): ProcessHandle {
     reporter.pipeClosed();
     reporter.pipeClosed();
   });
-  child.on('exit', (exitCode, signal) => reporter.exited(exitCode ?? (signal ? signalExitCode(signalNumber(signal) ?? 0) : 1)));
+  child.on('exit', (exitCode, signal) =>
+    reporter.exited(exitCode ?? (signal ? signalExitCode(signalNumber(signal) ?? 0) : 1)),
+  );
   return {
     pid: child.pid ?? 0,
     write: (data) => void child.stdin?.write(data),
     endInput: () => child.stdin?.end(),
     resize: () => undefined,
-    signal: (s) => child.pid !== undefined && child.exitCode === null && child.signalCode === null && killGroup(child.pid, s),
+    signal: (s) =>
+      child.pid !== undefined && child.exitCode === null && child.signalCode === null && killGroup(child.pid, s),
     pause: () => (child.stdout!.pause(), child.stderr!.pause()),
     resume: () => (child.stdout!.resume(), child.stderr!.resume()),
     onOutput: (l) => void listeners.output.push(l),
@@ -215,7 +221,20 @@ function spawnPipesWithNode(spec: SpawnSpec): ProcessHandle {
 }
 
 interface PtyModule {
-  spawn(file: string, args: string[], options: { name: string; cols: number; rows: number; cwd: string; env: Record<string, string>; uid: number; gid: number; encoding: null }): PtyTerminal;
+  spawn(
+    file: string,
+    args: string[],
+    options: {
+      name: string;
+      cols: number;
+      rows: number;
+      cwd: string;
+      env: Record<string, string>;
+      uid: number;
+      gid: number;
+      encoding: null;
+    },
+  ): PtyTerminal;
 }
 
 interface PtyTerminal {
@@ -276,7 +295,8 @@ function drainBeforeGivingUp(term: PtyTerminal, deliver: (data: Buffer) => void)
     pause();
     socket.pause = (() => socket) as typeof socket.pause;
     socket.resume = (() => socket) as typeof socket.resume;
-    for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) deliver(chunk);
+    for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null)
+      deliver(chunk);
     const started = Date.now();
     let lastData = started;
     let drained = 0;
@@ -297,7 +317,8 @@ function drainBeforeGivingUp(term: PtyTerminal, deliver: (data: Buffer) => void)
         if (drained >= PTY_DRAIN_MAX_BYTES) break;
       }
       const now = Date.now();
-      if (now - lastData >= PTY_QUIET_MS || now - started >= PTY_DRAIN_MAX_MS || drained >= PTY_DRAIN_MAX_BYTES) return void destroy();
+      if (now - lastData >= PTY_QUIET_MS || now - started >= PTY_DRAIN_MAX_MS || drained >= PTY_DRAIN_MAX_BYTES)
+        return void destroy();
       setTimeout(poll, PTY_DRAIN_POLL_MS);
     };
     poll();
@@ -315,7 +336,12 @@ function keepBufferedOutputOnEio(term: PtyTerminal, deliver: (data: Buffer | str
   const socket = (term as unknown as { _socket?: Socket })._socket;
   if (!socket || typeof socket.prependListener !== 'function') return;
   socket.prependListener('error', () => {
-    for (let chunk = socket.read() as Buffer | string | null; chunk !== null; chunk = socket.read() as Buffer | string | null) deliver(chunk);
+    for (
+      let chunk = socket.read() as Buffer | string | null;
+      chunk !== null;
+      chunk = socket.read() as Buffer | string | null
+    )
+      deliver(chunk);
   });
 }
 

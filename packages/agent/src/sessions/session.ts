@@ -196,7 +196,8 @@ export class Session {
         chunk.copy(frame, 1);
         this.frames.push(frame);
         this.framesBytes += frame.length;
-        while (this.framesBytes > SCROLLBACK_BYTES && this.frames.length > 0) this.framesBytes -= this.frames.shift()!.length;
+        while (this.framesBytes > SCROLLBACK_BYTES && this.frames.length > 0)
+          this.framesBytes -= this.frames.shift()!.length;
       }
       for (const ws of this.attachers) this.send(ws, frame);
     }

@@ -4,8 +4,16 @@ import type { Command } from '../command.js';
 import { resolveTarget } from '../target.js';
 
 /** The curl-like options after `--`: -X METHOD, -d DATA (@file reads a file), -H 'K: V', -i. */
-function curlish(args: string[]): { method?: string; body?: string; headers: Record<string, string>; include: boolean } {
-  const out: { method?: string; body?: string; headers: Record<string, string>; include: boolean } = { headers: {}, include: false };
+function curlish(args: string[]): {
+  method?: string;
+  body?: string;
+  headers: Record<string, string>;
+  include: boolean;
+} {
+  const out: { method?: string; body?: string; headers: Record<string, string>; include: boolean } = {
+    headers: {},
+    include: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const next = () => {
@@ -34,7 +42,7 @@ const api: Command = {
   usage: 'api PATH [-- -X METHOD -d DATA -H "Name: value" -i]',
   examples: [
     'sprite api /v1/sprites',
-    "sprite api /v1/sprites/demo -- -X PUT -d '{\"labels\":[\"a\"]}'",
+    'sprite api /v1/sprites/demo -- -X PUT -d \'{"labels":["a"]}\'',
     'sprite api /v1/sprites/demo/checkpoints -- -i',
   ],
   async run(p) {
@@ -43,7 +51,10 @@ const api: Command = {
     const opts = curlish(p.rest);
     if (opts.body !== undefined) opts.headers['content-type'] ??= 'application/json';
     const { client } = resolveTarget(p);
-    const response = await client.request(opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'), path, { body: opts.body, headers: opts.headers });
+    const response = await client.request(opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'), path, {
+      body: opts.body,
+      headers: opts.headers,
+    });
     if (opts.include) {
       process.stdout.write(`HTTP ${response.status} ${response.statusText}\n`);
       response.headers.forEach((v, k) => process.stdout.write(`${k}: ${v}\n`));

@@ -65,7 +65,10 @@ const setup: Command = {
   name: 'setup',
   summary: 'Store credentials without prompts (for CI)',
   usage: 'auth setup --token TOKEN [--api-url URL] [-o ORG]',
-  examples: ['sprite auth setup --token "$SPRITE_TOKEN" --api-url http://10.0.0.5:7070', 'sprite auth setup --token team-a/1/2/spr_...'],
+  examples: [
+    'sprite auth setup --token "$SPRITE_TOKEN" --api-url http://10.0.0.5:7070',
+    'sprite auth setup --token team-a/1/2/spr_...',
+  ],
   async run(p) {
     let token = str(p, 'token');
     if (!token) throw new UsageError('sprite auth setup needs --token');
@@ -96,12 +99,27 @@ const orgList: Command = {
   examples: ['sprite org list'],
   async run(p) {
     const config = readConfig();
-    const rows = Object.entries(config.orgs).map(([name, e]) => ({ name, url: e.url, current: name === config.current, source: 'config' }));
+    const rows = Object.entries(config.orgs).map(([name, e]) => ({
+      name,
+      url: e.url,
+      current: name === config.current,
+      source: 'config',
+    }));
     const local = discoverLocal();
-    if (local) rows.push({ name: '(local daemon)', url: local.url, current: rows.length === 0, source: `${localDataDir()}/admin.token` });
+    if (local)
+      rows.push({
+        name: '(local daemon)',
+        url: local.url,
+        current: rows.length === 0,
+        source: `${localDataDir()}/admin.token`,
+      });
     if (flag(p, 'json')) printJson(rows);
     else if (rows.length === 0) note('No organizations. Run `sprite login URL --token TOKEN`.');
-    else printTable(['', 'ORGANIZATION', 'API', 'FROM'], rows.map((r) => [r.current ? '*' : ' ', r.name, r.url, r.source]));
+    else
+      printTable(
+        ['', 'ORGANIZATION', 'API', 'FROM'],
+        rows.map((r) => [r.current ? '*' : ' ', r.name, r.url, r.source]),
+      );
     return 0;
   },
 };

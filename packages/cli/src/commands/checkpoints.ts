@@ -5,14 +5,24 @@ import { ago, note, printJson, printTable } from '../output.js';
 import { spriteOf } from '../target.js';
 
 function checkpointJson(c: Checkpoint): Record<string, unknown> {
-  return { id: c.id, create_time: c.createTime.toISOString(), comment: c.comment ?? null, history: c.history ?? [], is_auto: c.isAuto ?? false, source_id: c.sourceId ?? null };
+  return {
+    id: c.id,
+    create_time: c.createTime.toISOString(),
+    comment: c.comment ?? null,
+    history: c.history ?? [],
+    is_auto: c.isAuto ?? false,
+    source_id: c.sourceId ?? null,
+  };
 }
 
 /** Shows a progress stream (to stderr, or as JSON lines with --json); exit 1 on an error line. */
 async function follow(stream: ProgressStream, json: boolean): Promise<number> {
   let code = 1;
   for await (const m of stream) {
-    if (json) process.stdout.write(`${JSON.stringify({ type: m.type, data: m.data, error: m.error, time: m.time?.toISOString() })}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ type: m.type, data: m.data, error: m.error, time: m.time?.toISOString() })}\n`,
+      );
     else if (m.type === 'error') note(`error: ${m.error ?? m.data ?? 'failed'}`);
     else if (m.data) note(m.data);
     if (m.type === 'complete') code = 0;
@@ -45,10 +55,18 @@ const list: Command = {
   examples: ['sprite checkpoint ls -s demo', 'sprite checkpoint list --include-auto --json'],
   async run(p) {
     const { sprite } = spriteOf(p);
-    const checkpoints = await sprite.listCheckpoints({ history: str(p, 'history'), includeAuto: flag(p, 'include-auto') });
+    const checkpoints = await sprite.listCheckpoints({
+      history: str(p, 'history'),
+      includeAuto: flag(p, 'include-auto'),
+    });
     if (flag(p, 'json')) printJson(checkpoints.map(checkpointJson));
-    else if (checkpoints.length === 0) note(`No checkpoints of ${sprite.name}. Take one with \`sprite checkpoint create\`.`);
-    else printTable(['ID', 'CREATED', 'COMMENT'], checkpoints.map((c) => [c.id, ago(c.createTime), c.comment ?? '']));
+    else if (checkpoints.length === 0)
+      note(`No checkpoints of ${sprite.name}. Take one with \`sprite checkpoint create\`.`);
+    else
+      printTable(
+        ['ID', 'CREATED', 'COMMENT'],
+        checkpoints.map((c) => [c.id, ago(c.createTime), c.comment ?? '']),
+      );
     return 0;
   },
 };
@@ -65,7 +83,9 @@ const info: Command = {
     const c = await sprite.getCheckpoint(id);
     if (flag(p, 'json')) printJson(checkpointJson(c));
     else {
-      process.stdout.write(`ID:       ${c.id}\nCreated:  ${c.createTime.toISOString()} (${ago(c.createTime)})\nComment:  ${c.comment ?? '-'}\nAuto:     ${c.isAuto ? 'yes' : 'no'}\nHistory:  ${(c.history ?? []).join(' ← ') || '-'}\n`);
+      process.stdout.write(
+        `ID:       ${c.id}\nCreated:  ${c.createTime.toISOString()} (${ago(c.createTime)})\nComment:  ${c.comment ?? '-'}\nAuto:     ${c.isAuto ? 'yes' : 'no'}\nHistory:  ${(c.history ?? []).join(' ← ') || '-'}\n`,
+      );
     }
     return 0;
   },

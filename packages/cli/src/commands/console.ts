@@ -9,13 +9,20 @@ import { interactive, terminalEnv, terminalSize } from '../terminal.js';
 const LOGIN_SHELL = 'shell=$(getent passwd "$(id -un)" | cut -d: -f7); exec "${shell:-/bin/bash}" -l';
 
 function requireTerminal(what: string): void {
-  if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError(`${what} needs a terminal; use \`sprite exec\` in scripts`);
+  if (!process.stdin.isTTY || !process.stdout.isTTY)
+    throw new UsageError(`${what} needs a terminal; use \`sprite exec\` in scripts`);
 }
 
 /** An interactive login shell in a detachable session; returns the exit status. */
 export async function runConsole(sprite: Sprite): Promise<number> {
   requireTerminal('sprite console');
-  const cmd = sprite.command('sh', ['-c', LOGIN_SHELL], { tty: true, detachable: true, ...terminalSize(), env: terminalEnv(), stdin: 'pipe' });
+  const cmd = sprite.command('sh', ['-c', LOGIN_SHELL], {
+    tty: true,
+    detachable: true,
+    ...terminalSize(),
+    env: terminalEnv(),
+    stdin: 'pipe',
+  });
   note(`Connected to ${sprite.name}. Ctrl-\\ detaches, leaving the session running.`);
   return detachable(cmd);
 }
@@ -24,7 +31,9 @@ export async function runConsole(sprite: Sprite): Promise<number> {
 async function detachable(cmd: Cmd): Promise<number> {
   const result = await interactive(cmd, { detachable: true });
   if (result.detached) {
-    process.stderr.write(`\r\nDetached; the session keeps running. Resume it with: sprite attach ${cmd.sessionId ?? '<id>'}\r\n`);
+    process.stderr.write(
+      `\r\nDetached; the session keeps running. Resume it with: sprite attach ${cmd.sessionId ?? '<id>'}\r\n`,
+    );
     return 0;
   }
   return result.code ?? 0;
@@ -48,7 +57,9 @@ const consoleCmd: Command = {
   },
 };
 
-const attachOptions = [{ name: 'session', value: true, placeholder: 'ID', help: 'the session id (or give it as the argument)' }];
+const attachOptions = [
+  { name: 'session', value: true, placeholder: 'ID', help: 'the session id (or give it as the argument)' },
+];
 
 const attach: Command = {
   name: 'attach',
@@ -74,14 +85,27 @@ const sessionsList: Command = {
     const { sprite } = spriteOf(p);
     const sessions = await sprite.listSessions();
     if (flag(p, 'json')) {
-      printJson(sessions.map((s) => ({ id: s.id, command: s.command, workdir: s.workdir, tty: s.tty, is_active: s.isActive, created: s.created.toISOString(), last_activity: s.lastActivity?.toISOString() ?? null })));
+      printJson(
+        sessions.map((s) => ({
+          id: s.id,
+          command: s.command,
+          workdir: s.workdir,
+          tty: s.tty,
+          is_active: s.isActive,
+          created: s.created.toISOString(),
+          last_activity: s.lastActivity?.toISOString() ?? null,
+        })),
+      );
       return 0;
     }
     if (sessions.length === 0) {
       note(`No sessions on ${sprite.name}.`);
       return 0;
     }
-    printTable(['ID', 'COMMAND', 'TTY', 'ACTIVE', 'CREATED'], sessions.map((s) => [s.id, s.command, s.tty ? 'yes' : 'no', s.isActive ? 'yes' : 'no', ago(s.created)]));
+    printTable(
+      ['ID', 'COMMAND', 'TTY', 'ACTIVE', 'CREATED'],
+      sessions.map((s) => [s.id, s.command, s.tty ? 'yes' : 'no', s.isActive ? 'yes' : 'no', ago(s.created)]),
+    );
     return 0;
   },
 };
@@ -94,7 +118,12 @@ const sessionsKill: Command = {
   usage: 'sessions kill ID [--signal SIG] [--timeout DURATION]',
   options: [
     { name: 'signal', value: true, placeholder: 'SIG', help: 'signal name (default TERM)' },
-    { name: 'timeout', value: true, placeholder: 'DURATION', help: 'wait this long (e.g. 5s) before SIGKILL (default 10s)' },
+    {
+      name: 'timeout',
+      value: true,
+      placeholder: 'DURATION',
+      help: 'wait this long (e.g. 5s) before SIGKILL (default 10s)',
+    },
   ],
   examples: ['sprite sessions kill 1234 -s demo', 'sprite s kill 1234 --signal INT --timeout 2s'],
   async run(p) {

@@ -54,7 +54,9 @@ class PortForwards {
         e.port,
         this.sprite.proxyPort(e.port, e.port, host).then(
           (s) => {
-            process.stderr.write(`sprite: forwarding ${s.localAddr()} → port ${e.port} in ${this.sprite.name} (--no-port-forward turns this off)\n`);
+            process.stderr.write(
+              `sprite: forwarding ${s.localAddr()} → port ${e.port} in ${this.sprite.name} (--no-port-forward turns this off)\n`,
+            );
             return s;
           },
           () => null,
@@ -74,7 +76,12 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
 }
 
 /** `--http-post`: output streams as it arrives; the exit status is the command's. */
-async function execOverHttp(sprite: Sprite, file: string, args: string[], opts: { dir?: string; env: Record<string, string> }): Promise<number> {
+async function execOverHttp(
+  sprite: Sprite,
+  file: string,
+  args: string[],
+  opts: { dir?: string; env: Record<string, string> },
+): Promise<number> {
   const result = await sprite
     .execFileHTTP(file, args, {
       dir: opts.dir,
@@ -109,7 +116,7 @@ const exec: Command = {
   examples: [
     'sprite exec -s demo -- uname -a',
     'echo hi | sprite x -- cat',
-    'sprite exec --dir /tmp --env A=1,B=2 -- sh -c \'echo $A$B; pwd\'',
+    "sprite exec --dir /tmp --env A=1,B=2 -- sh -c 'echo $A$B; pwd'",
     'sprite exec --file ./script.sh:/home/sprite/script.sh -- bash script.sh',
   ],
   async run(p) {
@@ -125,7 +132,13 @@ const exec: Command = {
     const tty = !flag(p, 'no-tty') && (flag(p, 'tty') || local);
     const forwards = flag(p, 'no-port-forward') ? null : new PortForwards(sprite);
     if (tty) {
-      const cmd = sprite.command(file, args, { tty: true, ...terminalSize(), dir, env: { ...terminalEnv(), ...env }, stdin: 'pipe' });
+      const cmd = sprite.command(file, args, {
+        tty: true,
+        ...terminalSize(),
+        dir,
+        env: { ...terminalEnv(), ...env },
+        stdin: 'pipe',
+      });
       forwards?.follow(cmd);
       try {
         const result = await interactive(cmd, { detachable: false });
@@ -152,7 +165,10 @@ const exec: Command = {
     try {
       await cmd.start();
       const code = await cmd.wait();
-      await Promise.all([new Promise((r) => (cmd.stdout.readableEnded ? r(null) : cmd.stdout.once('end', r))), new Promise((r) => (cmd.stderr.readableEnded ? r(null) : cmd.stderr.once('end', r)))]);
+      await Promise.all([
+        new Promise((r) => (cmd.stdout.readableEnded ? r(null) : cmd.stdout.once('end', r))),
+        new Promise((r) => (cmd.stderr.readableEnded ? r(null) : cmd.stderr.once('end', r))),
+      ]);
       await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
       return code;
     } finally {

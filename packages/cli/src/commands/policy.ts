@@ -15,7 +15,11 @@ const get: Command = {
     const policy = await sprite.getNetworkPolicy();
     if (flag(p, 'json')) printJson(policy);
     else if (policy.rules.length === 0) note(`${sprite.name} has no network policy: egress is unrestricted.`);
-    else printTable(['RULE', 'ACTION'], policy.rules.map((r) => [r.include ? `include ${r.include}` : (r.domain ?? ''), r.action ?? 'allow']));
+    else
+      printTable(
+        ['RULE', 'ACTION'],
+        policy.rules.map((r) => [r.include ? `include ${r.include}` : (r.domain ?? ''), r.action ?? 'allow']),
+      );
     return 0;
   },
 };
@@ -25,13 +29,42 @@ const set: Command = {
   summary: "Replace a sprite's network egress policy (applies at once)",
   usage: 'policy set [--allow DOMAIN]... [--deny DOMAIN]... [--include PRESET]... | --file FILE | --clear',
   options: [
-    { name: 'allow', value: true, multiple: true, placeholder: 'DOMAIN', help: 'allow example.com, *.example.com or *' },
-    { name: 'deny', value: true, multiple: true, placeholder: 'DOMAIN', help: 'deny a domain (the most specific rule wins)' },
-    { name: 'include', value: true, multiple: true, placeholder: 'PRESET', help: 'a preset of allowed domains (defaults)' },
-    { name: 'file', short: 'f', value: true, placeholder: 'FILE', help: 'a policy as JSON ({"rules":[…]}); - reads stdin' },
+    {
+      name: 'allow',
+      value: true,
+      multiple: true,
+      placeholder: 'DOMAIN',
+      help: 'allow example.com, *.example.com or *',
+    },
+    {
+      name: 'deny',
+      value: true,
+      multiple: true,
+      placeholder: 'DOMAIN',
+      help: 'deny a domain (the most specific rule wins)',
+    },
+    {
+      name: 'include',
+      value: true,
+      multiple: true,
+      placeholder: 'PRESET',
+      help: 'a preset of allowed domains (defaults)',
+    },
+    {
+      name: 'file',
+      short: 'f',
+      value: true,
+      placeholder: 'FILE',
+      help: 'a policy as JSON ({"rules":[…]}); - reads stdin',
+    },
     { name: 'clear', help: 'remove every rule: unrestricted egress' },
   ],
-  examples: ['sprite policy set --include defaults --allow api.example.com', 'sprite policy set --allow "*" --deny evil.example', 'sprite policy set --file policy.json', 'sprite policy set --clear'],
+  examples: [
+    'sprite policy set --include defaults --allow api.example.com',
+    'sprite policy set --allow "*" --deny evil.example',
+    'sprite policy set --file policy.json',
+    'sprite policy set --clear',
+  ],
   async run(p) {
     const { sprite } = spriteOf(p);
     let policy: NetworkPolicy;
@@ -53,7 +86,11 @@ const set: Command = {
       policy = { rules };
     }
     await sprite.updateNetworkPolicy(policy);
-    note(policy.rules.length === 0 ? `${sprite.name}: egress is unrestricted` : `${sprite.name}: ${policy.rules.length} rule(s) in force; other names are refused`);
+    note(
+      policy.rules.length === 0
+        ? `${sprite.name}: egress is unrestricted`
+        : `${sprite.name}: ${policy.rules.length} rule(s) in force; other names are refused`,
+    );
     return 0;
   },
 };

@@ -15,7 +15,14 @@ function serviceJson(s: ServiceWithState): Record<string, unknown> {
     needs: s.needs,
     http_port: s.httpPort ?? null,
     state: s.state
-      ? { status: s.state.status, pid: s.state.pid ?? null, started_at: s.state.startedAt?.toISOString() ?? null, error: s.state.error ?? null, restart_count: s.state.restartCount ?? 0, next_restart_at: s.state.nextRestartAt?.toISOString() ?? null }
+      ? {
+          status: s.state.status,
+          pid: s.state.pid ?? null,
+          started_at: s.state.startedAt?.toISOString() ?? null,
+          error: s.state.error ?? null,
+          restart_count: s.state.restartCount ?? 0,
+          next_restart_at: s.state.nextRestartAt?.toISOString() ?? null,
+        }
       : null,
   };
 }
@@ -42,7 +49,12 @@ function nameOf(positionals: string[], what: string): string {
   return name;
 }
 
-const durationOption = { name: 'duration', value: true, placeholder: 'D', help: 'follow the output this long (default 5s; 0 returns at once)' };
+const durationOption = {
+  name: 'duration',
+  value: true,
+  placeholder: 'D',
+  help: 'follow the output this long (default 5s; 0 returns at once)',
+};
 
 const listCmd: Command = {
   name: 'list',
@@ -54,11 +66,20 @@ const listCmd: Command = {
     const { sprite } = spriteOf(p);
     const services = await sprite.listServices();
     if (flag(p, 'json')) printJson(services.map(serviceJson));
-    else if (services.length === 0) note(`No services on ${sprite.name}. Create one with \`sprite services create NAME --cmd ...\`.`);
+    else if (services.length === 0)
+      note(`No services on ${sprite.name}. Create one with \`sprite services create NAME --cmd ...\`.`);
     else
       printTable(
         ['NAME', 'STATUS', 'PID', 'RESTARTS', 'STARTED', 'HTTP', 'COMMAND'],
-        services.map((s) => [s.name, s.state?.status, s.state?.pid, s.state?.restartCount ?? 0, ago(s.state?.startedAt), s.httpPort, [s.cmd, ...s.args].join(' ')]),
+        services.map((s) => [
+          s.name,
+          s.state?.status,
+          s.state?.pid,
+          s.state?.restartCount ?? 0,
+          ago(s.state?.startedAt),
+          s.httpPort,
+          [s.cmd, ...s.args].join(' '),
+        ]),
       );
     return 0;
   },
@@ -74,7 +95,12 @@ const get: Command = {
     const { sprite } = spriteOf(p);
     const s = await sprite.getService(nameOf(p.positionals, 'get'));
     if (flag(p, 'json')) printJson(serviceJson(s));
-    else process.stdout.write(`${Object.entries(serviceJson(s)).map(([k, v]) => `${`${k}:`.padEnd(10)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n')}\n`);
+    else
+      process.stdout.write(
+        `${Object.entries(serviceJson(s))
+          .map(([k, v]) => `${`${k}:`.padEnd(10)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+          .join('\n')}\n`,
+      );
     return 0;
   },
 };
@@ -82,24 +108,45 @@ const get: Command = {
 const create: Command = {
   name: 'create',
   summary: 'Create or replace a service and start it (the platform keeps it running)',
-  usage: 'services create NAME --cmd PROGRAM [--args a,b] [--env K=V,...] [--dir D] [--needs s1,s2] [--http-port N] [--duration D]',
+  usage:
+    'services create NAME --cmd PROGRAM [--args a,b] [--env K=V,...] [--dir D] [--needs s1,s2] [--http-port N] [--duration D]',
   options: [
     { name: 'cmd', value: true, placeholder: 'PROGRAM', help: 'the program to run' },
-    { name: 'args', value: true, multiple: true, placeholder: 'A,B', help: 'arguments (comma-separated, or repeat the option)' },
+    {
+      name: 'args',
+      value: true,
+      multiple: true,
+      placeholder: 'A,B',
+      help: 'arguments (comma-separated, or repeat the option)',
+    },
     { name: 'env', short: 'e', value: true, multiple: true, placeholder: 'K=V,...', help: 'environment variables' },
     { name: 'dir', value: true, placeholder: 'DIR', help: 'working directory' },
     { name: 'needs', value: true, multiple: true, placeholder: 'S1,S2', help: 'services started before this one' },
     { name: 'http-port', value: true, placeholder: 'PORT', help: 'the port the sprite URL routes to' },
     durationOption,
   ],
-  examples: ['sprite services create web --cmd python3 --args -m,http.server,8080 --http-port 8080', 'sprite services create worker --cmd node --args worker.js --needs db --env QUEUE=jobs'],
+  examples: [
+    'sprite services create web --cmd python3 --args -m,http.server,8080 --http-port 8080',
+    'sprite services create worker --cmd node --args worker.js --needs db --env QUEUE=jobs',
+  ],
   async run(p) {
     const name = nameOf(p.positionals, 'create');
     const cmd = str(p, 'cmd');
     if (!cmd) throw new UsageError('--cmd is required: the program the service runs');
     const split = (values: string[]) => values.flatMap((v) => v.split(',')).filter((v) => v !== '');
     const { sprite } = spriteOf(p);
-    const stream = await sprite.createService(name, { cmd, args: split(list(p, 'args')), env: parseEnv(list(p, 'env')), dir: str(p, 'dir'), needs: split(list(p, 'needs')), httpPort: int(p, 'http-port') }, str(p, 'duration'));
+    const stream = await sprite.createService(
+      name,
+      {
+        cmd,
+        args: split(list(p, 'args')),
+        env: parseEnv(list(p, 'env')),
+        dir: str(p, 'dir'),
+        needs: split(list(p, 'needs')),
+        httpPort: int(p, 'http-port'),
+      },
+      str(p, 'duration'),
+    );
     return follow(stream, flag(p, 'json'));
   },
 };
@@ -110,12 +157,20 @@ function action(name: 'start' | 'stop' | 'restart', summary: string): Command {
     name,
     summary,
     usage: `services ${name} NAME ${stop ? '[--timeout D]' : '[--duration D]'}`,
-    options: [stop ? { name: 'timeout', value: true, placeholder: 'D', help: 'grace period before SIGKILL (default 10s)' } : durationOption],
+    options: [
+      stop
+        ? { name: 'timeout', value: true, placeholder: 'D', help: 'grace period before SIGKILL (default 10s)' }
+        : durationOption,
+    ],
     examples: [`sprite services ${name} web -s demo`],
     async run(p) {
       const { sprite } = spriteOf(p);
       const svc = nameOf(p.positionals, name);
-      const stream = stop ? await sprite.stopService(svc, str(p, 'timeout')) : name === 'start' ? await sprite.startService(svc, str(p, 'duration')) : await sprite.restartService(svc, str(p, 'duration'));
+      const stream = stop
+        ? await sprite.stopService(svc, str(p, 'timeout'))
+        : name === 'start'
+          ? await sprite.startService(svc, str(p, 'duration'))
+          : await sprite.restartService(svc, str(p, 'duration'));
       return follow(stream, flag(p, 'json'));
     },
   };
@@ -162,7 +217,13 @@ const logs: Command = {
   examples: ['sprite services logs web -n 20', 'sprite services logs web --duration 1m'],
   async run(p) {
     const { sprite } = spriteOf(p);
-    return follow(await sprite.getServiceLogs(nameOf(p.positionals, 'logs'), { lines: int(p, 'lines'), duration: str(p, 'duration') }), flag(p, 'json'));
+    return follow(
+      await sprite.getServiceLogs(nameOf(p.positionals, 'logs'), {
+        lines: int(p, 'lines'),
+        duration: str(p, 'duration'),
+      }),
+      flag(p, 'json'),
+    );
   },
 };
 
@@ -171,8 +232,21 @@ const services: Command = {
   aliases: ['service', 'svc'],
   summary: 'Long-running processes the sprite keeps alive (restarts, logs, the URL)',
   usage: 'services list|get|create|start|stop|restart|delete|signal|logs',
-  subcommands: [listCmd, get, create, action('start', 'Start a service (and what it needs)'), action('stop', 'Stop a service; it stays stopped until started'), action('restart', 'Stop and start a service'), remove, signal, logs],
-  examples: ['sprite services create web --cmd python3 --args -m,http.server,8080 --http-port 8080', 'sprite services ls'],
+  subcommands: [
+    listCmd,
+    get,
+    create,
+    action('start', 'Start a service (and what it needs)'),
+    action('stop', 'Stop a service; it stays stopped until started'),
+    action('restart', 'Stop and start a service'),
+    remove,
+    signal,
+    logs,
+  ],
+  examples: [
+    'sprite services create web --cmd python3 --args -m,http.server,8080 --http-port 8080',
+    'sprite services ls',
+  ],
 };
 
 export const serviceCommands: Command[] = [services];

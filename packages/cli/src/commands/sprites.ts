@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { Sprite } from '@sprites/sdk';
-import { flag, int, list, str, UsageError, type Parsed } from '../args.js';
+import { flag, int, list, str, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { writeSpriteFile } from '../config.js';
 import { ago, note, printJson, printTable } from '../output.js';
@@ -81,7 +81,13 @@ const listCmd: Command = {
       if (sprites.length === 0) return note('No sprites. Create one with `sprite create NAME`.');
       printTable(
         ['NAME', 'STATUS', 'CREATED', 'LAST RUNNING', 'LABELS'],
-        sprites.map((s) => [s.name, s.status, ago(s.createdAt), s.status === 'running' ? 'now' : ago(s.lastRunningAt), s.labels.join(',')]),
+        sprites.map((s) => [
+          s.name,
+          s.status,
+          ago(s.createdAt),
+          s.status === 'running' ? 'now' : ago(s.lastRunningAt),
+          s.labels.join(','),
+        ]),
       );
     };
     if (!flag(p, 'watch')) {
@@ -135,7 +141,9 @@ const destroy: Command = {
   async run(p) {
     const { sprite } = spriteOf(p, p.positionals[0]);
     if (!flag(p, 'force') && process.stdin.isTTY) {
-      if (!(await confirm(`Destroy sprite ${sprite.name}, its disk and its checkpoints? This cannot be undone. [y/N] `))) {
+      if (
+        !(await confirm(`Destroy sprite ${sprite.name}, its disk and its checkpoints? This cannot be undone. [y/N] `))
+      ) {
         note('Not destroyed.');
         return 1;
       }
@@ -163,7 +171,14 @@ const urlUpdate: Command = {
   name: 'update',
   summary: "Change who may open the sprite's URL",
   usage: 'url update --auth public|sprite [NAME]',
-  options: [{ name: 'auth', value: true, placeholder: 'MODE', help: '`public` (anyone) or `sprite` (the organization\'s token)' }],
+  options: [
+    {
+      name: 'auth',
+      value: true,
+      placeholder: 'MODE',
+      help: "`public` (anyone) or `sprite` (the organization's token)",
+    },
+  ],
   examples: ['sprite url update --auth public -s demo'],
   async run(p) {
     const auth = str(p, 'auth');

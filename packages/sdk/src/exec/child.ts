@@ -23,10 +23,18 @@ export interface ExecOptions extends Omit<CommandOptions, 'stdin'> {
 const DEFAULT_MAX_BUFFER = 10 * 1024 * 1024;
 
 /** Starts a command at once (the official JS SDK's `spawn`); listen for `spawn`/`exit`. */
-export function spawnCommand<K extends StreamKinds>(ctx: SpriteContext<K>, command: string, args: readonly string[] = [], options: SpawnOptions = {}): Cmd<K> {
+export function spawnCommand<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
+  command: string,
+  args: readonly string[] = [],
+  options: SpawnOptions = {},
+): Cmd<K> {
   const { sessionId, ...rest } = options;
   const opts: CommandOptions = { ...rest, stdin: rest.stdin ?? 'pipe' };
-  const cmd = sessionId !== undefined ? new Cmd(ctx, { attachId: sessionId }, opts) : new Cmd(ctx, { argv: [command, ...args] }, opts);
+  const cmd =
+    sessionId !== undefined
+      ? new Cmd(ctx, { attachId: sessionId }, opts)
+      : new Cmd(ctx, { argv: [command, ...args] }, opts);
   // Make the streams now so nothing is missed; errors surface through `error` and wait().
   void cmd.stdout;
   void cmd.stderr;
@@ -58,10 +66,18 @@ export async function execFileCommand<K extends StreamKinds, E extends ExecOptio
   });
   await cmd.start();
   const code = await cmd.wait();
-  const decode = (bytes: Uint8Array) => (encoding === 'buffer' || encoding === null ? ctx.platform.bytes(bytes) : new TextDecoder().decode(bytes));
-  const result = { stdout: decode(collectors.stdout()), stderr: decode(collectors.stderr()), exitCode: code } as ExecResult<Decoded<E>>;
+  const decode = (bytes: Uint8Array) =>
+    encoding === 'buffer' || encoding === null ? ctx.platform.bytes(bytes) : new TextDecoder().decode(bytes);
+  const result = {
+    stdout: decode(collectors.stdout()),
+    stderr: decode(collectors.stderr()),
+    exitCode: code,
+  } as ExecResult<Decoded<E>>;
   if (overflow !== undefined) {
-    throw new ExecError(`${overflow === StreamID.Stdout ? 'stdout' : 'stderr'} maxBuffer length exceeded (${maxBuffer} bytes)`, result);
+    throw new ExecError(
+      `${overflow === StreamID.Stdout ? 'stdout' : 'stderr'} maxBuffer length exceeded (${maxBuffer} bytes)`,
+      result,
+    );
   }
   if (code !== 0) throw new ExecError(`Command failed with exit code ${code}: ${cmd.toString()}`, result);
   return result;
@@ -100,7 +116,14 @@ export async function execFileHTTPCommand<K extends StreamKinds, E extends ExecO
   const envList = envPairs(env);
   const body = input === undefined ? undefined : await collectInput(input);
   const { response, deadline } = await ctx.transport.send('POST', spritePath(ctx.name, '/exec'), {
-    query: { cmd: [file, ...args], path: file, env: envList, dir: cwd ?? dir, stdin: body ? 'true' : 'false', framing: 'length' },
+    query: {
+      cmd: [file, ...args],
+      path: file,
+      env: envList,
+      dir: cwd ?? dir,
+      stdin: body ? 'true' : 'false',
+      framing: 'length',
+    },
     body,
     streaming: true,
     signal,
@@ -130,7 +153,9 @@ export async function execFileHTTPCommand<K extends StreamKinds, E extends ExecO
     }
   } catch (e) {
     if (deadline.aborted) throw deadline.reason;
-    throw new ConnectionError(`the exec answer was cut off: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new ConnectionError(`the exec answer was cut off: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   } finally {
     deadline.dispose();
     await reader?.cancel().catch(() => undefined);

@@ -3,9 +3,23 @@ import type { Channel } from '../channel.js';
 import { Emitter } from '../emitter.js';
 import { AbortError, ConnectionError, ExitError } from '../errors.js';
 import type { Query } from '../http.js';
-import { chunksOf, concatBytes, type InputSource, type ReadableSource, type NodeStreamKinds, type StreamKinds } from '../platform.js';
+import {
+  chunksOf,
+  concatBytes,
+  type InputSource,
+  type ReadableSource,
+  type NodeStreamKinds,
+  type StreamKinds,
+} from '../platform.js';
 import type { SpriteContext } from '../context.js';
-import { frame, parseTextFrame, StreamID, type PortNotification, type ServerMessage, type SessionInfo } from './frames.js';
+import {
+  frame,
+  parseTextFrame,
+  StreamID,
+  type PortNotification,
+  type ServerMessage,
+  type SessionInfo,
+} from './frames.js';
 
 /** Options of a command (the union of the official JS SDK's SpawnOptions and Go's Cmd fields). */
 export interface CommandOptions {
@@ -142,7 +156,10 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
    */
   get stdin(): K['writable'] {
     if (this.state === 'new') this.wantStdin = true;
-    this.stdinStream ??= this.ctx.platform.writable({ write: (c) => this.writeStdin(c), close: () => this.closeStdin() });
+    this.stdinStream ??= this.ctx.platform.writable({
+      write: (c) => this.writeStdin(c),
+      close: () => this.closeStdin(),
+    });
     return this.stdinStream;
   }
 
@@ -222,7 +239,10 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
     if (this.state !== 'new') return Promise.reject(new Error('the command was already started'));
     this.state = 'starting';
     return new Promise<void>((resolve, reject) => {
-      const deadline = new Deadline(`command ${this.toString()}`, { signal: this.opts.signal, timeout: this.opts.timeout });
+      const deadline = new Deadline(`command ${this.toString()}`, {
+        signal: this.opts.signal,
+        timeout: this.opts.timeout,
+      });
       this.deadline = deadline;
       if (deadline.aborted) {
         this.finish(deadline.reason);
@@ -241,7 +261,8 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
           },
           message: (data) => this.onMessage(data),
           close: (code, reason, error) => {
-            if (this.state === 'starting') reject(error ?? new ConnectionError(`the exec connection closed before it opened (code ${code})`));
+            if (this.state === 'starting')
+              reject(error ?? new ConnectionError(`the exec connection closed before it opened (code ${code})`));
             this.onClose(code, reason, error);
           },
         });
@@ -341,7 +362,11 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
         }
       }
       this.emit('message', msg);
-      if (typeof msg !== 'string' && msg.type === 'exit' && typeof (msg as { exit_code?: unknown }).exit_code === 'number') {
+      if (
+        typeof msg !== 'string' &&
+        msg.type === 'exit' &&
+        typeof (msg as { exit_code?: unknown }).exit_code === 'number'
+      ) {
         this.exited((msg as { exit_code: number }).exit_code);
       }
       return;
@@ -390,7 +415,10 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
   private onClose(code: number, _reason: string, error?: Error): void {
     if (this.state === 'done') return;
     if (this.deadline?.aborted) return this.finish(this.deadline.reason);
-    this.finish(error ?? new ConnectionError(`the connection closed before the command reported an exit code (close code ${code})`));
+    this.finish(
+      error ??
+        new ConnectionError(`the connection closed before the command reported an exit code (close code ${code})`),
+    );
   }
 
   private onAbort(): void {
@@ -443,7 +471,8 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
 
   private async writeStdin(chunk: Uint8Array): Promise<void> {
     // Large writes go as several frames: servers cap a message's size (ours at 1 MiB).
-    for (let o = 0; o < chunk.length; o += STDIN_FRAME_BYTES) await this.writeStdinFrame(chunk.subarray(o, o + STDIN_FRAME_BYTES));
+    for (let o = 0; o < chunk.length; o += STDIN_FRAME_BYTES)
+      await this.writeStdinFrame(chunk.subarray(o, o + STDIN_FRAME_BYTES));
   }
 
   private async writeStdinFrame(chunk: Uint8Array): Promise<void> {
@@ -454,7 +483,8 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
       return;
     }
     this.channel?.send(data);
-    while (this.state === 'running' && (this.channel?.bufferedAmount ?? 0) > STDIN_HIGH_WATER) await new Promise((r) => setTimeout(r, 5));
+    while (this.state === 'running' && (this.channel?.bufferedAmount ?? 0) > STDIN_HIGH_WATER)
+      await new Promise((r) => setTimeout(r, 5));
   }
 
   private async closeStdin(): Promise<void> {

@@ -37,17 +37,15 @@ export interface SessionInfo {
 
 /** A JSON text frame from the server; `exit` carries the code in both modes on our server. */
 export type ServerMessage =
-  | SessionInfo
-  | PortNotification
-  | { type: 'exit'; exit_code: number }
-  | { type: string; [key: string]: unknown };
+  SessionInfo | PortNotification | { type: 'exit'; exit_code: number } | { type: string; [key: string]: unknown };
 
 /** Parses a text frame; text that is not a JSON object is returned as is (Go does the same). */
 export function parseTextFrame(text: string): ServerMessage | string | null {
   if (text.startsWith('control:')) return null;
   try {
     const v = JSON.parse(text) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string') return v as ServerMessage;
+    if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string')
+      return v as ServerMessage;
   } catch {
     // opaque text
   }

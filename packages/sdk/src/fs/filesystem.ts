@@ -169,7 +169,7 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   }
 
   /** The whole file: a string with `'utf8'`, else bytes (a Buffer on Node). */
-  readFile(path: string, encoding: 'utf8' | { encoding: 'utf8' } & ReadFileOptions): Promise<string>;
+  readFile(path: string, encoding: 'utf8' | ({ encoding: 'utf8' } & ReadFileOptions)): Promise<string>;
   readFile(path: string, encoding?: null | ReadFileOptions): Promise<K['bytes']>;
   async readFile(path: string, options?: 'utf8' | null | ReadFileOptions): Promise<string | K['bytes']> {
     const opts: ReadFileOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
@@ -191,7 +191,13 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   /** Writes a file atomically (a reader never sees half of it); data may be a stream. */
   async writeFile(path: string, data: InputSource, options: WriteFileOptions = {}): Promise<void> {
     await this.call('PUT', 'write', path, {
-      query: { path, workingDir: this.workingDir, mode: options.mode === undefined ? undefined : octal(options.mode), mkdirParents: String(options.mkdirParents ?? true), asRoot: options.asRoot ? 'true' : undefined },
+      query: {
+        path,
+        workingDir: this.workingDir,
+        mode: options.mode === undefined ? undefined : octal(options.mode),
+        mkdirParents: String(options.mkdirParents ?? true),
+        asRoot: options.asRoot ? 'true' : undefined,
+      },
       body: bodyOf(data),
       ...this.callOpts(options, 0),
     });
@@ -225,7 +231,8 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   readdir(path: string, options?: ReaddirOptions & { withFileTypes?: false }): Promise<string[]>;
   async readdir(path: string, options: ReaddirOptions = {}): Promise<string[] | Dirent[]> {
     const st = await this.stat(path, { signal: options.signal, asRoot: options.asRoot, follow: true });
-    if (!st.isDirectory()) throw new FilesystemError(`ENOTDIR: not a directory, scandir '${path}'`, 'ENOTDIR', path, 'scandir');
+    if (!st.isDirectory())
+      throw new FilesystemError(`ENOTDIR: not a directory, scandir '${path}'`, 'ENOTDIR', path, 'scandir');
     const listing = await this.list(st.path.endsWith('/') ? st.path : `${st.path}/`, options);
     const dirents = listing.entries.map((e) => direntOf(e, listing.path, options.recursive ? listing.path : undefined));
     return options.withFileTypes ? dirents : dirents.map((d) => d.name);
@@ -234,7 +241,12 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   /** Metadata of a path; a symlink is followed (`lstat` does not). */
   async stat(path: string, options: CallOptions & { asRoot?: boolean; follow?: boolean } = {}): Promise<Stats> {
     const response = await this.call('GET', 'stat', path, {
-      query: { path, workingDir: this.workingDir, follow: options.follow === false ? undefined : 'true', asRoot: options.asRoot ? 'true' : undefined },
+      query: {
+        path,
+        workingDir: this.workingDir,
+        follow: options.follow === false ? undefined : 'true',
+        asRoot: options.asRoot ? 'true' : undefined,
+      },
       ...this.callOpts(options),
     });
     return statsOf(JSON.parse(await readText(response)) as WireEntry);
@@ -256,13 +268,29 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   }
 
   async mkdir(path: string, options: MkdirOptions = {}): Promise<void> {
-    await this.postJson('mkdir', path, { path, workingDir: this.workingDir, recursive: options.recursive ?? false, mode: options.mode === undefined ? undefined : octal(options.mode), asRoot: options.asRoot ?? false }, options);
+    await this.postJson(
+      'mkdir',
+      path,
+      {
+        path,
+        workingDir: this.workingDir,
+        recursive: options.recursive ?? false,
+        mode: options.mode === undefined ? undefined : octal(options.mode),
+        asRoot: options.asRoot ?? false,
+      },
+      options,
+    );
   }
 
   async rm(path: string, options: RmOptions = {}): Promise<void> {
     try {
       await this.call('DELETE', 'delete', path, {
-        query: { path, workingDir: this.workingDir, recursive: options.recursive ? 'true' : undefined, asRoot: options.asRoot ? 'true' : undefined },
+        query: {
+          path,
+          workingDir: this.workingDir,
+          recursive: options.recursive ? 'true' : undefined,
+          asRoot: options.asRoot ? 'true' : undefined,
+        },
         ...this.callOpts(options),
       }).then(readText);
     } catch (e) {
@@ -272,31 +300,82 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   }
 
   async rename(oldPath: string, newPath: string, options: RenameOptions = {}): Promise<void> {
-    await this.postJson('rename', oldPath, { source: oldPath, dest: newPath, workingDir: this.workingDir, asRoot: options.asRoot ?? false }, options);
+    await this.postJson(
+      'rename',
+      oldPath,
+      { source: oldPath, dest: newPath, workingDir: this.workingDir, asRoot: options.asRoot ?? false },
+      options,
+    );
   }
 
   async copyFile(src: string, dest: string, options: CopyFileOptions = {}): Promise<void> {
-    await this.postJson('copy', src, { source: src, dest, workingDir: this.workingDir, recursive: options.recursive ?? false, preserveAttrs: options.preserveAttrs ?? false, asRoot: options.asRoot ?? false }, options);
+    await this.postJson(
+      'copy',
+      src,
+      {
+        source: src,
+        dest,
+        workingDir: this.workingDir,
+        recursive: options.recursive ?? false,
+        preserveAttrs: options.preserveAttrs ?? false,
+        asRoot: options.asRoot ?? false,
+      },
+      options,
+    );
   }
 
   async chmod(path: string, mode: number, options: ChmodOptions = {}): Promise<void> {
-    await this.postJson('chmod', path, { path, workingDir: this.workingDir, mode: octal(mode), recursive: options.recursive ?? false, asRoot: options.asRoot ?? false }, options);
+    await this.postJson(
+      'chmod',
+      path,
+      {
+        path,
+        workingDir: this.workingDir,
+        mode: octal(mode),
+        recursive: options.recursive ?? false,
+        asRoot: options.asRoot ?? false,
+      },
+      options,
+    );
   }
 
   async chown(path: string, options: ChownOptions): Promise<void> {
-    await this.postJson('chown', path, { path, workingDir: this.workingDir, uid: options.uid ?? -1, gid: options.gid ?? -1, recursive: options.recursive ?? false, asRoot: options.asRoot ?? false }, options);
+    await this.postJson(
+      'chown',
+      path,
+      {
+        path,
+        workingDir: this.workingDir,
+        uid: options.uid ?? -1,
+        gid: options.gid ?? -1,
+        recursive: options.recursive ?? false,
+        asRoot: options.asRoot ?? false,
+      },
+      options,
+    );
   }
 
   /** Watches paths for changes; iterate the watcher, close it when done. */
   async watch(paths: string | readonly string[], options: FilesystemWatchOptions = {}): Promise<FilesystemWatcher> {
-    const watcher = new FilesystemWatcher(this.ctx, Array.isArray(paths) ? [...paths] : [paths as string], this.workingDir, options);
+    const watcher = new FilesystemWatcher(
+      this.ctx,
+      Array.isArray(paths) ? [...paths] : [paths as string],
+      this.workingDir,
+      options,
+    );
     await watcher.ready();
     return watcher;
   }
 
   private async list(path: string, options: ReaddirOptions): Promise<{ path: string; entries: WireEntry[] }> {
     const response = await this.call('GET', 'list', path, {
-      query: { path, workingDir: this.workingDir, recursive: options.recursive ? 'true' : undefined, pattern: options.pattern, asRoot: options.asRoot ? 'true' : undefined },
+      query: {
+        path,
+        workingDir: this.workingDir,
+        recursive: options.recursive ? 'true' : undefined,
+        pattern: options.pattern,
+        asRoot: options.asRoot ? 'true' : undefined,
+      },
       ...this.callOpts(options),
     });
     return JSON.parse(await readText(response)) as { path: string; entries: WireEntry[] };
@@ -305,18 +384,28 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   private readQuery(path: string, opts: ReadFileOptions): { query: Query; headers: Record<string, string> } {
     const query: Query = { path, workingDir: this.workingDir, asRoot: opts.asRoot ? 'true' : undefined };
     const headers: Record<string, string> = {};
-    if (opts.start !== undefined || opts.end !== undefined) headers.range = `bytes=${opts.start ?? 0}-${opts.end ?? ''}`;
+    if (opts.start !== undefined || opts.end !== undefined)
+      headers.range = `bytes=${opts.start ?? 0}-${opts.end ?? ''}`;
     return { query, headers };
   }
 
   private read(path: string, opts: ReadFileOptions): Promise<Response> {
-    return this.call('GET', 'read', path, { ...this.readQuery(path, opts), expect: [200, 206], ...this.callOpts(opts) });
+    return this.call('GET', 'read', path, {
+      ...this.readQuery(path, opts),
+      expect: [200, 206],
+      ...this.callOpts(opts),
+    });
   }
 
   /** A read whose body streams; its deadline (and the caller's signal) stays linked until released. */
   private async readStreaming(path: string, opts: ReadFileOptions): Promise<StreamingResponse> {
     try {
-      return await this.ctx.transport.send('GET', spritePath(this.ctx.name, '/fs/read'), { ...this.readQuery(path, opts), expect: [200, 206], streaming: true, ...this.callOpts(opts, 0) });
+      return await this.ctx.transport.send('GET', spritePath(this.ctx.name, '/fs/read'), {
+        ...this.readQuery(path, opts),
+        expect: [200, 206],
+        streaming: true,
+        ...this.callOpts(opts, 0),
+      });
     } catch (e) {
       throw toFilesystemError(e, path, 'read');
     }
@@ -343,7 +432,10 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   ): Promise<Response> {
     // Not streaming: the body is read at once (readText/readBytes), which releases the deadline.
     try {
-      return await this.ctx.transport.send(method, spritePath(this.ctx.name, `/fs/${op}`), { ...opts, streaming: false });
+      return await this.ctx.transport.send(method, spritePath(this.ctx.name, `/fs/${op}`), {
+        ...opts,
+        streaming: false,
+      });
     } catch (e) {
       throw toFilesystemError(e, path, op);
     }
@@ -380,7 +472,24 @@ function releasedAtEnd(body: ReadableStream<Uint8Array>, deadline: Deadline): Re
   );
 }
 
-const KNOWN_CODES = new Set<FilesystemErrorCode>(['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ENOTEMPTY', 'EINVAL', 'EIO', 'ELOOP', 'ENAMETOOLONG', 'ENOSPC', 'EDQUOT', 'EROFS', 'EXDEV', 'EBUSY']);
+const KNOWN_CODES = new Set<FilesystemErrorCode>([
+  'ENOENT',
+  'EEXIST',
+  'ENOTDIR',
+  'EISDIR',
+  'EACCES',
+  'EPERM',
+  'ENOTEMPTY',
+  'EINVAL',
+  'EIO',
+  'ELOOP',
+  'ENAMETOOLONG',
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EXDEV',
+  'EBUSY',
+]);
 
 /** An APIError from the fs endpoints (`{error, code, path}`) becomes a FilesystemError. */
 function toFilesystemError(e: unknown, path: string, op: string): unknown {

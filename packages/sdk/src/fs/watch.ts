@@ -49,7 +49,10 @@ export class FilesystemWatcher extends Emitter<WatcherEvents> implements AsyncIt
     this.subscribed.catch(() => undefined);
     const url = ctx.transport.wsURL(spritePath(ctx.name, '/fs/watch'));
     this.channel = ctx.platform.connect(url, ctx.transport.bearerToken, {
-      open: () => this.channel.send(JSON.stringify({ type: 'subscribe', paths, recursive: options.recursive ?? false, workingDir })),
+      open: () =>
+        this.channel.send(
+          JSON.stringify({ type: 'subscribe', paths, recursive: options.recursive ?? false, workingDir }),
+        ),
       message: (data) => {
         if (typeof data !== 'string') return;
         let e: FilesystemWatchEvent;
@@ -63,7 +66,8 @@ export class FilesystemWatcher extends Emitter<WatcherEvents> implements AsyncIt
         this.push(e);
       },
       close: (code, _reason, error) => {
-        const err = error ?? (this.closed ? undefined : new ConnectionError(`the watch connection closed (code ${code})`));
+        const err =
+          error ?? (this.closed ? undefined : new ConnectionError(`the watch connection closed (code ${code})`));
         ack.reject(err ?? new ConnectionError('the watch was closed'));
         this.end(err);
       },

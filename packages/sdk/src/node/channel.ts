@@ -8,14 +8,21 @@ import { ConnectionError } from '../errors.js';
  * JSON body into an APIError.
  */
 export const wsConnector: Connect = (url, token, handlers) => {
-  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false, followRedirects: false });
+  const ws = new WebSocket(url, {
+    headers: { authorization: `Bearer ${token}` },
+    perMessageDeflate: false,
+    followRedirects: false,
+  });
   let capabilities: string[] = [];
   const report = closeOnce(handlers);
   const finish = report.finish;
   ws.on('upgrade', (res) => {
     const header = res.headers['x-sprite-capabilities'];
     const text = Array.isArray(header) ? header.join(',') : (header ?? '');
-    capabilities = text.split(',').map((t) => t.trim()).filter(Boolean);
+    capabilities = text
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
   });
   ws.on('unexpected-response', (_req, res) => {
     const chunks: Buffer[] = [];

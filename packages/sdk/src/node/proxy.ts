@@ -52,7 +52,11 @@ export class TunnelSocket extends Duplex {
 }
 
 /** A connection to `addr` (host:port) inside the sprite, as a Duplex (Go's `ProxySocket`). */
-export async function proxySocket(ctx: SpriteContext<NodeStreamKinds>, addr: string, signal?: AbortSignal): Promise<TunnelSocket> {
+export async function proxySocket(
+  ctx: SpriteContext<NodeStreamKinds>,
+  addr: string,
+  signal?: AbortSignal,
+): Promise<TunnelSocket> {
   const { host, port } = parseAddress(addr);
   return new TunnelSocket(await openTunnel(ctx, host, port, signal));
 }
@@ -131,7 +135,10 @@ export class ProxySession {
   }
 }
 
-export async function proxyPorts(ctx: SpriteContext<NodeStreamKinds>, mappings: PortMapping[]): Promise<ProxySession[]> {
+export async function proxyPorts(
+  ctx: SpriteContext<NodeStreamKinds>,
+  mappings: PortMapping[],
+): Promise<ProxySession[]> {
   const sessions: ProxySession[] = [];
   try {
     for (const m of mappings) sessions.push(await new ProxySession(ctx, m).listen());

@@ -98,7 +98,8 @@ export class NDJSONStream<T> implements AsyncIterable<T> {
       if (line.trim() === '') continue;
       try {
         const v = JSON.parse(line) as unknown;
-        if (v && typeof v === 'object' && !Array.isArray(v)) this.queue.push(this.convert(v as Record<string, unknown>));
+        if (v && typeof v === 'object' && !Array.isArray(v))
+          this.queue.push(this.convert(v as Record<string, unknown>));
       } catch {
         // Not JSON: skipped, as the official clients do.
       }

@@ -21,7 +21,15 @@ import { policyRoutes } from './routes/policy.js';
 export const JSON_BODY_DEADLINE_MS = 30_000;
 
 /** Response headers a browser page may read (CORS hides the rest). */
-const CORS_EXPOSED = [SPRITE_VERSION_HEADER, 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'content-range', 'content-length'].join(', ');
+const CORS_EXPOSED = [
+  SPRITE_VERSION_HEADER,
+  'retry-after',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'content-range',
+  'content-length',
+].join(', ');
 
 export interface BuildAppOptions {
   config: DaemonConfig;
@@ -68,7 +76,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     try {
       done(null, JSON.parse(text));
     } catch (e) {
-      const err = new Error(`request body is not valid JSON: ${(e as Error).message}`) as Error & { statusCode: number; code: string };
+      const err = new Error(`request body is not valid JSON: ${(e as Error).message}`) as Error & {
+        statusCode: number;
+        code: string;
+      };
       err.statusCode = 400;
       err.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
       done(err, undefined);
@@ -109,7 +120,12 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   // its connection (and a share of the daemon's) forever. Streamed bodies (uploads, HTTP exec
   // stdin) are exempt: they last as long as the data does, with backpressure.
   app.addHook('onRequest', async (request, reply) => {
-    if (reply.sent || request.raw.complete || (request.routeOptions.config as { streamedBody?: boolean } | undefined)?.streamedBody) return;
+    if (
+      reply.sent ||
+      request.raw.complete ||
+      (request.routeOptions.config as { streamedBody?: boolean } | undefined)?.streamedBody
+    )
+      return;
     const timer = setTimeout(() => {
       if (!request.raw.complete) request.raw.socket.destroy();
     }, JSON_BODY_DEADLINE_MS);
@@ -127,7 +143,15 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: loggablePath(request.url), status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) }, 'request');
+    request.log.debug(
+      {
+        method: request.method,
+        url: loggablePath(request.url),
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

@@ -25,7 +25,10 @@ export const TOKEN_PROTOCOL_PREFIX = 'sprites.bearer.';
  */
 export function tokenFromProtocols(header: string | undefined): { token: string; rest: string } | null {
   if (!header) return null;
-  const offered = header.split(',').map((p) => p.trim()).filter(Boolean);
+  const offered = header
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const carrier = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
   if (!carrier) return null;
   const encoded = carrier.slice(TOKEN_PROTOCOL_PREFIX.length);
@@ -42,7 +45,10 @@ export function authenticate(registry: Registry, request: FastifyRequest): Promi
 export async function authenticateHeader(registry: Registry, authorization: string | undefined): Promise<Caller> {
   const token = tokenFrom(authorization);
   if (!token) {
-    throw new SpriteError(ErrorCode.Unauthorized, 'missing or malformed Authorization header; send "Authorization: Bearer <token>"');
+    throw new SpriteError(
+      ErrorCode.Unauthorized,
+      'missing or malformed Authorization header; send "Authorization: Bearer <token>"',
+    );
   }
   const grant = await registry.tokens.resolve(token);
   if (!grant) throw new SpriteError(ErrorCode.Unauthorized, 'invalid token');
@@ -52,5 +58,6 @@ export async function authenticateHeader(registry: Registry, authorization: stri
 }
 
 export function requireAdmin(caller: Caller): void {
-  if (!caller.grant.isAdmin) throw new SpriteError(ErrorCode.Forbidden, 'this needs the admin token (DATA_DIR/admin.token)');
+  if (!caller.grant.isAdmin)
+    throw new SpriteError(ErrorCode.Forbidden, 'this needs the admin token (DATA_DIR/admin.token)');
 }

@@ -5,7 +5,10 @@ import { hostFault } from '../host/index.js';
 /** Fastify's own error codes that are the client's fault, and what we answer for each. */
 const FASTIFY_CLIENT_ERRORS: Record<string, { code: ErrorCode; message?: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { code: ErrorCode.PayloadTooLarge, message: 'request body is too large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: ErrorCode.UnsupportedMediaType, message: 'send JSON with Content-Type: application/json' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: ErrorCode.UnsupportedMediaType,
+    message: 'send JSON with Content-Type: application/json',
+  },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: ErrorCode.InvalidJson, message: 'request body is empty; send a JSON object' },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: ErrorCode.InvalidJson },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: ErrorCode.BadRequest, message: 'Content-Length does not match the body' },
@@ -19,7 +22,8 @@ function validationMessage(error: FastifyError): { message: string; field?: stri
   if (!first) return { message: error.message };
   const where = error.validationContext ?? 'body';
   const path = first.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : '';
-  const field = first.keyword === 'required' ? String((first.params as { missingProperty?: string }).missingProperty ?? '') : path;
+  const field =
+    first.keyword === 'required' ? String((first.params as { missingProperty?: string }).missingProperty ?? '') : path;
   const subject = field ? `${where}.${field}` : where;
   return { message: `${subject} ${first.message ?? 'is invalid'}`, field: field || undefined };
 }
@@ -42,7 +46,10 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
     const known = FASTIFY_CLIENT_ERRORS[fastifyError.code]!;
     status = fastifyError.statusCode && fastifyError.statusCode < 500 ? fastifyError.statusCode : 400;
     body = { error: known.code, message: known.message ?? fastifyError.message };
-  } else if (error instanceof SyntaxError || (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500)) {
+  } else if (
+    error instanceof SyntaxError ||
+    (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500)
+  ) {
     status = fastifyError.statusCode && fastifyError.statusCode < 500 ? fastifyError.statusCode : 400;
     body = { error: ErrorCode.BadRequest, message: error.message };
   } else if (fault) {
@@ -50,15 +57,24 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
     status = fault.status;
     body = { ...fault.toBody(), request_id: String(request.id) };
     const level = fault.code === ErrorCode.HostError ? 'error' : 'warn';
-    request.log[level]({ err: error, code: fault.code }, fault.code === ErrorCode.HostError ? 'a host operation failed; the request was undone' : 'out of storage');
+    request.log[level](
+      { err: error, code: fault.code },
+      fault.code === ErrorCode.HostError ? 'a host operation failed; the request was undone' : 'out of storage',
+    );
   } else {
     status = 500;
-    body = { error: ErrorCode.InternalError, message: `internal error; quote request id ${request.id} when reporting it`, request_id: String(request.id) };
+    body = {
+      error: ErrorCode.InternalError,
+      message: `internal error; quote request id ${request.id} when reporting it`,
+      request_id: String(request.id),
+    };
     request.log.error({ err: error }, 'unhandled error');
   }
   void reply.status(status).type('application/json').send(body);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
-  void reply.status(404).send({ error: ErrorCode.NotFound, message: `no such endpoint: ${request.method} ${request.url.split('?')[0]}` });
+  void reply
+    .status(404)
+    .send({ error: ErrorCode.NotFound, message: `no such endpoint: ${request.method} ${request.url.split('?')[0]}` });
 }

@@ -45,23 +45,56 @@ export function forwardedInFlight(): string[] {
 }
 
 /** The agent's answer to a forwarded request, or a 502/504 SpriteError saying why there is none. */
-function askAgent(socketPath: string, method: string, path: string, headers: Record<string, string | string[]>, body: NodeJS.ReadableStream | undefined): Promise<IncomingMessage> {
+function askAgent(
+  socketPath: string,
+  method: string,
+  path: string,
+  headers: Record<string, string | string[]>,
+  body: NodeJS.ReadableStream | undefined,
+): Promise<IncomingMessage> {
   return new Promise<IncomingMessage>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const streamed = body !== undefined && typeof body.pipe === 'function';
     // A streamed body cannot be sent twice, so it never rides a kept-alive connection the agent
     // may be closing at that very moment (EPIPE); a unix socket connect costs microseconds.
-    const req = httpRequest({ socketPath, method, path, headers, agent: streamed ? false : agentConnections, maxHeaderSize: AGENT_HEADER_MAX_BYTES }, (res) => {
-      clearTimeout(timer);
-      resolve(res);
-    });
+    const req = httpRequest(
+      {
+        socketPath,
+        method,
+        path,
+        headers,
+        agent: streamed ? false : agentConnections,
+        maxHeaderSize: AGENT_HEADER_MAX_BYTES,
+      },
+      (res) => {
+        clearTimeout(timer);
+        resolve(res);
+      },
+    );
     const startClock = () => {
-      timer = setTimeout(() => req.destroy(Object.assign(new Error('deadline'), { code: 'AGENT_DEADLINE' })), AGENT_ANSWER_START_MS);
+      timer = setTimeout(
+        () => req.destroy(Object.assign(new Error('deadline'), { code: 'AGENT_DEADLINE' })),
+        AGENT_ANSWER_START_MS,
+      );
     };
     req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (e.code === 'AGENT_DEADLINE') return reject(new SpriteError(ErrorCode.GatewayTimeout, `the sprite's agent did not answer within ${AGENT_ANSWER_START_MS / 1000} s; retry, or restart the sprite if it persists`));
-      reject(Object.assign(new SpriteError(ErrorCode.BadGateway, `the sprite's agent did not answer (${e.code ?? e.message}); retry in a moment`), { reused: req.reusedSocket, errno: e.code }));
+      if (e.code === 'AGENT_DEADLINE')
+        return reject(
+          new SpriteError(
+            ErrorCode.GatewayTimeout,
+            `the sprite's agent did not answer within ${AGENT_ANSWER_START_MS / 1000} s; retry, or restart the sprite if it persists`,
+          ),
+        );
+      reject(
+        Object.assign(
+          new SpriteError(
+            ErrorCode.BadGateway,
+            `the sprite's agent did not answer (${e.code ?? e.message}); retry in a moment`,
+          ),
+          { reused: req.reusedSocket, errno: e.code },
+        ),
+      );
     });
     // A streamed body (HTTP exec's stdin, an upload) goes through as it arrives; the clock
     // for the answer starts once it has been sent.
@@ -87,11 +120,15 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     const caller = await deps.authenticate(request);
     const params = request.params;
     const sprite = await findSprite(deps.registry, caller.org.id, params.name ?? '');
-    const rest = request.routeOptions.url!.split('/').slice(4).map((seg) => (seg.startsWith(':') ? (params[seg.slice(1)] ?? '') : seg));
+    const rest = request.routeOptions
+      .url!.split('/')
+      .slice(4)
+      .map((seg) => (seg.startsWith(':') ? (params[seg.slice(1)] ?? '') : seg));
     const path = agentPath(sprite.name, rest, request.url);
     await deps.lifecycle.ensureRunning(sprite.id);
     const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(request.headers)) if (v !== undefined && !PRIVATE_HEADERS.has(k)) headers[k] = v;
+    for (const [k, v] of Object.entries(request.headers))
+      if (v !== undefined && !PRIVATE_HEADERS.has(k)) headers[k] = v;
     deps.lifecycle.connectionOpened(sprite.id);
     reply.raw.once('close', () => deps.lifecycle.connectionClosed(sprite.id));
     const body = request.body as NodeJS.ReadableStream | undefined;
@@ -104,7 +141,9 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     } catch (e) {
       // A kept-alive connection the agent closed just as it was reused: one more try on a
       // fresh one, when no body was consumed.
-      const stale = (e as { reused?: boolean; errno?: string }).reused === true && ['ECONNRESET', 'EPIPE'].includes((e as { errno?: string }).errno ?? '');
+      const stale =
+        (e as { reused?: boolean; errno?: string }).reused === true &&
+        ['ECONNRESET', 'EPIPE'].includes((e as { errno?: string }).errno ?? '');
       if (!stale || streamed) throw e;
       upstream = await askAgent(socketPath, request.method, path, headers, undefined);
     }
@@ -113,7 +152,8 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     // Answered before the client finished sending (a refused upload): stop forwarding the
     // body and close after a linger.
     reply.raw.once('finish', () => lingerClose(request.raw));
-    for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) void reply.header(k, v);
+    for (const [k, v] of Object.entries(upstream.headers))
+      if (v !== undefined && !HOP_BY_HOP.has(k)) void reply.header(k, v);
     upstream.on('error', () => reply.raw.destroy());
     return reply.send(upstream);
   };
@@ -126,10 +166,26 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.post('/v1/sprites/:name/exec', { bodyLimit: 1024 ** 4, config: STREAMED_BODY }, forward);
     // The filesystem API: uploads of any size stream through, JSON bodies are the agent's to parse.
-    scope.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: '/v1/sprites/:name/fs/:op', bodyLimit: 1024 ** 4, config: STREAMED_BODY, handler: forward });
+    scope.route({
+      method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
+      url: '/v1/sprites/:name/fs/:op',
+      bodyLimit: 1024 ** 4,
+      config: STREAMED_BODY,
+      handler: forward,
+    });
     // Services (PROTOCOL §11) live in the agent: definitions, supervision, logs and streams.
-    for (const url of ['/v1/sprites/:name/services', '/v1/sprites/:name/services/:svc', '/v1/sprites/:name/services/:svc/:action']) {
-      scope.route({ method: ['GET', 'PUT', 'POST', 'DELETE'], url, bodyLimit: 1024 * 1024, config: STREAMED_BODY, handler: forward });
+    for (const url of [
+      '/v1/sprites/:name/services',
+      '/v1/sprites/:name/services/:svc',
+      '/v1/sprites/:name/services/:svc/:action',
+    ]) {
+      scope.route({
+        method: ['GET', 'PUT', 'POST', 'DELETE'],
+        url,
+        bodyLimit: 1024 * 1024,
+        config: STREAMED_BODY,
+        handler: forward,
+      });
     }
   });
 }

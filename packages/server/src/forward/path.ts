@@ -11,7 +11,8 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  */
 export function agentPath(spriteName: string, rest: readonly string[], rawUrl: string): string {
   for (const part of rest) {
-    if (!SEGMENT.test(part)) throw new SpriteError(ErrorCode.BadRequest, `"${part.slice(0, 80)}" is not a valid path segment here`);
+    if (!SEGMENT.test(part))
+      throw new SpriteError(ErrorCode.BadRequest, `"${part.slice(0, 80)}" is not a valid path segment here`);
   }
   const q = rawUrl.indexOf('?');
   const query = q >= 0 ? rawUrl.slice(q) : '';

@@ -61,7 +61,10 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
       }
       // The query may hold secrets (commands, environment): only the path is logged.
       deps.log.warn({ err: e, path: loggablePath(req.url) }, 'upgrade forwarding failed');
-      reject(socket, 502, { error: ErrorCode.BadGateway, message: "could not reach the sprite's agent; retry in a moment" });
+      reject(socket, 502, {
+        error: ErrorCode.BadGateway,
+        message: "could not reach the sprite's agent; retry in a moment",
+      });
     });
   };
   return {
@@ -79,7 +82,10 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
   if (!match) throw new SpriteError(ErrorCode.NotFound, `no WebSocket endpoint at ${path}`);
   // Browsers send the token as a sub-protocol; it is taken out before anything else sees it.
   const fromProtocol = req.headers.authorization ? null : tokenFromProtocols(req.headers['sec-websocket-protocol']);
-  const caller = await authenticateHeader(deps.registry, fromProtocol ? `Bearer ${fromProtocol.token}` : req.headers.authorization);
+  const caller = await authenticateHeader(
+    deps.registry,
+    fromProtocol ? `Bearer ${fromProtocol.token}` : req.headers.authorization,
+  );
   const name = decodeSegment(match[1] ?? '');
   const sprite = await findSprite(deps.registry, caller.org.id, name);
   const forwardedPath = agentPath(sprite.name, (match[2] ?? '').split('/').map(decodeSegment), url);
@@ -90,7 +96,14 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
   agent.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
     agent.once('connect', resolve);
-    agent.once('error', (e) => reject(new SpriteError(ErrorCode.BadGateway, `the sprite's agent is not reachable (${(e as NodeJS.ErrnoException).code ?? e.message}); retry in a moment`)));
+    agent.once('error', (e) =>
+      reject(
+        new SpriteError(
+          ErrorCode.BadGateway,
+          `the sprite's agent is not reachable (${(e as NodeJS.ErrnoException).code ?? e.message}); retry in a moment`,
+        ),
+      ),
+    );
   });
   const lines = [`${req.method ?? 'GET'} ${forwardedPath} HTTP/1.1`];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -108,7 +121,12 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       agent.destroy();
-      reject(new SpriteError(ErrorCode.GatewayTimeout, `the sprite's agent did not answer within ${AGENT_HANDSHAKE_MS / 1000} s; retry, or restart the sprite if it persists`));
+      reject(
+        new SpriteError(
+          ErrorCode.GatewayTimeout,
+          `the sprite's agent did not answer within ${AGENT_HANDSHAKE_MS / 1000} s; retry, or restart the sprite if it persists`,
+        ),
+      );
     }, AGENT_HANDSHAKE_MS);
     agent.once('readable', () => {
       clearTimeout(timer);
@@ -116,7 +134,12 @@ async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, 
     });
     agent.once('close', () => {
       clearTimeout(timer);
-      reject(new SpriteError(ErrorCode.BadGateway, "the sprite's agent closed the connection without answering; retry in a moment"));
+      reject(
+        new SpriteError(
+          ErrorCode.BadGateway,
+          "the sprite's agent closed the connection without answering; retry in a moment",
+        ),
+      );
     });
   });
   if (socket.destroyed) return void agent.destroy();

@@ -51,7 +51,10 @@ export class BackgroundTasks {
     const deadline = Date.now() + deadlineMs;
     while (this.pending > 0 && Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.race([...this.running]), new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+      await Promise.race([
+        Promise.race([...this.running]),
+        new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now())))),
+      ]);
       clearTimeout(timer);
       if (this.running.size === 0) this.startNext();
     }

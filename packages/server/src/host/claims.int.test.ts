@@ -29,5 +29,10 @@ test('claims are exclusive across instances and concurrent acquirers', async (t)
   assert.equal(await a.removeStalePending(), 1);
   assert.ok(!existsSync(`${root}/net/.pending-999999-dead`));
   assert.ok(existsSync(`${root}/net/.pending-${process.pid}-live`));
-  await assert.rejects(new HostClaims(root, 'tiny', 'insta', 1).acquire('one').then(() => new HostClaims(root, 'tiny', 'instb', 1).acquire('two')), /no free tiny claim/);
+  await assert.rejects(
+    new HostClaims(root, 'tiny', 'insta', 1)
+      .acquire('one')
+      .then(() => new HostClaims(root, 'tiny', 'instb', 1).acquire('two')),
+    /no free tiny claim/,
+  );
 });

@@ -15,10 +15,14 @@ const passes = new Map<string, number>();
 
 export function parseCrashSpec(spec: string): Map<string, number> {
   const points = new Map<string, number>();
-  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name = '', nth = '1'] = item.split('@');
     const n = Number(nth);
-    if (!/^[a-z-]+\.[a-z-]+$/.test(name) || !Number.isInteger(n) || n < 1) throw new Error(`SPRITES_CRASH_AT: "${item}" is not <room>.<point>[@n]`);
+    if (!/^[a-z-]+\.[a-z-]+$/.test(name) || !Number.isInteger(n) || n < 1)
+      throw new Error(`SPRITES_CRASH_AT: "${item}" is not <room>.<point>[@n]`);
     points.set(name, n);
   }
   return points;
@@ -30,6 +34,9 @@ export function crashPoint(name: string): void {
   const count = (passes.get(name) ?? 0) + 1;
   passes.set(name, count);
   if (count < nth) return;
-  writeSync(2, `{"level":60,"event":"crash.point","point":"${name}","msg":"dying here on purpose (SPRITES_CRASH_AT)"}\n`);
+  writeSync(
+    2,
+    `{"level":60,"event":"crash.point","point":"${name}","msg":"dying here on purpose (SPRITES_CRASH_AT)"}\n`,
+  );
   process.kill(process.pid, 'SIGKILL');
 }

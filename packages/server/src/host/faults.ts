@@ -23,7 +23,11 @@ export function hostFault(e: unknown): SpriteError | null {
     if (shortage === 'quota') return quotaExceeded(e);
   }
   if (!links.some((l) => l instanceof CommandError || isSpawnFailure(l) || isKernelInterfaceFailure(l))) return null;
-  return new SpriteError(ErrorCode.HostError, `a host operation failed: ${describeChain(links)}. Nothing of this request was kept; retry it, and tell the operator if it keeps failing`, { cause: e });
+  return new SpriteError(
+    ErrorCode.HostError,
+    `a host operation failed: ${describeChain(links)}. Nothing of this request was kept; retry it, and tell the operator if it keeps failing`,
+    { cause: e },
+  );
 }
 
 /**
@@ -77,7 +81,8 @@ const STORAGE_HELPER_VERBS = new Set(['snapshot', 'quota-enable']);
 function storageShortage(e: unknown): 'full' | 'quota' | null {
   if (e instanceof CommandError) {
     const program = basename(e.argv[0] ?? '');
-    const storage = STORAGE_PROGRAMS.has(program) || (program === 'sprites-helper' && STORAGE_HELPER_VERBS.has(e.argv[1] ?? ''));
+    const storage =
+      STORAGE_PROGRAMS.has(program) || (program === 'sprites-helper' && STORAGE_HELPER_VERBS.has(e.argv[1] ?? ''));
     if (!storage) return null;
     const said = `${e.stderr}\n${e.stdout}`;
     return NO_SPACE.test(said) ? 'full' : QUOTA.test(said) ? 'quota' : null;

@@ -29,7 +29,9 @@ export async function holdInstanceLock(instanceId: string, dataDir: string): Pro
     } catch (e) {
       release();
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new Error(`another spritesd on this host already runs with ${what}: stop it first, or give this one its own --instance and --data-dir`);
+        throw new Error(
+          `another spritesd on this host already runs with ${what}: stop it first, or give this one its own --instance and --data-dir`,
+        );
       }
       throw e;
     }

@@ -40,7 +40,11 @@ export class CommandError extends Error {
  */
 export function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: options.stdio ?? 'pipe', env: options.env ?? process.env, cwd: options.cwd });
+    const child = spawn(file, args, {
+      stdio: options.stdio ?? 'pipe',
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;

@@ -15,7 +15,9 @@ export const SCALE_SYSCTLS: readonly { key: string; min: number }[] = [
 ];
 
 /** Raises each setting below its minimum; returns what was changed, and what could not be. */
-export async function raiseSysctls(settings: readonly { key: string; min: number }[] = SCALE_SYSCTLS): Promise<{ raised: string[]; failed: string[] }> {
+export async function raiseSysctls(
+  settings: readonly { key: string; min: number }[] = SCALE_SYSCTLS,
+): Promise<{ raised: string[]; failed: string[] }> {
   const raised: string[] = [];
   const failed: string[] = [];
   for (const { key, min } of settings) {

@@ -37,11 +37,12 @@ test('runAll runs every step and reports all failures at once', async () => {
 test('a keyed mutex serializes work per key and not across keys', async () => {
   const m = new KeyedMutex();
   const log: string[] = [];
-  const slow = (tag: string, ms: number) => m.run(tag[0]!, async () => {
-    log.push(`start ${tag}`);
-    await new Promise((r) => setTimeout(r, ms));
-    log.push(`end ${tag}`);
-  });
+  const slow = (tag: string, ms: number) =>
+    m.run(tag[0]!, async () => {
+      log.push(`start ${tag}`);
+      await new Promise((r) => setTimeout(r, ms));
+      log.push(`end ${tag}`);
+    });
   await Promise.all([slow('a1', 30), slow('a2', 1), slow('b1', 5)]);
   assert.ok(log.indexOf('end a1') < log.indexOf('start a2'));
   assert.ok(log.indexOf('start b1') < log.indexOf('end a1'));

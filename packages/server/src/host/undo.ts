@@ -44,7 +44,8 @@ export async function runAll(what: string, steps: [string, () => unknown][]): Pr
       errors.push(new Error(name, { cause: e }));
     }
   }
-  if (errors.length > 0) throw new AggregateError(errors, `${what}: ${errors.map((e) => `${e.message}: ${errorText(e.cause)}`).join('; ')}`);
+  if (errors.length > 0)
+    throw new AggregateError(errors, `${what}: ${errors.map((e) => `${e.message}: ${errorText(e.cause)}`).join('; ')}`);
 }
 
 export function errorText(e: unknown): string {

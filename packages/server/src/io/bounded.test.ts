@@ -4,7 +4,10 @@ import { test } from 'node:test';
 import { BodyTooLargeError, DeadlineError, readBounded } from './bounded.js';
 
 test('reads a body within its cap', async () => {
-  assert.equal((await readBounded(Readable.from([Buffer.from('ab'), Buffer.from('cd')]), { limit: 4 })).toString(), 'abcd');
+  assert.equal(
+    (await readBounded(Readable.from([Buffer.from('ab'), Buffer.from('cd')]), { limit: 4 })).toString(),
+    'abcd',
+  );
 });
 
 test('stops at the cap without holding more than it', async () => {

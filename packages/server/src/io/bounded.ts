@@ -54,7 +54,10 @@ export function readBounded(stream: Readable, options: ReadBoundedOptions): Prom
     const onError = (e: Error) => settle(e);
     const onClose = () => settle(new Error('the connection closed before the body ended'));
     if (options.deadlineMs !== undefined) {
-      timer = setTimeout(() => settle(new DeadlineError(`the body did not arrive within ${options.deadlineMs} ms`)), options.deadlineMs);
+      timer = setTimeout(
+        () => settle(new DeadlineError(`the body did not arrive within ${options.deadlineMs} ms`)),
+        options.deadlineMs,
+      );
     }
     stream.on('data', onData);
     stream.once('end', onEnd);

@@ -53,7 +53,9 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
       adopted.add(runRecord.spriteId);
       ctx.watch.started(runRecord.spriteId, runRecord.runId, state);
       // A run an older daemon started may have an open run dir.
-      await attempt(`close run dir of ${runRecord.spriteId}`, () => closeRunDir(paths.runDir(runRecord.spriteId), hostIdBase(runRecord.idSlot)));
+      await attempt(`close run dir of ${runRecord.spriteId}`, () =>
+        closeRunDir(paths.runDir(runRecord.spriteId), hostIdBase(runRecord.idSlot)),
+      );
       liveNetSlots.add(runRecord.netSlot);
       liveIdSlots.add(runRecord.idSlot);
       await registry.sprites.setStatus(runRecord.spriteId, state.status === 'paused' ? 'warm' : 'running');
@@ -113,7 +115,10 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
     // Given back one by one, each only once its resource is seen gone (ADR 0022).
     for (const { index } of await ctx.allocator.heldNetworks()) {
       if (liveNetSlots.has(index)) continue;
-      await attempt(`network slot ${index}`, async () => (await ctx.allocator.retireNetwork(index), count('net claims')));
+      await attempt(
+        `network slot ${index}`,
+        async () => (await ctx.allocator.retireNetwork(index), count('net claims')),
+      );
     }
     for (const { index, owner } of await ctx.allocator.heldIdRanges()) {
       if (liveIdSlots.has(index)) continue;
@@ -149,7 +154,10 @@ export async function adoptAndReclaim(ctx: LifecycleContext): Promise<ReclaimSum
       }
       if (live) continue;
       // Names an older daemon used: the replaced volume as trash-<id>-<time>, the copy as .restore-<id>.
-      const legacy = names.filter((n) => n.startsWith(`trash-${sprite.id}-`)).sort().at(-1);
+      const legacy = names
+        .filter((n) => n.startsWith(`trash-${sprite.id}-`))
+        .sort()
+        .at(-1);
       const incoming = `.restore-${sprite.id}`;
       if (legacy) {
         await ctx.storage.renameVolume(legacy, sprite.id);

@@ -24,32 +24,46 @@ export interface AgentRequestOptions {
  * One HTTP request to a sprite's agent over its unix socket, bounded in time and size: an
  * agent that stalls, floods or never ends its answer makes this fail, never grow or hang.
  */
-export function agentRequest(socketPath: string, method: string, path: string, options: AgentRequestOptions = {}): Promise<AgentResponse> {
+export function agentRequest(
+  socketPath: string,
+  method: string,
+  path: string,
+  options: AgentRequestOptions = {},
+): Promise<AgentResponse> {
   const timeoutMs = options.timeoutMs ?? 5000;
   const maxBytes = options.maxBytes ?? AGENT_ANSWER_MAX_BYTES;
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+    const headers =
+      payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
     const started = Date.now();
-    const req = request({ socketPath, method, path, headers, agent: false, maxHeaderSize: AGENT_HEADER_MAX_BYTES }, (res) => {
-      const declared = Number(res.headers['content-length']);
-      if (Number.isFinite(declared) && declared > maxBytes) {
-        req.destroy();
-        return reject(new Error(`agent answered ${method} ${path} with ${declared} bytes (at most ${maxBytes} are read)`));
-      }
-      readBounded(res, { limit: maxBytes, deadlineMs: Math.max(1, timeoutMs - (Date.now() - started)) }).then(
-        (body) => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, body: body.toString('utf8') });
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
+    const req = request(
+      { socketPath, method, path, headers, agent: false, maxHeaderSize: AGENT_HEADER_MAX_BYTES },
+      (res) => {
+        const declared = Number(res.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBytes) {
           req.destroy();
-          reject(new Error(`agent's answer to ${method} ${path} was refused: ${(e as Error).message}`, { cause: e }));
-        },
-      );
-    });
-    const timer = setTimeout(() => req.destroy(new DeadlineError(`agent did not answer ${method} ${path} within ${timeoutMs} ms`)), timeoutMs);
+          return reject(
+            new Error(`agent answered ${method} ${path} with ${declared} bytes (at most ${maxBytes} are read)`),
+          );
+        }
+        readBounded(res, { limit: maxBytes, deadlineMs: Math.max(1, timeoutMs - (Date.now() - started)) }).then(
+          (body) => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, body: body.toString('utf8') });
+          },
+          (e: unknown) => {
+            clearTimeout(timer);
+            req.destroy();
+            reject(new Error(`agent's answer to ${method} ${path} was refused: ${(e as Error).message}`, { cause: e }));
+          },
+        );
+      },
+    );
+    const timer = setTimeout(
+      () => req.destroy(new DeadlineError(`agent did not answer ${method} ${path} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     req.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
@@ -64,7 +78,10 @@ export async function waitForAgent(socketPath: string, timeoutMs: number): Promi
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      const res = await agentRequest(socketPath, 'GET', '/v1/health', { timeoutMs: Math.max(100, deadline - Date.now()), maxBytes: 64 * 1024 });
+      const res = await agentRequest(socketPath, 'GET', '/v1/health', {
+        timeoutMs: Math.max(100, deadline - Date.now()),
+        maxBytes: 64 * 1024,
+      });
       if (res.status === 200) return;
       last = new Error(`health answered ${res.status}: ${res.body.slice(0, 200)}`);
     } catch (e) {

@@ -25,7 +25,14 @@ test('the allocator gives a claim back only once its resource is gone', async (t
   const netClaims = new HostClaims(claimsDir, 'net', instance, 4);
   const idClaims = new HostClaims(claimsDir, 'ids', instance, 4);
   const paths = new SpritePaths(dataDir, instance);
-  const allocator = new RunAllocator(netClaims, idClaims, slots, await loadRuntime('crun'), paths, createLogger('silent'));
+  const allocator = new RunAllocator(
+    netClaims,
+    idClaims,
+    slots,
+    await loadRuntime('crun'),
+    paths,
+    createLogger('silent'),
+  );
   const extraMounts: string[] = [];
   t.after(async () => {
     for (const m of extraMounts) await unmountAll(m).catch(() => undefined);
@@ -39,7 +46,10 @@ test('the allocator gives a claim back only once its resource is gone', async (t
   sh('ip', ['link', 'add', slots.describe(0).hostVeth, 'type', 'veth', 'peer', 'name', `${instance}p`]);
   const first = await allocator.makeNetwork('one');
   assert.equal(first.index, 0);
-  assert.ok(sh('ip', ['-n', first.netns, 'addr']).includes(first.spriteIp), 'the slot was built afresh over the leftover');
+  assert.ok(
+    sh('ip', ['-n', first.netns, 'addr']).includes(first.spriteIp),
+    'the slot was built afresh over the leftover',
+  );
 
   // Something else still holds the netns (another mount of it): the teardown fails and the
   // claim stays, so the index is not handed out again.
@@ -47,7 +57,11 @@ test('the allocator gives a claim back only once its resource is gone', async (t
   extraMounts.push(first.netnsPath);
   await assert.rejects(allocator.retireNetwork(0), /claim is kept/);
   assert.equal((await netClaims.ownerOf(0))?.owner, 'one');
-  const others = await Promise.all([allocator.makeNetwork('two'), allocator.makeNetwork('three'), allocator.makeNetwork('four')]);
+  const others = await Promise.all([
+    allocator.makeNetwork('two'),
+    allocator.makeNetwork('three'),
+    allocator.makeNetwork('four'),
+  ]);
   assert.deepEqual(others.map((s) => s.index).sort(), [1, 2, 3]);
   await assert.rejects(allocator.makeNetwork('five'), /no network addresses left \(4 in use\)/);
   // Each retry detaches more of what holds it; while the netns file is there, so is the claim.

@@ -39,7 +39,10 @@ export class RunAllocator {
     const index = await this.netClaims.acquire(owner).catch(capacity('network addresses', 'a larger --network-pool'));
     try {
       if (await this.networkLeft(index)) {
-        this.log.warn({ index }, 'a network slot we just claimed still had a netns or veth of ours: tearing it down first');
+        this.log.warn(
+          { index },
+          'a network slot we just claimed still had a netns or veth of ours: tearing it down first',
+        );
         await this.slots.destroy(index);
       }
       return await this.slots.create(index);
@@ -71,7 +74,10 @@ export class RunAllocator {
       return;
     }
     this.keptNetworks.add(index);
-    throw new Error(`network slot ${index} is not gone (${failure ? errorText(failure) : 'its netns or veth is still there'}); its claim is kept until it is`, { cause: failure });
+    throw new Error(
+      `network slot ${index} is not gone (${failure ? errorText(failure) : 'its netns or veth is still there'}); its claim is kept until it is`,
+      { cause: failure },
+    );
   }
 
   /** Reserves a free id range for `owner`. */
@@ -92,7 +98,9 @@ export class RunAllocator {
       return;
     }
     this.keptIdRanges.set(index, owner);
-    throw new Error(`id range ${index} of ${owner} is still in use (${state ? `container ${state.status}` : 'root filesystem mounted'}); its claim is kept until it is not`);
+    throw new Error(
+      `id range ${index} of ${owner} is still in use (${state ? `container ${state.status}` : 'root filesystem mounted'}); its claim is kept until it is not`,
+    );
   }
 
   /** Re-claims the slots of a run that outlived a daemon restart; false if another holds one. */
@@ -131,7 +139,11 @@ export class RunAllocator {
 function capacity(what: string, remedy: string): (e: unknown) => never {
   return (e) => {
     if (e instanceof ClaimsExhaustedError) {
-      throw new SpriteError(ErrorCode.CapacityExhausted, `this host has no ${what} left (${e.size} in use): delete sprites, or restart the daemon with ${remedy}`, { details: { retry_after_seconds: 30 } });
+      throw new SpriteError(
+        ErrorCode.CapacityExhausted,
+        `this host has no ${what} left (${e.size} in use): delete sprites, or restart the daemon with ${remedy}`,
+        { details: { retry_after_seconds: 30 } },
+      );
     }
     throw e;
   };

@@ -28,7 +28,12 @@ async function quotaGroup(ctx: LifecycleContext, sprite: SpriteRecord): Promise<
  * snapshot and its dirty data written out first, so the checkpoint is consistent; its
  * processes go on afterwards. Call under the sprite's lock.
  */
-async function snapshot(ctx: LifecycleContext, sprite: SpriteRecord, opts: { auto: boolean; comment: string | null }, progress: Progress): Promise<CheckpointRecord> {
+async function snapshot(
+  ctx: LifecycleContext,
+  sprite: SpriteRecord,
+  opts: { auto: boolean; comment: string | null },
+  progress: Progress,
+): Promise<CheckpointRecord> {
   const group = await quotaGroup(ctx, sprite);
   const seq = await ctx.registry.checkpoints.nextSeq(sprite.id);
   const createdAt = new Date();
@@ -66,12 +71,26 @@ async function snapshot(ctx: LifecycleContext, sprite: SpriteRecord, opts: { aut
   return record;
 }
 
-export function createCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, comment: string | null, progress: Progress): Promise<CheckpointRecord> {
+export function createCheckpoint(
+  ctx: LifecycleContext,
+  sprite: SpriteRecord,
+  comment: string | null,
+  progress: Progress,
+): Promise<CheckpointRecord> {
   return ctx.locks.run(sprite.id, async () => {
     const started = Date.now();
     progress('Creating checkpoint...');
     const record = await snapshot(ctx, sprite, { auto: false, comment }, progress);
-    ctx.log.info({ event: 'checkpoint.create', spriteId: sprite.id, checkpoint: record.id, outcome: 'ok', durationMs: Date.now() - started }, 'checkpoint created');
+    ctx.log.info(
+      {
+        event: 'checkpoint.create',
+        spriteId: sprite.id,
+        checkpoint: record.id,
+        outcome: 'ok',
+        durationMs: Date.now() - started,
+      },
+      'checkpoint created',
+    );
     return record;
   });
 }
@@ -81,7 +100,9 @@ async function pruneAuto(ctx: LifecycleContext, sprite: SpriteRecord): Promise<v
   const autos = (await ctx.registry.checkpoints.list(sprite.id, { includeAuto: true })).filter((c) => c.isAuto);
   for (const old of autos.slice(AUTO_CHECKPOINTS_KEPT)) {
     await ctx.registry.checkpoints.remove(sprite.id, old.id);
-    ctx.background.add(`delete auto checkpoint ${old.id} of ${sprite.id}`, () => ctx.storage.deleteCheckpoint(sprite.id, old.id));
+    ctx.background.add(`delete auto checkpoint ${old.id} of ${sprite.id}`, () =>
+      ctx.storage.deleteCheckpoint(sprite.id, old.id),
+    );
   }
 }
 
@@ -93,7 +114,13 @@ async function pruneAuto(ctx: LifecycleContext, sprite: SpriteRecord): Promise<v
  * back and boots on it again. The registry's current checkpoint is the commit point startup
  * reconcile goes by after a crash (adopt.ts).
  */
-export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, checkpointId: string, progress: Progress, gate: StartGate): Promise<void> {
+export function restoreCheckpoint(
+  ctx: LifecycleContext,
+  sprite: SpriteRecord,
+  checkpointId: string,
+  progress: Progress,
+  gate: StartGate,
+): Promise<void> {
   return ctx.locks.run(sprite.id, async () => {
     const started = Date.now();
     const target = await ctx.registry.checkpoints.get(sprite.id, checkpointId);
@@ -137,14 +164,37 @@ export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, c
       crashPoint('restore.booted');
       ctx.background.add(`delete replaced volume of ${sprite.id}`, () => ctx.storage.deleteVolume(old));
     } catch (e) {
-      ctx.log.warn({ event: 'checkpoint.restore', spriteId: sprite.id, checkpoint: checkpointId, outcome: 'error', err: e, durationMs: Date.now() - started }, 'restore failed; the sprite keeps its disk');
+      ctx.log.warn(
+        {
+          event: 'checkpoint.restore',
+          spriteId: sprite.id,
+          checkpoint: checkpointId,
+          outcome: 'error',
+          err: e,
+          durationMs: Date.now() - started,
+        },
+        'restore failed; the sprite keeps its disk',
+      );
       throw e;
     } finally {
       ticket.release();
-      for (const err of await undo.unwind()) ctx.log.error({ spriteId: sprite.id, err }, 'cleanup after a failed restore did not finish; startup reclaim retries');
+      for (const err of await undo.unwind())
+        ctx.log.error(
+          { spriteId: sprite.id, err },
+          'cleanup after a failed restore did not finish; startup reclaim retries',
+        );
     }
     await pruneAuto(ctx, sprite);
-    ctx.log.info({ event: 'checkpoint.restore', spriteId: sprite.id, checkpoint: checkpointId, outcome: 'ok', durationMs: Date.now() - started }, 'checkpoint restored');
+    ctx.log.info(
+      {
+        event: 'checkpoint.restore',
+        spriteId: sprite.id,
+        checkpoint: checkpointId,
+        outcome: 'ok',
+        durationMs: Date.now() - started,
+      },
+      'checkpoint restored',
+    );
     progress(`Restored checkpoint ${checkpointId}`);
   });
 }
@@ -153,10 +203,14 @@ export function restoreCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, c
 export function deleteCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, checkpointId: string): Promise<void> {
   return ctx.locks.run(sprite.id, async () => {
     const target = await ctx.registry.checkpoints.get(sprite.id, checkpointId);
-    if (!target) throw new SpriteError(ErrorCode.NotFound, `checkpoint ${checkpointId} not found for sprite ${sprite.name}`);
+    if (!target)
+      throw new SpriteError(ErrorCode.NotFound, `checkpoint ${checkpointId} not found for sprite ${sprite.name}`);
     const fresh = await ctx.registry.sprites.byId(sprite.id);
     if (fresh?.currentCheckpoint === checkpointId) {
-      throw new SpriteError(ErrorCode.Conflict, `checkpoint ${checkpointId} is the one the sprite's disk descends from; it cannot be deleted`);
+      throw new SpriteError(
+        ErrorCode.Conflict,
+        `checkpoint ${checkpointId} is the one the sprite's disk descends from; it cannot be deleted`,
+      );
     }
     await ctx.registry.checkpoints.remove(sprite.id, checkpointId);
     await ctx.storage.deleteCheckpoint(sprite.id, checkpointId);

@@ -22,7 +22,11 @@ const GIB = 2 ** 30;
  * its disk quota, then boots it. Any failure removes all of it again, quota group and
  * checkpoint directory (made by the boot) included.
  */
-export async function createSprite(ctx: LifecycleContext, input: CreateSpriteInput, id: string = randomUUID()): Promise<SpriteRecord> {
+export async function createSprite(
+  ctx: LifecycleContext,
+  input: CreateSpriteInput,
+  id: string = randomUUID(),
+): Promise<SpriteRecord> {
   const started = Date.now();
   const undo = new UndoStack();
   try {
@@ -42,11 +46,15 @@ export async function createSprite(ctx: LifecycleContext, input: CreateSpriteInp
       crashPoint('create.started');
     });
     undo.commit();
-    ctx.log.info({ event: 'sprite.create', spriteId: id, name: input.name, outcome: 'ok', durationMs: Date.now() - started }, 'sprite created');
+    ctx.log.info(
+      { event: 'sprite.create', spriteId: id, name: input.name, outcome: 'ok', durationMs: Date.now() - started },
+      'sprite created',
+    );
     const created = await ctx.registry.sprites.byId(id);
     if (!created) throw new Error(`sprite ${id} disappeared during create`);
     return created;
   } finally {
-    for (const err of await undo.unwind()) ctx.log.error({ spriteId: id, err }, 'cleanup after a failed create did not finish');
+    for (const err of await undo.unwind())
+      ctx.log.error({ spriteId: id, err }, 'cleanup after a failed create did not finish');
   }
 }

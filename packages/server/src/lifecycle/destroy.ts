@@ -20,7 +20,10 @@ export async function destroySprite(ctx: LifecycleContext, sprite: SpriteRecord)
         // A pool out of metadata space refuses a rename but still deletes (btrfs keeps a
         // reserve for that; ADR 0024): the disk goes now, in place, and the delete succeeds.
         if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-        ctx.log.warn({ event: 'storage.full', spriteId: sprite.id }, 'the storage pool is full: deleting the sprite\'s disk before answering');
+        ctx.log.warn(
+          { event: 'storage.full', spriteId: sprite.id },
+          "the storage pool is full: deleting the sprite's disk before answering",
+        );
         await ctx.storage.deleteVolume(sprite.id);
         hasDisk = false;
       }
@@ -36,5 +39,8 @@ export async function destroySprite(ctx: LifecycleContext, sprite: SpriteRecord)
       await ctx.storage.deleteCheckpoints(sprite.id, sprite.quotaGroup);
     });
   });
-  ctx.log.info({ event: 'sprite.delete', spriteId: sprite.id, outcome: 'ok', durationMs: Date.now() - started }, 'sprite deleted');
+  ctx.log.info(
+    { event: 'sprite.delete', spriteId: sprite.id, outcome: 'ok', durationMs: Date.now() - started },
+    'sprite deleted',
+  );
 }

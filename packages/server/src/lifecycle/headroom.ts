@@ -12,7 +12,10 @@ export async function ensureHeadroom(ctx: LifecycleContext, what: string): Promi
   const usage = await ctx.storage.usage();
   const reserveBytes = poolReserveOf(ctx.config, usage.totalBytes);
   if (usage.availableBytes >= reserveBytes) return;
-  ctx.log.warn({ event: 'storage.full', refused: what, ...usage, reserveBytes }, `the storage pool has ${usage.availableBytes} bytes free, below its reserve of ${reserveBytes}: refused to ${what}; grow the pool (docs/operations.md)`);
+  ctx.log.warn(
+    { event: 'storage.full', refused: what, ...usage, reserveBytes },
+    `the storage pool has ${usage.availableBytes} bytes free, below its reserve of ${reserveBytes}: refused to ${what}; grow the pool (docs/operations.md)`,
+  );
   throw poolFull();
 }
 

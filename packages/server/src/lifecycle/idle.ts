@@ -61,7 +61,10 @@ export class ActivityTracker {
 /** True when the agent reports a running session (a quiet long command keeps the sprite up). */
 export async function hasRunningSession(ctx: LifecycleContext, spriteId: string): Promise<boolean> {
   try {
-    const res = await agentRequest(ctx.paths.agentSocket(spriteId), 'GET', '/v1/sprites/-/exec', { timeoutMs: 2000, maxBytes: 256 * 1024 });
+    const res = await agentRequest(ctx.paths.agentSocket(spriteId), 'GET', '/v1/sprites/-/exec', {
+      timeoutMs: 2000,
+      maxBytes: 256 * 1024,
+    });
     if (res.status !== 200) return false;
     const body = JSON.parse(res.body) as { sessions?: { is_active?: boolean }[] };
     return (body.sessions ?? []).some((s) => s.is_active === true);

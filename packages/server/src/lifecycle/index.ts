@@ -5,7 +5,13 @@ export type { CreateSpriteInput } from './create.js';
 export type { ReclaimSummary } from './adopt.js';
 export { SpritePaths, hostIdBase, ID_RANGE_BASE, ID_RANGE_SIZE } from './paths.js';
 export { prepareAgentRuntime } from './agent-runtime.js';
-export { agentRequest, waitForAgent, AGENT_ANSWER_MAX_BYTES, AGENT_HEADER_MAX_BYTES, type AgentResponse } from './agent-client.js';
+export {
+  agentRequest,
+  waitForAgent,
+  AGENT_ANSWER_MAX_BYTES,
+  AGENT_HEADER_MAX_BYTES,
+  type AgentResponse,
+} from './agent-client.js';
 export { ActivityTracker, type IdleSettings } from './idle.js';
 export { ContainerWatch } from './watch.js';
 export type { OrgLimitView } from './admission.js';

@@ -43,21 +43,26 @@ export class SpriteLifecycle {
    * refused (507) while the storage pool is below its reserve (ADR 0024).
    */
   create(input: CreateSpriteInput): Promise<SpriteRecord> {
-    return named(`create sprite ${input.name}`, this.creates.run(input.orgId, () => this.ctx.quiet.during(async () => {
-      // Checked first so a taken name never costs a pre-booted sprite (the insert still decides).
-      if (await this.ctx.registry.sprites.byName(input.orgId, input.name)) throw new NameTakenError(input.name);
-      await ensureHeadroom(this.ctx, 'create a sprite');
-      const ticket = await this.admission.admitCreate(input.orgId, input.config);
-      try {
-        const pre = this.preboot.takeReady();
-        const id = pre?.id ?? randomUUID();
-        ticket.bind(id);
-        if (pre) return await claimPrebooted(this.ctx, pre, input);
-        return await createSprite(this.ctx, input, id);
-      } finally {
-        ticket.release();
-      }
-    })));
+    return named(
+      `create sprite ${input.name}`,
+      this.creates.run(input.orgId, () =>
+        this.ctx.quiet.during(async () => {
+          // Checked first so a taken name never costs a pre-booted sprite (the insert still decides).
+          if (await this.ctx.registry.sprites.byName(input.orgId, input.name)) throw new NameTakenError(input.name);
+          await ensureHeadroom(this.ctx, 'create a sprite');
+          const ticket = await this.admission.admitCreate(input.orgId, input.config);
+          try {
+            const pre = this.preboot.takeReady();
+            const id = pre?.id ?? randomUUID();
+            ticket.bind(id);
+            if (pre) return await claimPrebooted(this.ctx, pre, input);
+            return await createSprite(this.ctx, input, id);
+          } finally {
+            ticket.release();
+          }
+        }),
+      ),
+    );
   }
 
   /** The organization's limits: enforced, set through the API, and the daemon's defaults. */
@@ -89,36 +94,43 @@ export class SpriteLifecycle {
     // so no other transition sees a stale one), off the waiting request's path.
     let thawed: () => void = () => undefined;
     const awake = new Promise<void>((resolve) => (thawed = resolve));
-    const transition = named('start the sprite', this.ctx.locks.run(spriteId, () => this.ctx.quiet.during(async () => {
-      this.ctx.activity.touch(spriteId);
-      const sprite = await this.ctx.registry.sprites.byId(spriteId);
-      if (!sprite) throw new Error(`sprite ${spriteId} does not exist`);
-      let hasRun = (await this.ctx.registry.runs.get(spriteId)) !== null;
-      if (hasRun && this.ctx.watch.isDead(spriteId)) {
-        await this.stopDead(spriteId);
-        hasRun = false;
-      }
-      if (sprite.status === 'running' && hasRun) return;
-      if (sprite.status === 'warm' && hasRun) {
-        await setFrozen(this.ctx.paths.cgroupPath(spriteId), false);
-        crashPoint('wake.thawed');
-        thawed();
-        await this.ctx.registry.sprites.setStatus(spriteId, 'running');
-        this.ctx.log.info({ event: 'sprite.thaw', spriteId, outcome: 'ok' }, 'sprite woke from warm');
-        return;
-      }
-      // A cold sprite becomes live: within its organization's limits (ADR 0023).
-      const ticket = await this.admission.admitStart(sprite);
-      try {
-        await startSprite(this.ctx, sprite);
-      } finally {
-        ticket.release();
-      }
-    })));
+    const transition = named(
+      'start the sprite',
+      this.ctx.locks.run(spriteId, () =>
+        this.ctx.quiet.during(async () => {
+          this.ctx.activity.touch(spriteId);
+          const sprite = await this.ctx.registry.sprites.byId(spriteId);
+          if (!sprite) throw new Error(`sprite ${spriteId} does not exist`);
+          let hasRun = (await this.ctx.registry.runs.get(spriteId)) !== null;
+          if (hasRun && this.ctx.watch.isDead(spriteId)) {
+            await this.stopDead(spriteId);
+            hasRun = false;
+          }
+          if (sprite.status === 'running' && hasRun) return;
+          if (sprite.status === 'warm' && hasRun) {
+            await setFrozen(this.ctx.paths.cgroupPath(spriteId), false);
+            crashPoint('wake.thawed');
+            thawed();
+            await this.ctx.registry.sprites.setStatus(spriteId, 'running');
+            this.ctx.log.info({ event: 'sprite.thaw', spriteId, outcome: 'ok' }, 'sprite woke from warm');
+            return;
+          }
+          // A cold sprite becomes live: within its organization's limits (ADR 0023).
+          const ticket = await this.admission.admitStart(sprite);
+          try {
+            await startSprite(this.ctx, sprite);
+          } finally {
+            ticket.release();
+          }
+        }),
+      ),
+    );
     let woke = false;
     await Promise.race([awake.then(() => (woke = true)), transition]);
     if (woke) {
-      transition.catch((err: unknown) => this.ctx.log.error({ spriteId, err }, 'recording the thaw failed; the sprite runs'));
+      transition.catch((err: unknown) =>
+        this.ctx.log.error({ spriteId, err }, 'recording the thaw failed; the sprite runs'),
+      );
     }
   }
 
@@ -141,14 +153,19 @@ export class SpriteLifecycle {
       await this.ctx.locks
         .run(spriteId, async () => {
           // Under the lock: the run may have been stopped or replaced meanwhile.
-          if ((await this.ctx.registry.runs.get(spriteId))?.runId === runId && this.ctx.watch.isDead(spriteId)) await this.stopDead(spriteId);
+          if ((await this.ctx.registry.runs.get(spriteId))?.runId === runId && this.ctx.watch.isDead(spriteId))
+            await this.stopDead(spriteId);
         })
-        .catch((err: unknown) => this.ctx.log.warn({ spriteId, err }, 'releasing a dead container failed; retrying on the next pass'));
+        .catch((err: unknown) =>
+          this.ctx.log.warn({ spriteId, err }, 'releasing a dead container failed; retrying on the next pass'),
+        );
     }
     // Side by side (IDLE_PARALLEL at once): with thousands of sprites going idle together a
     // one-by-one pass fell behind (each stop takes a second or more on a loaded host), and
     // sprites stayed warm, holding memory, long past their cold time.
-    const candidates = (await this.ctx.registry.runs.all()).map((r) => r.spriteId).filter((id) => activity.openConnections(id) === 0 && activity.quietFor(id) >= idle.warmAfterMs);
+    const candidates = (await this.ctx.registry.runs.all())
+      .map((r) => r.spriteId)
+      .filter((id) => activity.openConnections(id) === 0 && activity.quietFor(id) >= idle.warmAfterMs);
     await forEachLimited(candidates, IDLE_PARALLEL, async (id) => {
       const quiet = activity.quietFor(id);
       await this.ctx.locks
@@ -160,16 +177,25 @@ export class SpriteLifecycle {
             await setFrozen(this.ctx.paths.cgroupPath(id), true);
             crashPoint('idle.frozen');
             await this.ctx.registry.sprites.setStatus(id, 'warm');
-            this.ctx.log.info({ event: 'sprite.freeze', spriteId: id, quietMs: quiet, outcome: 'ok' }, 'sprite went warm');
+            this.ctx.log.info(
+              { event: 'sprite.freeze', spriteId: id, quietMs: quiet, outcome: 'ok' },
+              'sprite went warm',
+            );
           } else if (sprite.status === 'warm' && activity.quietFor(id) >= idle.coldAfterMs) {
             await coolDown(this.ctx, id, 'idle');
           }
         })
-        .catch((err: unknown) => this.ctx.log.warn({ spriteId: id, err }, 'idle transition failed; retrying on the next pass'));
+        .catch((err: unknown) =>
+          this.ctx.log.warn({ spriteId: id, err }, 'idle transition failed; retrying on the next pass'),
+        );
     });
     // Claims an earlier teardown had to keep (ADR 0022) are given back once their resource is gone.
     const kept = await this.ctx.allocator.retryKept();
-    if (kept !== this.keptLogged) this.ctx.log.warn({ kept }, `${kept} network slot(s) or id range(s) still held by resources that did not go away`);
+    if (kept !== this.keptLogged)
+      this.ctx.log.warn(
+        { kept },
+        `${kept} network slot(s) or id range(s) still held by resources that did not go away`,
+      );
     this.keptLogged = kept;
   }
 
@@ -179,13 +205,19 @@ export class SpriteLifecycle {
    * it. Call under the sprite's lock.
    */
   private async stopDead(spriteId: string): Promise<void> {
-    this.ctx.log.warn({ event: 'sprite.exited', spriteId }, "the sprite's container exited; it is stopped and boots again on the next request");
+    this.ctx.log.warn(
+      { event: 'sprite.exited', spriteId },
+      "the sprite's container exited; it is stopped and boots again on the next request",
+    );
     await stopSprite(this.ctx, { id: spriteId }, 'container exited', { graceful: false });
     this.ctx.activity.forget(spriteId);
   }
 
   stop(spriteId: string, reason: string): Promise<void> {
-    return named('stop the sprite', this.ctx.locks.run(spriteId, () => stopSprite(this.ctx, { id: spriteId }, reason)));
+    return named(
+      'stop the sprite',
+      this.ctx.locks.run(spriteId, () => stopSprite(this.ctx, { id: spriteId }, reason)),
+    );
   }
 
   /**
@@ -194,32 +226,41 @@ export class SpriteLifecycle {
    * next time anyway. The disk is untouched.
    */
   async upgrade(spriteId: string): Promise<void> {
-    await named('restart the sprite on the current platform', this.ctx.locks.run(spriteId, async () => {
-      if (!(await this.ctx.registry.runs.get(spriteId))) return;
-      const sprite = await this.ctx.registry.sprites.byId(spriteId);
-      if (!sprite) return stopSprite(this.ctx, { id: spriteId }, 'upgrade');
-      // It stays live throughout: its place under the organization's limits is kept.
-      const ticket = this.admission.hold(sprite);
-      try {
-        await stopSprite(this.ctx, { id: spriteId }, 'upgrade');
-        crashPoint('upgrade.stopped');
-        await startSprite(this.ctx, sprite);
-      } finally {
-        ticket.release();
-      }
-    }));
+    await named(
+      'restart the sprite on the current platform',
+      this.ctx.locks.run(spriteId, async () => {
+        if (!(await this.ctx.registry.runs.get(spriteId))) return;
+        const sprite = await this.ctx.registry.sprites.byId(spriteId);
+        if (!sprite) return stopSprite(this.ctx, { id: spriteId }, 'upgrade');
+        // It stays live throughout: its place under the organization's limits is kept.
+        const ticket = this.admission.hold(sprite);
+        try {
+          await stopSprite(this.ctx, { id: spriteId }, 'upgrade');
+          crashPoint('upgrade.stopped');
+          await startSprite(this.ctx, sprite);
+        } finally {
+          ticket.release();
+        }
+      }),
+    );
   }
 
   /** Refused (507) while the pool is below its reserve: a checkpoint pins space that deletes would free. */
   createCheckpoint(sprite: SpriteRecord, comment: string | null, progress: Progress): Promise<CheckpointRecord> {
-    return named('take a checkpoint', this.ctx.quiet.during(async () => {
-      await ensureHeadroom(this.ctx, 'take a checkpoint');
-      return createCheckpoint(this.ctx, sprite, comment, progress);
-    }));
+    return named(
+      'take a checkpoint',
+      this.ctx.quiet.during(async () => {
+        await ensureHeadroom(this.ctx, 'take a checkpoint');
+        return createCheckpoint(this.ctx, sprite, comment, progress);
+      }),
+    );
   }
 
   restoreCheckpoint(sprite: SpriteRecord, checkpointId: string, progress: Progress): Promise<void> {
-    return named(`restore checkpoint ${checkpointId}`, this.ctx.quiet.during(() => restoreCheckpoint(this.ctx, sprite, checkpointId, progress, this.admission)));
+    return named(
+      `restore checkpoint ${checkpointId}`,
+      this.ctx.quiet.during(() => restoreCheckpoint(this.ctx, sprite, checkpointId, progress, this.admission)),
+    );
   }
 
   deleteCheckpoint(sprite: SpriteRecord, checkpointId: string): Promise<void> {
@@ -260,7 +301,6 @@ export class SpriteLifecycle {
     });
   }
 
-
   /**
    * The sprite's current run id as this daemon tracks it in memory (every start, restart,
    * adoption and stop passes through here), or undefined when it does not know: then ask
@@ -288,7 +328,9 @@ export class SpriteLifecycle {
   async shutdown(stopSprites: boolean, releaseShared: () => Promise<void>): Promise<void> {
     if (stopSprites) {
       for (const r of await this.ctx.registry.runs.all()) {
-        await this.stop(r.spriteId, 'daemon shutdown').catch((err: unknown) => this.ctx.log.error({ spriteId: r.spriteId, err }, 'stop at shutdown failed'));
+        await this.stop(r.spriteId, 'daemon shutdown').catch((err: unknown) =>
+          this.ctx.log.error({ spriteId: r.spriteId, err }, 'stop at shutdown failed'),
+        );
       }
     }
     if ((await this.runningCount()) === 0) {

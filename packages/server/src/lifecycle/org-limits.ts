@@ -113,12 +113,19 @@ export interface AdmissionRequest {
  * least recently used warm sprites to cold, the smallest such prefix that suffices. If even
  * all of them would not make room, nothing is stopped and the request is refused.
  */
-export function planAdmission(limits: OrgLimits, usage: OrgUsage, request: AdmissionRequest, candidates: readonly EvictionCandidate[]): Admission {
+export function planAdmission(
+  limits: OrgLimits,
+  usage: OrgUsage,
+  request: AdmissionRequest,
+  candidates: readonly EvictionCandidate[],
+): Admission {
   if (request.create) {
     if (usage.sprites + 1 > limits.sprites) return refuse('sprites', limits.sprites, usage.sprites, 1);
-    if (usage.storageGb + request.storageGb > limits.storageGb) return refuse('storage', limits.storageGb, usage.storageGb, request.storageGb);
+    if (usage.storageGb + request.storageGb > limits.storageGb)
+      return refuse('storage', limits.storageGb, usage.storageGb, request.storageGb);
   }
-  const fits = (live: number, memoryMb: number) => live + 1 <= limits.running && memoryMb + request.ramMb <= limits.memoryMb;
+  const fits = (live: number, memoryMb: number) =>
+    live + 1 <= limits.running && memoryMb + request.ramMb <= limits.memoryMb;
   const binding = (live: number): Refusal =>
     live + 1 > limits.running
       ? { limit: 'running', max: limits.running, current: usage.live, requested: 1 }

@@ -37,7 +37,11 @@ export function defaultSpriteConfig(ctx: LifecycleContext): Required<SpriteConfi
  * resources under their future sprite id, so startup reclaim removes them like any run
  * without a registry row, and `close()` discards them.
  */
-export function createPrebootPool(ctx: LifecycleContext, size: number, whenQuiet: () => Promise<void>): SparePool<Prebooted> {
+export function createPrebootPool(
+  ctx: LifecycleContext,
+  size: number,
+  whenQuiet: () => Promise<void>,
+): SparePool<Prebooted> {
   return new SparePool<Prebooted>(
     size,
     async () => {
@@ -75,7 +79,11 @@ export function createPrebootPool(ctx: LifecycleContext, size: number, whenQuiet
  * Turns a pre-booted sprite into the one being created: registry row under its id, then
  * quota, limits, host name, /etc/hosts and the agent's identity. Any failure discards it.
  */
-export async function claimPrebooted(ctx: LifecycleContext, pre: Prebooted, input: CreateSpriteInput): Promise<SpriteRecord> {
+export async function claimPrebooted(
+  ctx: LifecycleContext,
+  pre: Prebooted,
+  input: CreateSpriteInput,
+): Promise<SpriteRecord> {
   const started = Date.now();
   const phases: Record<string, number> = {};
   let mark = started;
@@ -89,7 +97,13 @@ export async function claimPrebooted(ctx: LifecycleContext, pre: Prebooted, inpu
     await discardDisk(ctx, pre.id, pre.quotaGroup);
   });
   try {
-    await ctx.registry.sprites.insert({ id: pre.id, ...input, status: 'cold', imageKey: ctx.imageKey, quotaGroup: pre.quotaGroup });
+    await ctx.registry.sprites.insert({
+      id: pre.id,
+      ...input,
+      status: 'cold',
+      imageKey: ctx.imageKey,
+      quotaGroup: pre.quotaGroup,
+    });
     undo.push('remove registry row', () => ctx.registry.sprites.remove(pre.id));
     crashPoint('preboot.registered');
     phase('registryMs');
@@ -97,12 +111,21 @@ export async function claimPrebooted(ctx: LifecycleContext, pre: Prebooted, inpu
       const want = input.config;
       // Independent of each other: run them side by side.
       await Promise.all([
-        want.storage_gb !== pre.config.storage_gb ? ctx.storage.setQuota(pre.id, want.storage_gb * GIB, pre.quotaGroup) : undefined,
-        writeCgroupLimits(ctx.paths.cgroupPath(pre.id), { memoryBytes: want.ram_mb * MIB, cpus: want.cpus, pidsLimit: ctx.config.limits.pidsPerSprite }, CPU_PERIOD_US),
+        want.storage_gb !== pre.config.storage_gb
+          ? ctx.storage.setQuota(pre.id, want.storage_gb * GIB, pre.quotaGroup)
+          : undefined,
+        writeCgroupLimits(
+          ctx.paths.cgroupPath(pre.id),
+          { memoryBytes: want.ram_mb * MIB, cpus: want.cpus, pidsLimit: ctx.config.limits.pidsPerSprite },
+          CPU_PERIOD_US,
+        ),
         run('nsenter', ['--target', String(pre.pid), '--uts', 'hostname', input.name]),
         // The file is bind-mounted into the sprite: rewrite it in place (same inode).
         writeFile(ctx.paths.hostsFile(pre.id), hostsFile(input.name, ctx.slots.describe(pre.run.netSlot).spriteIp)),
-        agentRequest(ctx.paths.agentSocket(pre.id), 'POST', '/v1/internal/identity', { timeoutMs: 5000, body: { name: input.name, environment: input.environment } }).then((told) => {
+        agentRequest(ctx.paths.agentSocket(pre.id), 'POST', '/v1/internal/identity', {
+          timeoutMs: 5000,
+          body: { name: input.name, environment: input.environment },
+        }).then((told) => {
           if (told.status !== 200) throw new Error(`the agent refused its identity: ${told.status} ${told.body}`);
         }),
       ]);
@@ -112,9 +135,21 @@ export async function claimPrebooted(ctx: LifecycleContext, pre: Prebooted, inpu
       await ctx.registry.sprites.setStatus(pre.id, 'running');
     });
     undo.commit();
-    ctx.log.info({ event: 'sprite.create', spriteId: pre.id, name: input.name, prebooted: true, outcome: 'ok', durationMs: Date.now() - started, phases }, 'sprite created');
+    ctx.log.info(
+      {
+        event: 'sprite.create',
+        spriteId: pre.id,
+        name: input.name,
+        prebooted: true,
+        outcome: 'ok',
+        durationMs: Date.now() - started,
+        phases,
+      },
+      'sprite created',
+    );
   } finally {
-    for (const err of await undo.unwind()) ctx.log.error({ spriteId: pre.id, err }, 'cleanup after a failed pre-booted create did not finish');
+    for (const err of await undo.unwind())
+      ctx.log.error({ spriteId: pre.id, err }, 'cleanup after a failed pre-booted create did not finish');
   }
   const record = await ctx.registry.sprites.byId(pre.id);
   if (!record) throw new Error(`sprite ${pre.id} disappeared during create`);

@@ -34,14 +34,25 @@ export async function restartOnNewDisk(ctx: LifecycleContext, sprite: SpriteReco
     await unmount(paths.rootfs(sprite.id));
     crashPoint('restart.stopped');
     unswap = await swap();
-    await run(helperPath(), ['idmap', ctx.storage.volumePath(sprite.id), paths.rootfs(sprite.id), String(hostIdBase(runRecord.idSlot)), String(ID_RANGE_SIZE)]);
-    await ctx.runtime.start(containerId, paths.runDir(sprite.id), { agentSocket: paths.agentSocket(sprite.id), consoleLog: paths.consoleLog(sprite.id) });
+    await run(helperPath(), [
+      'idmap',
+      ctx.storage.volumePath(sprite.id),
+      paths.rootfs(sprite.id),
+      String(hostIdBase(runRecord.idSlot)),
+      String(ID_RANGE_SIZE),
+    ]);
+    await ctx.runtime.start(containerId, paths.runDir(sprite.id), {
+      agentSocket: paths.agentSocket(sprite.id),
+      consoleLog: paths.consoleLog(sprite.id),
+    });
     await waitForAgent(paths.agentSocket(sprite.id), AGENT_READY_TIMEOUT_MS);
     ctx.watch.started(sprite.id, runRecord.runId, await ctx.runtime.state(containerId));
     await ctx.registry.sprites.setStatus(sprite.id, 'running');
   } catch (e) {
     if (runRecord) {
-      await releaseRun(ctx, sprite.id, runRecord, false).catch((err: unknown) => ctx.log.error({ spriteId: sprite.id, err }, 'releasing the run after a failed restart did not finish'));
+      await releaseRun(ctx, sprite.id, runRecord, false).catch((err: unknown) =>
+        ctx.log.error({ spriteId: sprite.id, err }, 'releasing the run after a failed restart did not finish'),
+      );
       await ctx.registry.runs.remove(sprite.id, runRecord.runId).catch(() => undefined);
       await ctx.registry.sprites.setStatus(sprite.id, 'cold').catch(() => undefined);
     }
@@ -55,7 +66,12 @@ export async function restartOnNewDisk(ctx: LifecycleContext, sprite: SpriteReco
       }
     }
     if (runRecord) {
-      await startSprite(ctx, sprite).catch((err: unknown) => ctx.log.error({ spriteId: sprite.id, err }, 'the sprite did not boot again on its old disk; the next request retries'));
+      await startSprite(ctx, sprite).catch((err: unknown) =>
+        ctx.log.error(
+          { spriteId: sprite.id, err },
+          'the sprite did not boot again on its old disk; the next request retries',
+        ),
+      );
     }
     throw e;
   }

@@ -65,7 +65,13 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
 
     phase('networkMs');
 
-    await run(helperPath(), ['idmap', ctx.storage.volumePath(sprite.id), paths.rootfs(sprite.id), String(idBase), String(ID_RANGE_SIZE)]);
+    await run(helperPath(), [
+      'idmap',
+      ctx.storage.volumePath(sprite.id),
+      paths.rootfs(sprite.id),
+      String(idBase),
+      String(ID_RANGE_SIZE),
+    ]);
     undo.push('unmount rootfs', () => unmount(paths.rootfs(sprite.id)));
     crashPoint('start.rootfs');
     phase('rootfsMs');
@@ -74,7 +80,14 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
     // one mount for the whole run, through which every checkpoint taken later appears too.
     const view = paths.checkpointsView(sprite.id);
     await mkdir(view, { recursive: true, mode: 0o755 });
-    await run(helperPath(), ['idmap', '-r', await ctx.storage.browsableCheckpoints(sprite.id), view, String(idBase), String(ID_RANGE_SIZE)]);
+    await run(helperPath(), [
+      'idmap',
+      '-r',
+      await ctx.storage.browsableCheckpoints(sprite.id),
+      view,
+      String(idBase),
+      String(ID_RANGE_SIZE),
+    ]);
     undo.push('unmount checkpoint views', () => unmountAll(view));
 
     await writeFile(paths.hostsFile(sprite.id), hostsFile(sprite.name, slot.spriteIp), { mode: 0o644 });
@@ -109,7 +122,10 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
       undo.push('lift network policy', () => ctx.policy?.detach(sprite.id));
     }
     phase('bundleMs');
-    await ctx.runtime.start(containerId, runDir, { agentSocket: paths.agentSocket(sprite.id), consoleLog: paths.consoleLog(sprite.id) });
+    await ctx.runtime.start(containerId, runDir, {
+      agentSocket: paths.agentSocket(sprite.id),
+      consoleLog: paths.consoleLog(sprite.id),
+    });
     phase('runtimeMs');
     crashPoint('start.container');
     await waitForAgent(paths.agentSocket(sprite.id), AGENT_READY_TIMEOUT_MS);
@@ -117,14 +133,21 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
     ctx.watch.started(sprite.id, runId, await ctx.runtime.state(containerId));
 
     undo.commit();
-    ctx.log.info({ event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'ok', durationMs: Date.now() - started, phases }, 'sprite started');
+    ctx.log.info(
+      { event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'ok', durationMs: Date.now() - started, phases },
+      'sprite started',
+    );
     return { spriteId: sprite.id, runId, netSlot, idSlot, startedAt: new Date().toISOString() };
   } catch (e) {
-    ctx.log.warn({ event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'error', err: e, durationMs: Date.now() - started }, 'sprite failed to start');
+    ctx.log.warn(
+      { event: 'sprite.start', spriteId: sprite.id, runId, outcome: 'error', err: e, durationMs: Date.now() - started },
+      'sprite failed to start',
+    );
     throw e;
   } finally {
     const errors = await undo.unwind();
-    for (const err of errors) ctx.log.error({ spriteId: sprite.id, err }, 'cleanup after a failed start did not finish');
+    for (const err of errors)
+      ctx.log.error({ spriteId: sprite.id, err }, 'cleanup after a failed start did not finish');
   }
 }
 

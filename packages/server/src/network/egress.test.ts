@@ -13,7 +13,16 @@ test('allow ranges are IPv4 CIDRs, normalized; anything else says what is wrong'
 });
 
 test('the default deny list covers private, loopback, link-local, CGNAT, multicast and reserved ranges', () => {
-  for (const range of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '127.0.0.0/8', '169.254.0.0/16', '100.64.0.0/10', '224.0.0.0/4', '240.0.0.0/4']) {
+  for (const range of [
+    '10.0.0.0/8',
+    '172.16.0.0/12',
+    '192.168.0.0/16',
+    '127.0.0.0/8',
+    '169.254.0.0/16',
+    '100.64.0.0/10',
+    '224.0.0.0/4',
+    '240.0.0.0/4',
+  ]) {
     assert.ok(DENIED_V4.includes(range), range);
   }
   for (const range of DENIED_V4) assert.equal(canonicalCidr(range), range, 'every entry is canonical');

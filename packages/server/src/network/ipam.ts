@@ -47,7 +47,10 @@ export function ipToString(n: number): string {
 }
 
 export function ipToNumber(ip: string): number {
-  return ip.split('.').map(Number).reduce((acc, o) => acc * 256 + o, 0);
+  return ip
+    .split('.')
+    .map(Number)
+    .reduce((acc, o) => acc * 256 + o, 0);
 }
 
 /** True when `ip` falls inside `pool`. */

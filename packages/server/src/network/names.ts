@@ -14,7 +14,8 @@ export function netnsPrefix(instanceId: string): string {
 
 export function vethName(instanceId: string, index: number): string {
   const name = `${VETH_FAMILY_PREFIX}${instanceId}${index}`;
-  if (name.length > 15) throw new Error(`interface name ${name} is longer than 15 bytes: use an instance id of at most 6 characters`);
+  if (name.length > 15)
+    throw new Error(`interface name ${name} is longer than 15 bytes: use an instance id of at most 6 characters`);
   return name;
 }
 

@@ -13,17 +13,43 @@ test('the table refuses non-public ranges and the pool (minus allowed ranges), w
   await table.install();
   const text = list(table.name);
   const deny = /set egress_deny \{[^}]*elements = \{([^}]*)\}/.exec(text)?.[1] ?? '';
-  for (const range of ['10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', '198.18.0.0/15', '224.0.0.0/3' /* multicast and reserved, merged */]) {
+  for (const range of [
+    '10.0.0.0/8',
+    '100.64.0.0/10',
+    '127.0.0.0/8',
+    '169.254.0.0/16',
+    '172.16.0.0/12',
+    '192.168.0.0/16',
+    '198.18.0.0/15',
+    '224.0.0.0/3' /* multicast and reserved, merged */,
+  ]) {
     assert.ok(deny.includes(range), `${range} is refused: ${deny}`);
   }
   const allow = /set egress_allow \{[^}]*elements = \{([^}]*)\}/.exec(text)?.[1] ?? '';
   assert.match(allow, /192\.168\.77\.0\/24/);
   assert.match(allow, /10\.254\.0\.8\/30/);
   // The order is the contract: allowed ranges return before anything is refused.
-  assert.match(text, /chain egress_guard \{\s*ip daddr @egress_allow return\s*ip daddr @egress_deny meta l4proto tcp counter packets \d+ bytes \d+ reject with tcp reset\s*ip daddr @egress_deny counter packets \d+ bytes \d+ reject with icmpx admin-prohibited\s*meta nfproto ipv6/);
-  assert.match(text, new RegExp(`iifname "spr${instance}\\*" jump egress_guard\\s*iifname "spr${instance}\\*" iifname vmap @policy_egress`));
-  assert.match(text, new RegExp(`iifname "spr${instance}\\*" meta l4proto tcp counter packets \\d+ bytes \\d+ reject with tcp reset\\s*iifname "spr${instance}\\*" counter packets \\d+ bytes \\d+ reject with icmpx admin-prohibited\\s*\\}`), 'the host refuses, not drops');
-  assert.match(text, new RegExp(`iifname "spr${instance}\\*" meta l4proto \\{ tcp, udp \\} th dport 53 redirect to :15354`));
+  assert.match(
+    text,
+    /chain egress_guard \{\s*ip daddr @egress_allow return\s*ip daddr @egress_deny meta l4proto tcp counter packets \d+ bytes \d+ reject with tcp reset\s*ip daddr @egress_deny counter packets \d+ bytes \d+ reject with icmpx admin-prohibited\s*meta nfproto ipv6/,
+  );
+  assert.match(
+    text,
+    new RegExp(
+      `iifname "spr${instance}\\*" jump egress_guard\\s*iifname "spr${instance}\\*" iifname vmap @policy_egress`,
+    ),
+  );
+  assert.match(
+    text,
+    new RegExp(
+      `iifname "spr${instance}\\*" meta l4proto tcp counter packets \\d+ bytes \\d+ reject with tcp reset\\s*iifname "spr${instance}\\*" counter packets \\d+ bytes \\d+ reject with icmpx admin-prohibited\\s*\\}`,
+    ),
+    'the host refuses, not drops',
+  );
+  assert.match(
+    text,
+    new RegExp(`iifname "spr${instance}\\*" meta l4proto \\{ tcp, udp \\} th dport 53 redirect to :15354`),
+  );
 });
 
 test('without allowed ranges the allow set is empty', async (t) => {

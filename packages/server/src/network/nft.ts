@@ -46,8 +46,12 @@ table inet ${this.name} {
     type filter hook input priority filter; policy accept;
     iifname "${mine}" ct state established,related accept
     iifname "${mine}" icmp type echo-request accept
-${dns ? `    iifname "${mine}" meta l4proto { tcp, udp } th dport ${dns} accept
-` : ''}    iifname "${mine}" meta l4proto tcp counter reject with tcp reset
+${
+  dns
+    ? `    iifname "${mine}" meta l4proto { tcp, udp } th dport ${dns} accept
+`
+    : ''
+}    iifname "${mine}" meta l4proto tcp counter reject with tcp reset
     iifname "${mine}" counter reject with icmpx type admin-prohibited
   }
   chain egress_guard {
@@ -69,8 +73,12 @@ ${dns ? `    iifname "${mine}" meta l4proto { tcp, udp } th dport ${dns} accept
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
     # Whatever resolver a sprite names, its queries go to the proxy on its gateway.
-${dns ? `    iifname "${mine}" meta l4proto { tcp, udp } th dport 53 redirect to :${dns}
-` : ''}  }
+${
+  dns
+    ? `    iifname "${mine}" meta l4proto { tcp, udp } th dport 53 redirect to :${dns}
+`
+    : ''
+}  }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     ip saddr ${this.poolCidr} oifname != "${anySprite}" masquerade

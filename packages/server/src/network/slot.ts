@@ -85,7 +85,10 @@ export class SlotFactory {
   async listIndexes(): Promise<number[]> {
     const prefix = netnsPrefix(this.instanceId);
     const names = await readdir('/run/netns').catch(() => [] as string[]);
-    return names.filter((n) => n.startsWith(prefix)).map((n) => Number(n.slice(prefix.length))).filter(Number.isInteger);
+    return names
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => Number(n.slice(prefix.length)))
+      .filter(Number.isInteger);
   }
 
   /** Host veths of this instance whose netns is gone (left by a crash). */

@@ -47,7 +47,14 @@ function udpAsk(host: string, port: number, ms = 500): Promise<Buffer | null> {
 }
 
 test('the DNS proxy listens only on gateways, answers only their sprite, and bounds TCP per sprite and in time', async (t) => {
-  const bounds = { ...DNS_BOUNDS, tcpPerSource: 3, tcpTotal: 5, tcpIdleMs: 400, tcpLifetimeMs: 1500, tcpQueriesPerConnection: 2 };
+  const bounds = {
+    ...DNS_BOUNDS,
+    tcpPerSource: 3,
+    tcpTotal: 5,
+    tcpIdleMs: 400,
+    tcpLifetimeMs: 1500,
+    tcpQueriesPerConnection: 2,
+  };
   const proxy = new DnsProxy(async (q) => {
     const a = Buffer.from(q);
     a.writeUInt16BE(0x8180, 2);
@@ -74,14 +81,22 @@ test('the DNS proxy listens only on gateways, answers only their sprite, and bou
 
   // The idle deadline closes a connection that says nothing; another may then open.
   const kept = conns.filter((_, i) => fates[i] === 'open');
-  assert.deepEqual(await Promise.all(kept.map((c) => fate(c, 1000))), ['closed', 'closed', 'closed'], 'idle connections are closed');
+  assert.deepEqual(
+    await Promise.all(kept.map((c) => fate(c, 1000))),
+    ['closed', 'closed', 'closed'],
+    'idle connections are closed',
+  );
   const busy = await open('127.0.0.1', port);
   const answers: Buffer[] = [];
   busy.on('data', (d: Buffer) => answers.push(d));
   busy.write(Buffer.concat([framed(query(1)), framed(query(2))]));
   busy.write(framed(query(3)));
   assert.equal(await fate(busy, 1000), 'closed', 'past its query count a connection is closed');
-  assert.equal(Buffer.concat(answers).length, 2 * framed(query(1)).length, 'the queries within the count were answered');
+  assert.equal(
+    Buffer.concat(answers).length,
+    2 * framed(query(1)).length,
+    'the queries within the count were answered',
+  );
 
   // The lifetime closes even a connection that keeps asking (each query resets the idle deadline).
   const long = new DnsProxy(async (q) => q, { ...bounds, tcpQueriesPerConnection: 1000 });

@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { answerAddresses, errorResponse, parseQuestion, RCODE_REFUSED, TYPE_A, TYPE_AAAA } from './dns-wire.js';
 
 function name(n: string): Buffer {
-  return Buffer.concat([...n.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+  return Buffer.concat([
+    ...n.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+    Buffer.from([0]),
+  ]);
 }
 
 function query(id: number, qname: string, type: number): Buffer {
@@ -51,7 +54,10 @@ test('questions, REFUSED answers and the addresses of an answer (with compressio
   assert.equal(refused.readUInt16BE(2) & 0xf, RCODE_REFUSED);
   assert.equal(refused.readUInt16BE(4), 1, 'the question is echoed');
   assert.equal(refused.readUInt16BE(6), 0, 'no answers');
-  assert.deepEqual(parseQuestion(Buffer.concat([refused.subarray(0, 2), Buffer.from([1, 0]), refused.subarray(4)]))?.name, 'www.example.com');
+  assert.deepEqual(
+    parseQuestion(Buffer.concat([refused.subarray(0, 2), Buffer.from([1, 0]), refused.subarray(4)]))?.name,
+    'www.example.com',
+  );
   assert.deepEqual(answerAddresses(response(q)), [
     { family: 4, address: '198.18.0.7', ttl: 60 },
     { family: 6, address: '2001:db8:0:0:0:0:0:1', ttl: 120 },

@@ -91,7 +91,8 @@ export function answerAddresses(msg: Buffer): DnsAddress[] {
       const len = msg.readUInt16BE(at + 8);
       const data = at + 10;
       if (data + len > msg.length) break;
-      if (type === TYPE_A && len === 4) out.push({ family: 4, address: [...msg.subarray(data, data + 4)].join('.'), ttl });
+      if (type === TYPE_A && len === 4)
+        out.push({ family: 4, address: [...msg.subarray(data, data + 4)].join('.'), ttl });
       if (type === TYPE_AAAA && len === 16) {
         const groups: string[] = [];
         for (let g = 0; g < 8; g++) groups.push(msg.readUInt16BE(data + g * 2).toString(16));

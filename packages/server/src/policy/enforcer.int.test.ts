@@ -18,17 +18,31 @@ test('policy chains, sets and maps in the real nftables: apply, learn, a new gen
   await table.install();
   const base = list(table.name);
   assert.match(base, /map policy_egress \{\s*type ifname : verdict/);
-  assert.match(base, new RegExp(`iifname "spr${instance}\\*" meta l4proto \\{ tcp, udp \\} th dport 53 redirect to :15353`), 'every sprite of ours asks the proxy');
+  assert.match(
+    base,
+    new RegExp(`iifname "spr${instance}\\*" meta l4proto \\{ tcp, udp \\} th dport 53 redirect to :15353`),
+    'every sprite of ours asks the proxy',
+  );
   assert.match(base, /th dport 15353 accept/);
 
   const veth = `spr${instance}3`;
-  await enforcer.apply(3, veth, 1, [{ family: 4, address: '198.18.0.5', ttl: 60 }, { family: 6, address: '2001:db8::1', ttl: 60 }]);
+  await enforcer.apply(3, veth, 1, [
+    { family: 4, address: '198.18.0.5', ttl: 60 },
+    { family: 6, address: '2001:db8::1', ttl: 60 },
+  ]);
   let now = list(table.name);
   assert.match(now, /set policy_3_v4 \{[\s\S]*198\.18\.0\.5 timeout 1m/);
   assert.doesNotMatch(now, /2001:db8/, 'IPv6 is not learned (sprites under a policy have none)');
   assert.match(now, new RegExp(`"${veth}" : jump policy_3`));
-  assert.match(now, /chain policy_3 \{[\s\S]*ct mark set 0x00000001 accept[\s\S]*ct mark 0x00000001 accept[\s\S]*reject with tcp reset/);
-  assert.match(now, /ip daddr @egress_deny meta l4proto tcp counter packets \d+ bytes \d+ reject with tcp reset/, 'non-public ranges are refused for every sprite, policy or not');
+  assert.match(
+    now,
+    /chain policy_3 \{[\s\S]*ct mark set 0x00000001 accept[\s\S]*ct mark 0x00000001 accept[\s\S]*reject with tcp reset/,
+  );
+  assert.match(
+    now,
+    /ip daddr @egress_deny meta l4proto tcp counter packets \d+ bytes \d+ reject with tcp reset/,
+    'non-public ranges are refused for every sprite, policy or not',
+  );
 
   await enforcer.learn(3, [{ family: 4, address: '198.18.0.6', ttl: 5 }]);
   assert.match(list(table.name), /198\.18\.0\.6 timeout 30s/, 'short TTLs are raised to the minimum');

@@ -49,7 +49,9 @@ export class PolicyEnforcer {
     await this.batch([
       `add set ${t} ${set} { type ipv4_addr; flags timeout; }`,
       `flush set ${t} ${set}`,
-      ...(v4.length > 0 ? [`add element ${t} ${set} { ${v4.map((a) => `${a.address} timeout ${ttl(a)}s`).join(', ')} }`] : []),
+      ...(v4.length > 0
+        ? [`add element ${t} ${set} { ${v4.map((a) => `${a.address} timeout ${ttl(a)}s`).join(', ')} }`]
+        : []),
       `add chain ${t} ${chain}`,
       `flush chain ${t} ${chain}`,
       `add rule ${t} ${chain} ip daddr @${set} ct mark set ${mark} accept`,
@@ -76,7 +78,11 @@ export class PolicyEnforcer {
    */
   async remove(slot: number, veth: string, opts: { strict?: boolean } = {}): Promise<void> {
     const t = `inet ${this.table}`;
-    const lines = [`delete element ${t} policy_egress { "${veth}" }`, `delete chain ${t} ${this.chain(slot)}`, `delete set ${t} ${this.set(slot)}`];
+    const lines = [
+      `delete element ${t} policy_egress { "${veth}" }`,
+      `delete chain ${t} ${this.chain(slot)}`,
+      `delete set ${t} ${this.set(slot)}`,
+    ];
     if (opts.strict) return this.batch(lines);
     for (const line of lines) await this.batch([line]).catch(() => undefined);
   }

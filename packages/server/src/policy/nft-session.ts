@@ -68,7 +68,9 @@ export class NftSession {
         proc.kill();
       }, COMMAND_TIMEOUT_MS);
       this.queue.push({ resolve, reject, timer, command });
-      proc.stdin.write(`${command.replace(/\n/g, ' ')}; add element ${this.syncSet} { 1 }; delete element ${this.syncSet} { 1 }\n`);
+      proc.stdin.write(
+        `${command.replace(/\n/g, ' ')}; add element ${this.syncSet} { 1 }; delete element ${this.syncSet} { 1 }\n`,
+      );
     });
   }
 

@@ -5,7 +5,10 @@ import { PolicyMatcher, validatePolicy } from './rules.js';
 
 test('validation: domains, wildcards, presets, actions; clear reasons', () => {
   assert.deepEqual(validatePolicy({ rules: null }), { rules: [] });
-  assert.deepEqual(validatePolicy({ rules: [{ domain: 'API.Example.com.', action: 'allow' }, { include: 'defaults' }] }).rules, [{ domain: 'api.example.com', action: 'allow' }, { include: 'defaults' }]);
+  assert.deepEqual(
+    validatePolicy({ rules: [{ domain: 'API.Example.com.', action: 'allow' }, { include: 'defaults' }] }).rules,
+    [{ domain: 'api.example.com', action: 'allow' }, { include: 'defaults' }],
+  );
   for (const [body, reason] of [
     [{ rules: [{ domain: 'exa mple.com', action: 'allow' }] }, /not a domain/],
     [{ rules: [{ domain: '*.*.com', action: 'allow' }] }, /not a domain/],
@@ -18,7 +21,11 @@ test('validation: domains, wildcards, presets, actions; clear reasons', () => {
     [{ rules: [{ domain: 'x.com', action: 'allow', port: 80 }] }, /unknown field "port"/],
     [['rules'], /JSON object/],
   ] as const) {
-    assert.throws(() => validatePolicy(body), (e: unknown) => e instanceof SpriteError && e.status === 400 && reason.test(e.message), JSON.stringify(body));
+    assert.throws(
+      () => validatePolicy(body),
+      (e: unknown) => e instanceof SpriteError && e.status === 400 && reason.test(e.message),
+      JSON.stringify(body),
+    );
   }
 });
 
@@ -43,7 +50,14 @@ test('matching: the most specific rule wins; an unmatched name is denied once ru
   assert.equal(m.decide('x.corp.example.net'), 'deny', 'the longer wildcard wins');
   assert.equal(m.decide('x.example.net'), 'allow');
   assert.equal(m.decide('unlisted.test'), 'deny');
-  const open = new PolicyMatcher(validatePolicy({ rules: [{ domain: 'evil.test', action: 'deny' }, { domain: '*', action: 'allow' }] }));
+  const open = new PolicyMatcher(
+    validatePolicy({
+      rules: [
+        { domain: 'evil.test', action: 'deny' },
+        { domain: '*', action: 'allow' },
+      ],
+    }),
+  );
   assert.equal(open.decide('anything.test'), 'allow');
   assert.equal(open.decide('evil.test'), 'deny');
   assert.equal(new PolicyMatcher({ rules: [] }).decide('any.test'), 'allow', 'no rules: unrestricted');

@@ -17,16 +17,51 @@ export interface NetworkPolicy {
  */
 export const PRESETS: Record<string, readonly string[]> = {
   defaults: [
-    'github.com', '*.github.com', '*.githubusercontent.com', 'codeload.github.com', 'ghcr.io', '*.ghcr.io',
-    'gitlab.com', '*.gitlab.com', 'bitbucket.org',
-    'registry.npmjs.org', '*.npmjs.org', 'registry.yarnpkg.com', '*.yarnpkg.com',
-    'pypi.org', '*.pypi.org', 'files.pythonhosted.org', 'pypi.python.org',
-    'crates.io', '*.crates.io', 'static.rust-lang.org', 'sh.rustup.rs',
-    'proxy.golang.org', 'sum.golang.org', 'go.dev', 'golang.org',
-    'rubygems.org', '*.rubygems.org', 'repo.maven.apache.org', 'repo1.maven.org', 'packagist.org', '*.packagist.org',
-    'registry-1.docker.io', 'auth.docker.io', 'production.cloudflare.docker.com', '*.docker.io', '*.docker.com',
-    'deb.debian.org', 'security.debian.org', 'archive.ubuntu.com', 'security.ubuntu.com',
-    'api.anthropic.com', 'api.openai.com', 'generativelanguage.googleapis.com', 'openrouter.ai', 'api.mistral.ai',
+    'github.com',
+    '*.github.com',
+    '*.githubusercontent.com',
+    'codeload.github.com',
+    'ghcr.io',
+    '*.ghcr.io',
+    'gitlab.com',
+    '*.gitlab.com',
+    'bitbucket.org',
+    'registry.npmjs.org',
+    '*.npmjs.org',
+    'registry.yarnpkg.com',
+    '*.yarnpkg.com',
+    'pypi.org',
+    '*.pypi.org',
+    'files.pythonhosted.org',
+    'pypi.python.org',
+    'crates.io',
+    '*.crates.io',
+    'static.rust-lang.org',
+    'sh.rustup.rs',
+    'proxy.golang.org',
+    'sum.golang.org',
+    'go.dev',
+    'golang.org',
+    'rubygems.org',
+    '*.rubygems.org',
+    'repo.maven.apache.org',
+    'repo1.maven.org',
+    'packagist.org',
+    '*.packagist.org',
+    'registry-1.docker.io',
+    'auth.docker.io',
+    'production.cloudflare.docker.com',
+    '*.docker.io',
+    '*.docker.com',
+    'deb.debian.org',
+    'security.debian.org',
+    'archive.ubuntu.com',
+    'security.ubuntu.com',
+    'api.anthropic.com',
+    'api.openai.com',
+    'generativelanguage.googleapis.com',
+    'openrouter.ai',
+    'api.mistral.ai',
   ],
 };
 
@@ -47,7 +82,8 @@ function validDomain(d: string): boolean {
 
 /** Checks a policy body; returns it normalized (lower-case domains, rules always an array). */
 export function validatePolicy(body: unknown): NetworkPolicy {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalid('the body must be a JSON object like {"rules":[{"domain":"example.com","action":"allow"}]}');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw invalid('the body must be a JSON object like {"rules":[{"domain":"example.com","action":"allow"}]}');
   const raw = (body as { rules?: unknown }).rules;
   if (raw === null || raw === undefined) return { rules: [] };
   if (!Array.isArray(raw)) throw invalid('rules must be an array');
@@ -57,13 +93,19 @@ export function validatePolicy(body: unknown): NetworkPolicy {
     const { domain, action, include, ...rest } = r as Record<string, unknown>;
     const extra = Object.keys(rest);
     if (extra.length > 0) throw invalid(`rule ${i} has unknown field "${extra[0]}"; use domain, action or include`);
-    if (domain !== undefined && include !== undefined) throw invalid(`rule ${i} has both domain and include; use one per rule`);
-    if (action !== undefined && action !== 'allow' && action !== 'deny') throw invalid(`rule ${i}: action must be "allow" or "deny", got ${JSON.stringify(action)}`);
+    if (domain !== undefined && include !== undefined)
+      throw invalid(`rule ${i} has both domain and include; use one per rule`);
+    if (action !== undefined && action !== 'allow' && action !== 'deny')
+      throw invalid(`rule ${i}: action must be "allow" or "deny", got ${JSON.stringify(action)}`);
     if (include !== undefined) {
-      if (typeof include !== 'string' || !(include in PRESETS)) throw invalid(`rule ${i}: unknown preset ${JSON.stringify(include)}; presets: ${Object.keys(PRESETS).join(', ')}`);
+      if (typeof include !== 'string' || !(include in PRESETS))
+        throw invalid(
+          `rule ${i}: unknown preset ${JSON.stringify(include)}; presets: ${Object.keys(PRESETS).join(', ')}`,
+        );
       return action === undefined ? { include } : { include, action };
     }
-    if (typeof domain !== 'string') throw invalid(`rule ${i} needs a domain (example.com, *.example.com or *) or an include`);
+    if (typeof domain !== 'string')
+      throw invalid(`rule ${i} needs a domain (example.com, *.example.com or *) or an include`);
     const d = domain.trim().toLowerCase().replace(/\.$/, '');
     if (!validDomain(d)) throw invalid(`rule ${i}: "${domain}" is not a domain, a *.domain wildcard or *`);
     if (action === undefined) throw invalid(`rule ${i} needs an action: "allow" or "deny"`);

@@ -3,7 +3,14 @@ import { crashPoint } from '../host/index.js';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
-import { answerAddresses, errorResponse, parseQuestion, RCODE_REFUSED, RCODE_SERVFAIL, type DnsAddress } from './dns-wire.js';
+import {
+  answerAddresses,
+  errorResponse,
+  parseQuestion,
+  RCODE_REFUSED,
+  RCODE_SERVFAIL,
+  type DnsAddress,
+} from './dns-wire.js';
 import { askUpstream, type Upstream } from './dns-upstream.js';
 import type { PolicyEnforcer } from './enforcer.js';
 import { PolicyMatcher, validatePolicy, type NetworkPolicy } from './rules.js';
@@ -74,8 +81,14 @@ export class PolicyService {
       await this.activate(spriteId, slot, policy, generation, true);
     } catch (e) {
       const before = previous?.json ?? JSON.stringify({ rules: [] });
-      await this.opts.registry.sprites.setNetworkPolicy(spriteId, before).catch((err: unknown) => this.opts.log.error({ err, spriteId }, 'could not put the previous network policy back in the registry'));
-      await this.writeFile(spriteId, JSON.parse(before) as NetworkPolicy).catch((err: unknown) => this.opts.log.error({ err, spriteId }, 'could not show the previous network policy again'));
+      await this.opts.registry.sprites
+        .setNetworkPolicy(spriteId, before)
+        .catch((err: unknown) =>
+          this.opts.log.error({ err, spriteId }, 'could not put the previous network policy back in the registry'),
+        );
+      await this.writeFile(spriteId, JSON.parse(before) as NetworkPolicy).catch((err: unknown) =>
+        this.opts.log.error({ err, spriteId }, 'could not show the previous network policy again'),
+      );
       throw new Error('apply the network policy (the previous one stays in force)', { cause: e });
     }
   }
@@ -101,7 +114,13 @@ export class PolicyService {
     if (!strict) await this.opts.enforcer.remove(a.slot.index, a.slot.hostVeth);
   }
 
-  private async activate(spriteId: string, slot: PolicySlot, policy: NetworkPolicy, generation: number, strict = false): Promise<void> {
+  private async activate(
+    spriteId: string,
+    slot: PolicySlot,
+    policy: NetworkPolicy,
+    generation: number,
+    strict = false,
+  ): Promise<void> {
     await this.writeFile(spriteId, policy);
     const matcher = new PolicyMatcher(policy);
     const previous = this.bySprite.get(spriteId);
@@ -117,11 +136,18 @@ export class PolicyService {
       if (names.size > 0 && entry.expires > now) learned.set(ip, { names, expires: entry.expires });
     }
     const attached: Attached = { spriteId, slot, matcher, generation, learned };
-    const keep: DnsAddress[] = [...learned].map(([address, e]) => ({ family: 4, address, ttl: Math.ceil((e.expires - now) / 1000) }));
+    const keep: DnsAddress[] = [...learned].map(([address, e]) => ({
+      family: 4,
+      address,
+      ttl: Math.ceil((e.expires - now) / 1000),
+    }));
     await this.opts.enforcer.apply(slot.index, slot.hostVeth, generation, keep);
     this.bySprite.set(spriteId, attached);
     this.byIp.set(slot.spriteIp, attached);
-    this.opts.log.info({ event: 'policy.apply', spriteId, rules: policy.rules.length, generation }, 'network policy enforced');
+    this.opts.log.info(
+      { event: 'policy.apply', spriteId, rules: policy.rules.length, generation },
+      'network policy enforced',
+    );
   }
 
   /** /.sprite/policy/network.json, replaced in one rename. */
@@ -159,7 +185,10 @@ export class PolicyService {
       const entry = a.learned.get(addr.address);
       if (entry) entry.names.add(name);
       if (entry && entry.expires - now > REFRESH_MARGIN_MS) continue;
-      a.learned.set(addr.address, { names: entry?.names ?? new Set([name]), expires: Math.max(entry?.expires ?? 0, now + ttlMs) });
+      a.learned.set(addr.address, {
+        names: entry?.names ?? new Set([name]),
+        expires: Math.max(entry?.expires ?? 0, now + ttlMs),
+      });
       fresh.push(addr);
     }
     // The answer is held back until nftables lets the sprite reach what it names.

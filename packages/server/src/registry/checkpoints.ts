@@ -32,7 +32,11 @@ export class CheckpointStore {
 
   /** The number the next `vN` checkpoint will get (taken for real by `record`). */
   async peekVersion(spriteId: string): Promise<number> {
-    const row = await this.db.selectFrom('sprites').select('next_checkpoint_version').where('id', '=', spriteId).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('sprites')
+      .select('next_checkpoint_version')
+      .where('id', '=', spriteId)
+      .executeTakeFirstOrThrow();
     return row.next_checkpoint_version;
   }
 
@@ -44,21 +48,43 @@ export class CheckpointStore {
     await this.db.transaction().execute(async (tx) => {
       await tx
         .insertInto('checkpoints')
-        .values({ sprite_id: c.spriteId, id: c.id, seq: c.seq, is_auto: c.isAuto ? 1 : 0, comment: c.comment, source_id: c.sourceId, history_json: JSON.stringify(c.history), created_at: c.createdAt })
+        .values({
+          sprite_id: c.spriteId,
+          id: c.id,
+          seq: c.seq,
+          is_auto: c.isAuto ? 1 : 0,
+          comment: c.comment,
+          source_id: c.sourceId,
+          history_json: JSON.stringify(c.history),
+          created_at: c.createdAt,
+        })
         .execute();
       if (version !== null) {
-        await tx.updateTable('sprites').set({ next_checkpoint_version: version + 1, current_checkpoint: c.id }).where('id', '=', c.spriteId).execute();
+        await tx
+          .updateTable('sprites')
+          .set({ next_checkpoint_version: version + 1, current_checkpoint: c.id })
+          .where('id', '=', c.spriteId)
+          .execute();
       }
     });
   }
 
   async nextSeq(spriteId: string): Promise<number> {
-    const row = await this.db.selectFrom('checkpoints').select((eb) => eb.fn.max<number>('seq').as('m')).where('sprite_id', '=', spriteId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('checkpoints')
+      .select((eb) => eb.fn.max<number>('seq').as('m'))
+      .where('sprite_id', '=', spriteId)
+      .executeTakeFirst();
     return row?.m === null || row?.m === undefined ? 0 : Number(row.m) + 1;
   }
 
   async get(spriteId: string, id: string): Promise<CheckpointRecord | null> {
-    const row = await this.db.selectFrom('checkpoints').selectAll().where('sprite_id', '=', spriteId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('checkpoints')
+      .selectAll()
+      .where('sprite_id', '=', spriteId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? fromRow(row) : null;
   }
 

@@ -1,7 +1,15 @@
 export { openRegistry, type RegistryDb } from './db.js';
 export { OrganizationStore, type Organization } from './orgs.js';
 export { TokenStore, hashToken, generateToken, type TokenGrant } from './tokens.js';
-export { SpriteStore, NameTakenError, UrlTakenError, type SpriteRecord, type NewSprite, type ListPage, type SpriteFootprint } from './sprites.js';
+export {
+  SpriteStore,
+  NameTakenError,
+  UrlTakenError,
+  type SpriteRecord,
+  type NewSprite,
+  type ListPage,
+  type SpriteFootprint,
+} from './sprites.js';
 export { RunStore, type RunRecord } from './runs.js';
 export { CheckpointStore, type CheckpointRecord } from './checkpoints.js';
 export { OrgLimitStore, type OrgLimitOverrides, type OrgLimitPatch } from './org-limits.js';
@@ -26,6 +34,14 @@ export interface Registry {
 }
 
 export function repositories(db: RegistryDb): Registry {
-  return { db, orgs: new OrganizationStore(db), tokens: new TokenStore(db), sprites: new SpriteStore(db), runs: new RunStore(db), checkpoints: new CheckpointStore(db), orgLimits: new OrgLimitStore(db) };
+  return {
+    db,
+    orgs: new OrganizationStore(db),
+    tokens: new TokenStore(db),
+    sprites: new SpriteStore(db),
+    runs: new RunStore(db),
+    checkpoints: new CheckpointStore(db),
+    orgLimits: new OrgLimitStore(db),
+  };
 }
 export { urlLabel } from './migrations.js';

@@ -67,15 +67,24 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('sprites').addColumn('current_checkpoint', 'text').execute();
       await db.schema.alterTable('sprites').addColumn('quota_group', 'integer').execute();
       // vN ids are never reused, even after the newest is deleted.
-      await db.schema.alterTable('sprites').addColumn('next_checkpoint_version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('sprites')
+        .addColumn('next_checkpoint_version', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
   },
   '0003_network_policy': {
     async up(db: Kysely<unknown>): Promise<void> {
       // The sprite's egress policy (PROTOCOL §13); no rules = unrestricted.
-      await db.schema.alterTable('sprites').addColumn('network_policy_json', 'text', (c) => c.notNull().defaultTo('{"rules":[]}')).execute();
+      await db.schema
+        .alterTable('sprites')
+        .addColumn('network_policy_json', 'text', (c) => c.notNull().defaultTo('{"rules":[]}'))
+        .execute();
       // Bumped with every change: connections marked with an older generation are cut.
-      await db.schema.alterTable('sprites').addColumn('network_policy_generation', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('sprites')
+        .addColumn('network_policy_generation', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
   },
   '0004_url_labels': {
@@ -84,7 +93,13 @@ export const migrations: Record<string, Migration> = {
       // URL names exactly one sprite (DESIGN §5.7). Sprites made before this keep their URL when
       // it is unambiguous; of two that collide, the older keeps it and the newer has none.
       await db.schema.alterTable('sprites').addColumn('url_label', 'text').execute();
-      const rows = await sql<{ id: string; name: string; slug: string }>`SELECT s.id AS id, s.name AS name, o.slug AS slug FROM sprites s JOIN organizations o ON o.id = s.org_id ORDER BY s.seq`.execute(db);
+      const rows = await sql<{
+        id: string;
+        name: string;
+        slug: string;
+      }>`SELECT s.id AS id, s.name AS name, o.slug AS slug FROM sprites s JOIN organizations o ON o.id = s.org_id ORDER BY s.seq`.execute(
+        db,
+      );
       const taken = new Set<string>();
       for (const row of rows.rows) {
         const label = urlLabel(row.name, row.slug);

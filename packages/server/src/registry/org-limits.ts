@@ -7,7 +7,12 @@ export type OrgLimitOverrides = Partial<OrgLimits>;
 /** A change: a number sets the limit, null returns it to the default, a missing key keeps it. */
 export type OrgLimitPatch = { [K in keyof OrgLimits]?: number | null };
 
-const COLUMN = { sprites: 'sprite_limit', running: 'running_limit', memoryMb: 'memory_limit_mb', storageGb: 'storage_limit_gb' } as const;
+const COLUMN = {
+  sprites: 'sprite_limit',
+  running: 'running_limit',
+  memoryMb: 'memory_limit_mb',
+  storageGb: 'storage_limit_gb',
+} as const;
 
 /** The limits the admin gave organizations (table `org_limits`, migration 0005). */
 export class OrgLimitStore {
@@ -33,7 +38,15 @@ export class OrgLimitStore {
     const updatedAt = new Date().toISOString();
     await this.db
       .insertInto('org_limits')
-      .values({ org_id: orgId, sprite_limit: null, running_limit: null, memory_limit_mb: null, storage_limit_gb: null, ...changes, updated_at: updatedAt })
+      .values({
+        org_id: orgId,
+        sprite_limit: null,
+        running_limit: null,
+        memory_limit_mb: null,
+        storage_limit_gb: null,
+        ...changes,
+        updated_at: updatedAt,
+      })
       .onConflict((oc) => oc.column('org_id').doUpdateSet({ ...changes, updated_at: updatedAt }))
       .execute();
     return this.get(orgId);

@@ -11,7 +11,13 @@ export interface RunRecord {
 }
 
 function fromRow(row: Selectable<RunsTable>): RunRecord {
-  return { spriteId: row.sprite_id, runId: row.run_id, netSlot: row.net_slot, idSlot: row.id_slot, startedAt: row.started_at };
+  return {
+    spriteId: row.sprite_id,
+    runId: row.run_id,
+    netSlot: row.net_slot,
+    idSlot: row.id_slot,
+    startedAt: row.started_at,
+  };
 }
 
 /** Which host resources each running sprite holds (one row per running sprite). */
@@ -21,9 +27,17 @@ export class RunStore {
   async put(r: RunRecord): Promise<void> {
     await this.db
       .insertInto('runs')
-      .values({ sprite_id: r.spriteId, run_id: r.runId, net_slot: r.netSlot, id_slot: r.idSlot, started_at: r.startedAt })
+      .values({
+        sprite_id: r.spriteId,
+        run_id: r.runId,
+        net_slot: r.netSlot,
+        id_slot: r.idSlot,
+        started_at: r.startedAt,
+      })
       .onConflict((oc) =>
-        oc.column('sprite_id').doUpdateSet({ run_id: r.runId, net_slot: r.netSlot, id_slot: r.idSlot, started_at: r.startedAt }),
+        oc
+          .column('sprite_id')
+          .doUpdateSet({ run_id: r.runId, net_slot: r.netSlot, id_slot: r.idSlot, started_at: r.startedAt }),
       )
       .execute();
   }

@@ -155,7 +155,10 @@ export class SpriteStore {
     let q = this.db.selectFrom('sprites').selectAll().where('org_id', '=', orgId);
     if (opts.prefix) q = q.where('name', '>=', opts.prefix).where('name', '<', `${opts.prefix}\uffff`);
     if (opts.afterSeq !== undefined) q = q.where('seq', '>', opts.afterSeq);
-    const rows = await q.orderBy('seq').limit(opts.limit + 1).execute();
+    const rows = await q
+      .orderBy('seq')
+      .limit(opts.limit + 1)
+      .execute();
     const page = rows.slice(0, opts.limit).map(fromRow);
     const more = rows.length > opts.limit;
     return { sprites: page, nextAfterSeq: more ? (page[page.length - 1]?.seq ?? null) : null };
@@ -181,12 +184,23 @@ export class SpriteStore {
     const rows = await this.db
       .selectFrom('sprites')
       .leftJoin('runs', 'runs.sprite_id', 'sprites.id')
-      .select(['sprites.id as id', 'sprites.status as status', 'sprites.config_json as config_json', 'runs.run_id as run_id'])
+      .select([
+        'sprites.id as id',
+        'sprites.status as status',
+        'sprites.config_json as config_json',
+        'runs.run_id as run_id',
+      ])
       .where('sprites.org_id', '=', orgId)
       .execute();
     return rows.map((r) => {
       const config = JSON.parse(r.config_json) as Required<SpriteConfig>;
-      return { id: r.id, status: r.status as SpriteStatus, ramMb: config.ram_mb, storageGb: config.storage_gb, live: r.run_id !== null };
+      return {
+        id: r.id,
+        status: r.status as SpriteStatus,
+        ramMb: config.ram_mb,
+        storageGb: config.storage_gb,
+        live: r.run_id !== null,
+      };
     });
   }
 
@@ -216,7 +230,11 @@ export class SpriteStore {
   }
 
   async setImage(id: string, imageKey: string): Promise<void> {
-    await this.db.updateTable('sprites').set({ image_key: imageKey, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('sprites')
+      .set({ image_key: imageKey, updated_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .execute();
   }
 
   async setCurrentCheckpoint(id: string, checkpointId: string | null): Promise<void> {
@@ -225,16 +243,28 @@ export class SpriteStore {
 
   /** The sprite's network policy and its generation. */
   async networkPolicy(id: string): Promise<{ json: string; generation: number } | null> {
-    const row = await this.db.selectFrom('sprites').select(['network_policy_json', 'network_policy_generation']).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('sprites')
+      .select(['network_policy_json', 'network_policy_generation'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? { json: row.network_policy_json, generation: row.network_policy_generation } : null;
   }
 
   /** Stores a new policy; returns its generation (one more than before). */
   async setNetworkPolicy(id: string, json: string): Promise<number> {
     return this.db.transaction().execute(async (tx) => {
-      const row = await tx.selectFrom('sprites').select('network_policy_generation').where('id', '=', id).executeTakeFirstOrThrow();
+      const row = await tx
+        .selectFrom('sprites')
+        .select('network_policy_generation')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
       const generation = row.network_policy_generation + 1;
-      await tx.updateTable('sprites').set({ network_policy_json: json, network_policy_generation: generation }).where('id', '=', id).execute();
+      await tx
+        .updateTable('sprites')
+        .set({ network_policy_json: json, network_policy_generation: generation })
+        .where('id', '=', id)
+        .execute();
       return generation;
     });
   }

@@ -49,7 +49,11 @@ export class TokenStore {
     const hash = hashToken(token);
     const known = this.grants.get(hash);
     if (known) return known;
-    const row = await this.db.selectFrom('tokens').select(['id', 'org_id', 'is_admin']).where('token_hash', '=', hash).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('tokens')
+      .select(['id', 'org_id', 'is_admin'])
+      .where('token_hash', '=', hash)
+      .executeTakeFirst();
     if (!row) return null;
     const grant = { tokenId: row.id, orgId: row.org_id, isAdmin: row.is_admin === 1 };
     if (this.grants.size >= MAX_CACHED_GRANTS) this.grants.clear();

@@ -16,7 +16,13 @@ const spec: SpriteBundleSpec = {
   nofile: 20000,
   hostsFile: '/data/run/id/hosts',
   resolvFile: '/data/run/id/resolv.conf',
-  agent: { tini: '/usr/bin/tini-static', node: '/usr/bin/node', libDir: '/data/agent-runtime/lib', loader: 'ld-linux-x86-64.so.2', agentDir: '/repo/agent' },
+  agent: {
+    tini: '/usr/bin/tini-static',
+    node: '/usr/bin/node',
+    libDir: '/data/agent-runtime/lib',
+    loader: 'ld-linux-x86-64.so.2',
+    agentDir: '/repo/agent',
+  },
   env: { SPRITE_NAME: 'demo' },
 };
 
@@ -45,7 +51,14 @@ test('the agent runs from read-only host mounts under /.sprite, with tini as PID
   const c = buildOciConfig(spec);
   assert.equal(c.process.args[0], '/.sprite/bin/tini');
   assert.ok(c.process.args.includes('/.sprite/agent/agent.js'));
-  for (const dest of ['/.sprite/bin/tini', '/.sprite/bin/node', '/.sprite/lib', '/.sprite/agent', '/etc/hosts', '/etc/resolv.conf']) {
+  for (const dest of [
+    '/.sprite/bin/tini',
+    '/.sprite/bin/node',
+    '/.sprite/lib',
+    '/.sprite/agent',
+    '/etc/hosts',
+    '/etc/resolv.conf',
+  ]) {
     const m = c.mounts.find((x) => x.destination === dest);
     assert.ok(m?.options?.includes('ro'), `${dest} is read-only`);
   }

@@ -92,7 +92,12 @@ export interface OciConfig {
 export interface OciSeccomp {
   defaultAction: string;
   architectures: string[];
-  syscalls: { names: string[]; action: string; errnoRet?: number; args?: { index: number; value: number; valueTwo: number; op: string }[] }[];
+  syscalls: {
+    names: string[];
+    action: string;
+    errnoRet?: number;
+    args?: { index: number; value: number; valueTwo: number; op: string }[];
+  }[];
 }
 
 /**
@@ -102,9 +107,21 @@ export interface OciSeccomp {
  * sprite's own processes.
  */
 export const SPRITE_CAPABILITIES = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE', 'CAP_SYS_PTRACE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+  'CAP_SYS_PTRACE',
 ];
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -160,9 +177,14 @@ export function spriteSeccomp(): OciSeccomp {
 
 /** Character devices every sprite gets (null, zero, full, tty, random, urandom, ptmx, every pts). */
 const ALLOWED_DEVICES: { type: string; major: number; minor?: number }[] = [
-  { type: 'c', major: 1, minor: 3 }, { type: 'c', major: 1, minor: 5 }, { type: 'c', major: 1, minor: 7 },
-  { type: 'c', major: 5, minor: 0 }, { type: 'c', major: 1, minor: 8 }, { type: 'c', major: 1, minor: 9 },
-  { type: 'c', major: 5, minor: 2 }, { type: 'c', major: 136 },
+  { type: 'c', major: 1, minor: 3 },
+  { type: 'c', major: 1, minor: 5 },
+  { type: 'c', major: 1, minor: 7 },
+  { type: 'c', major: 5, minor: 0 },
+  { type: 'c', major: 1, minor: 8 },
+  { type: 'c', major: 1, minor: 9 },
+  { type: 'c', major: 5, minor: 2 },
+  { type: 'c', major: 136 },
 ];
 
 export function buildOciConfig(spec: SpriteBundleSpec): OciConfig {
@@ -174,9 +196,15 @@ export function buildOciConfig(spec: SpriteBundleSpec): OciConfig {
       terminal: false,
       user: { uid: 0, gid: 0 },
       args: [
-        '/.sprite/bin/tini', '-g', '--',
-        `/.sprite/lib/${a.loader}`, '--library-path', '/.sprite/lib',
-        '/.sprite/bin/node', '--max-semi-space-size=1', '/.sprite/agent/agent.js',
+        '/.sprite/bin/tini',
+        '-g',
+        '--',
+        `/.sprite/lib/${a.loader}`,
+        '--library-path',
+        '/.sprite/lib',
+        '/.sprite/bin/node',
+        '--max-semi-space-size=1',
+        '/.sprite/agent/agent.js',
       ],
       env: Object.entries({ PATH: DEFAULT_PATH, HOME: '/root', ...spec.env }).map(([k, v]) => `${k}=${v}`),
       cwd: '/',
@@ -190,14 +218,34 @@ export function buildOciConfig(spec: SpriteBundleSpec): OciConfig {
     hostname: spec.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      {
+        destination: '/dev',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+      },
+      {
+        destination: '/dev/shm',
+        type: 'tmpfs',
+        source: 'shm',
+        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+      },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       // sysfs cannot be mounted in a user namespace that does not own the network namespace;
       // a read-only bind with the sensitive parts masked below stands in for it.
       { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'] },
-      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', `size=${spec.tmpBytes}`] },
+      {
+        destination: '/tmp',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'nodev', 'mode=1777', `size=${spec.tmpBytes}`],
+      },
       { destination: '/.sprite', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=4m'] },
       { destination: '/.sprite/bin/tini', type: 'bind', source: a.tini, options: ro },
       { destination: '/.sprite/bin/node', type: 'bind', source: a.node, options: ro },
@@ -207,9 +255,25 @@ export function buildOciConfig(spec: SpriteBundleSpec): OciConfig {
       { destination: '/etc/resolv.conf', type: 'bind', source: spec.resolvFile, options: ro },
       // rslave: checkpoint views the daemon mounts later on the host side show up inside.
       ...(spec.checkpointsView
-        ? [{ destination: '/.sprite/checkpoints', type: 'bind', source: spec.checkpointsView, options: ['rbind', 'ro', 'nosuid', 'nodev', 'rslave'] }]
+        ? [
+            {
+              destination: '/.sprite/checkpoints',
+              type: 'bind',
+              source: spec.checkpointsView,
+              options: ['rbind', 'ro', 'nosuid', 'nodev', 'rslave'],
+            },
+          ]
         : []),
-      ...(spec.policyDir ? [{ destination: '/.sprite/policy', type: 'bind', source: spec.policyDir, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] }] : []),
+      ...(spec.policyDir
+        ? [
+            {
+              destination: '/.sprite/policy',
+              type: 'bind',
+              source: spec.policyDir,
+              options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'],
+            },
+          ]
+        : []),
     ],
     linux: {
       // Slave, not private: mounts the daemon adds under the checkpoint view on the host must
@@ -218,20 +282,42 @@ export function buildOciConfig(spec: SpriteBundleSpec): OciConfig {
       uidMappings: [{ containerID: 0, hostID: spec.hostIdBase, size: spec.idCount }],
       gidMappings: [{ containerID: 0, hostID: spec.hostIdBase, size: spec.idCount }],
       namespaces: [
-        { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }, { type: 'user' },
+        { type: 'pid' },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        { type: 'cgroup' },
+        { type: 'user' },
         { type: 'network', path: spec.netnsPath },
       ],
       cgroupsPath: spec.cgroupsPath,
       resources: {
-        devices: [{ allow: false, access: 'rwm' }, ...ALLOWED_DEVICES.map((d) => ({ allow: true, access: 'rwm', ...d }))],
+        devices: [
+          { allow: false, access: 'rwm' },
+          ...ALLOWED_DEVICES.map((d) => ({ allow: true, access: 'rwm', ...d })),
+        ],
         memory: { limit: spec.memoryBytes, swap: spec.memoryBytes },
         cpu: { quota: Math.max(1000, Math.round(spec.cpus * CPU_PERIOD_US)), period: CPU_PERIOD_US },
         pids: { limit: spec.pidsLimit },
       },
       maskedPaths: [
-        '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-        '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
-        '/sys/kernel', '/sys/module', '/sys/block', '/sys/dev', '/sys/bus', '/sys/class',
+        '/proc/acpi',
+        '/proc/asound',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/proc/scsi',
+        '/sys/firmware',
+        '/sys/devices/virtual/powercap',
+        '/sys/kernel',
+        '/sys/module',
+        '/sys/block',
+        '/sys/dev',
+        '/sys/bus',
+        '/sys/class',
       ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
       seccomp: spriteSeccomp(),

@@ -50,7 +50,10 @@ export async function listChildCgroups(relPath: string): Promise<string[]> {
 
 /** Current memory charge of a cgroup (v1 memory.usage_in_bytes or v2 memory.current), or null. */
 export async function memoryUsage(relPath: string): Promise<number | null> {
-  for (const file of [join(CGROUP_ROOT, 'memory', relPath, 'memory.usage_in_bytes'), join(CGROUP_ROOT, relPath, 'memory.current')]) {
+  for (const file of [
+    join(CGROUP_ROOT, 'memory', relPath, 'memory.usage_in_bytes'),
+    join(CGROUP_ROOT, relPath, 'memory.current'),
+  ]) {
     const text = await readFile(file, 'utf8').catch(() => null);
     if (text !== null) return Number(text.trim());
   }
@@ -108,7 +111,9 @@ let unifiedOnly: boolean | undefined;
 /** The file that freezes a cgroup: v1 `freezer.state`, or v2 `cgroup.freeze`. */
 export function freezerFile(relPath: string): string {
   unifiedOnly ??= existsSync(join(CGROUP_ROOT, 'cgroup.procs'));
-  return unifiedOnly ? join(CGROUP_ROOT, relPath, 'cgroup.freeze') : join(CGROUP_ROOT, 'freezer', relPath, 'freezer.state');
+  return unifiedOnly
+    ? join(CGROUP_ROOT, relPath, 'cgroup.freeze')
+    : join(CGROUP_ROOT, 'freezer', relPath, 'freezer.state');
 }
 
 /**
@@ -122,12 +127,14 @@ export async function setFrozen(relPath: string, frozen: boolean, timeoutMs = 20
   const v2 = unifiedOnly === true;
   writeFileSync(file, v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
   const done = () => {
-    if (v2) return readFileSync(join(CGROUP_ROOT, relPath, 'cgroup.events'), 'utf8').includes(`frozen ${frozen ? 1 : 0}`);
+    if (v2)
+      return readFileSync(join(CGROUP_ROOT, relPath, 'cgroup.events'), 'utf8').includes(`frozen ${frozen ? 1 : 0}`);
     return readFileSync(file, 'utf8').trim() === (frozen ? 'FROZEN' : 'THAWED');
   };
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
-    if (Date.now() > deadline) throw new Error(`${relPath} did not become ${frozen ? 'frozen' : 'thawed'} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`${relPath} did not become ${frozen ? 'frozen' : 'thawed'} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 1));
   }
 }

@@ -32,7 +32,11 @@ export interface RuntimeDriver {
   start(id: string, bundleDir: string, opts: StartOptions): Promise<void>;
   state(id: string): Promise<ContainerState | null>;
   /** Run a command inside the running container (host-side, for diagnostics and tests). */
-  exec(id: string, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  exec(
+    id: string,
+    argv: string[],
+    opts?: { input?: string; timeoutMs?: number },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   freeze(id: string): Promise<void>;
   thaw(id: string): Promise<void>;
   kill(id: string, signal: NodeJS.Signals): Promise<void>;

@@ -34,7 +34,9 @@ export class OciCliDriver implements RuntimeDriver {
       const [file, rest] = this.command(['run', '--detach', '--preserve-fds', '1', '--bundle', bundleDir, id]);
       // The helper binds the agent's socket, makes it fd 3, hands the runtime's (and so the
       // container's) stdout and stderr to a bounded console logger, then execs the runtime.
-      await run(helperPath(), ['listen', '-l', opts.consoleLog, opts.agentSocket, '--', file, ...rest], { timeoutMs: 60_000 });
+      await run(helperPath(), ['listen', '-l', opts.consoleLog, opts.agentSocket, '--', file, ...rest], {
+        timeoutMs: 60_000,
+      });
     } catch (e) {
       // The runtime's own complaint went through the logger's pipe: give it a moment to land.
       await new Promise((r) => setTimeout(r, 100));
@@ -86,7 +88,10 @@ export class OciCliDriver implements RuntimeDriver {
 
   async list(prefix: string): Promise<string[]> {
     const { stdout } = await this.run(['list', '--quiet']);
-    return stdout.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix));
+    return stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => s.startsWith(prefix));
   }
 
   /**
@@ -116,7 +121,11 @@ function parseStates(stdout: string, prefix: string): Map<string, ContainerState
   const states = new Map<string, ContainerState>();
   for (const entry of Array.isArray(parsed) ? (parsed as { id?: unknown; status?: unknown; pid?: unknown }[]) : []) {
     if (typeof entry.id !== 'string' || !entry.id.startsWith(prefix) || typeof entry.status !== 'string') continue;
-    states.set(entry.id, { id: entry.id, status: entry.status as ContainerStatus, pid: typeof entry.pid === 'number' ? entry.pid : 0 });
+    states.set(entry.id, {
+      id: entry.id,
+      status: entry.status as ContainerStatus,
+      pid: typeof entry.pid === 'number' ? entry.pid : 0,
+    });
   }
   return states;
 }

@@ -88,7 +88,10 @@ export class BtrfsDriver implements StorageDriver {
   async unmount(): Promise<void> {
     if (!(await this.isMounted())) return;
     const mounts = await readFile('/proc/self/mounts', 'utf8');
-    const device = mounts.split('\n').map((l) => l.split(' ')).find(([, target, type]) => target === this.root && type === 'btrfs')?.[0];
+    const device = mounts
+      .split('\n')
+      .map((l) => l.split(' '))
+      .find(([, target, type]) => target === this.root && type === 'btrfs')?.[0];
     await run('umount', [this.root]);
     if (!this.opts.device && device?.startsWith('/dev/loop')) await this.releaseLoop(device);
   }
@@ -101,7 +104,8 @@ export class BtrfsDriver implements StorageDriver {
    */
   private async releaseLoop(device: string): Promise<void> {
     // `losetup DEVICE` fails (1) once nothing is attached to it.
-    const attached = async () => (await run('losetup', [device], { okCodes: [1] })).stdout.includes(this.opts.imageFile);
+    const attached = async () =>
+      (await run('losetup', [device], { okCodes: [1] })).stdout.includes(this.opts.imageFile);
     for (let i = 0; i < 100; i++) {
       if (!(await attached())) return;
       await new Promise((r) => setTimeout(r, 100));
@@ -115,7 +119,11 @@ export class BtrfsDriver implements StorageDriver {
    */
   async usage(): Promise<PoolUsage> {
     const s = await statfs(this.root);
-    return { totalBytes: s.blocks * s.bsize, usedBytes: (s.blocks - s.bfree) * s.bsize, availableBytes: s.bavail * s.bsize };
+    return {
+      totalBytes: s.blocks * s.bsize,
+      usedBytes: (s.blocks - s.bfree) * s.bsize,
+      availableBytes: s.bavail * s.bsize,
+    };
   }
 
   private imagePath(key: string): string {
@@ -170,7 +178,8 @@ export class BtrfsDriver implements StorageDriver {
     if (deleted.code !== 0) {
       // A subvolume inside it (made before sprites were kept from making them, ADR 0018)
       // makes a plain delete fail: remove those first, deepest first, then try again.
-      if (id === null || !/not empty/i.test(deleted.stderr)) throw new Error(`btrfs subvolume delete ${path}: ${deleted.stderr.trim()}`);
+      if (id === null || !/not empty/i.test(deleted.stderr))
+        throw new Error(`btrfs subvolume delete ${path}: ${deleted.stderr.trim()}`);
       for (const nested of await this.nestedSubvolumes(id, path)) await this.deleteSubvolumeById(nested);
       await run('btrfs', ['subvolume', 'delete', '--commit-after', path]);
     }
@@ -211,7 +220,9 @@ export class BtrfsDriver implements StorageDriver {
     for (const child of parentOf.keys()) {
       const d = depth(child);
       if (d === 0) continue;
-      const real = await run('btrfs', ['inspect-internal', 'subvolid-resolve', String(child), this.root], { okCodes: [1] });
+      const real = await run('btrfs', ['inspect-internal', 'subvolid-resolve', String(child), this.root], {
+        okCodes: [1],
+      });
       if (real.code === 0 && real.stdout.startsWith(inside)) found.push({ id: child, depth: d });
     }
     return found.sort((a, b) => b.depth - a.depth).map((f) => f.id);
@@ -243,7 +254,8 @@ export class BtrfsDriver implements StorageDriver {
 
   private async ensureGroup(group: number): Promise<void> {
     const made = await run('btrfs', ['qgroup', 'create', `1/${group}`, this.root], { okCodes: [1] });
-    if (made.code === 1 && !/exists/i.test(made.stderr)) throw new Error(`btrfs qgroup create 1/${group}: ${made.stderr.trim()}`);
+    if (made.code === 1 && !/exists/i.test(made.stderr))
+      throw new Error(`btrfs qgroup create 1/${group}: ${made.stderr.trim()}`);
   }
 
   /**
@@ -277,7 +289,16 @@ export class BtrfsDriver implements StorageDriver {
     const dir = this.checkpointsDirOf(volume, checkpoint.startsWith('auto-'));
     const made = await makeDir(dir);
     try {
-      await run(helperPath(), ['snapshot', '-r', '-g', String(group), ...(freezeFile ? ['-f', freezeFile] : []), this.volumePath(volume), dir, checkpoint]);
+      await run(helperPath(), [
+        'snapshot',
+        '-r',
+        '-g',
+        String(group),
+        ...(freezeFile ? ['-f', freezeFile] : []),
+        this.volumePath(volume),
+        dir,
+        checkpoint,
+      ]);
     } catch (e) {
       // A refused first checkpoint (the pool full) leaves no empty directory behind.
       if (made) await rmdir(dir).catch(() => undefined);
@@ -289,7 +310,14 @@ export class BtrfsDriver implements StorageDriver {
   async prepareRestore(volume: string, checkpoint: string, group: number): Promise<void> {
     const incoming = `.restore-${volume}`;
     await this.deleteSubvolume(this.volumePath(incoming));
-    await run(helperPath(), ['snapshot', '-g', String(group), this.checkpointPath(volume, checkpoint), join(this.root, 'volumes'), incoming]);
+    await run(helperPath(), [
+      'snapshot',
+      '-g',
+      String(group),
+      this.checkpointPath(volume, checkpoint),
+      join(this.root, 'volumes'),
+      incoming,
+    ]);
   }
 
   /**
@@ -315,7 +343,8 @@ export class BtrfsDriver implements StorageDriver {
    * be missing). The restored copy becomes the prepared one again, for `discardRestore`.
    */
   async undoRestoreSwap(volume: string, outgoing: string): Promise<void> {
-    if (!(await exists(this.volumePath(outgoing)))) throw new Error(`the replaced volume ${outgoing} is gone; cannot put it back`);
+    if (!(await exists(this.volumePath(outgoing))))
+      throw new Error(`the replaced volume ${outgoing} is gone; cannot put it back`);
     if (await exists(this.volumePath(volume))) {
       await this.deleteSubvolume(this.volumePath(`.restore-${volume}`));
       await rename(this.volumePath(volume), this.volumePath(`.restore-${volume}`));
@@ -367,13 +396,17 @@ export class BtrfsDriver implements StorageDriver {
     if (first.code === 0 || /No such file/i.test(first.stderr)) return;
     const { stdout } = await run('btrfs', ['qgroup', 'show', '-c', this.root]);
     const line = stdout.split('\n').find((l) => l.startsWith(`1/${group} `)) ?? '';
-    const members = (line.trim().split(/\s+/)[3] ?? '').split(',').map((m) => /^0\/(\d+)$/.exec(m)?.[1]).filter((id): id is string => id !== undefined);
+    const members = (line.trim().split(/\s+/)[3] ?? '')
+      .split(',')
+      .map((m) => /^0\/(\d+)$/.exec(m)?.[1])
+      .filter((id): id is string => id !== undefined);
     if (members.length > 0) {
       await run('btrfs', ['subvolume', 'sync', this.root, ...members], { timeoutMs: 60_000, okCodes: [1] });
       for (const id of members) await this.destroyQgroup(`0/${id}`);
     }
     const second = await destroy();
-    if (second.code !== 0 && !/No such file/i.test(second.stderr)) throw new Error(`btrfs qgroup destroy 1/${group}: ${second.stderr.trim()}`);
+    if (second.code !== 0 && !/No such file/i.test(second.stderr))
+      throw new Error(`btrfs qgroup destroy 1/${group}: ${second.stderr.trim()}`);
   }
 
   async listVolumes(prefix: string): Promise<string[]> {

@@ -22,9 +22,7 @@ export const DEFAULT_IMAGE_RECIPE: ImageRecipe = {
   suite: 'bookworm',
   variant: 'minbase',
   mirror: 'http://deb.debian.org/debian',
-  packages: [
-    'bash', 'coreutils', 'procps', 'iproute2', 'curl', 'ca-certificates', 'git', 'python3', 'less', 'sudo',
-  ],
+  packages: ['bash', 'coreutils', 'procps', 'iproute2', 'curl', 'ca-certificates', 'git', 'python3', 'less', 'sudo'],
   customize: [
     'chroot "$1" useradd --create-home --uid 1000 --user-group --shell /bin/bash sprite',
     'printf "sprite ALL=(ALL) NOPASSWD:ALL\\n" > "$1/etc/sudoers.d/sprite" && chmod 0440 "$1/etc/sudoers.d/sprite"',
@@ -59,7 +57,10 @@ export class ImageCache {
   }
 
   /** Returns the cached root filesystem of `recipe`, building it first if needed. */
-  async ensure(recipe: ImageRecipe, onProgress: (line: string) => void = () => undefined): Promise<{ key: string; rootfs: string }> {
+  async ensure(
+    recipe: ImageRecipe,
+    onProgress: (line: string) => void = () => undefined,
+  ): Promise<{ key: string; rootfs: string }> {
     const key = imageKey(recipe);
     if (await this.has(key)) return { key, rootfs: this.rootfsPath(key) };
     await mkdir(this.dir, { recursive: true, mode: 0o755 });
@@ -112,7 +113,9 @@ export class ImageCache {
       rootfs,
       recipe.mirror,
     ];
-    onProgress(`building base image ${key.slice(0, 12)} (${recipe.suite}, ${recipe.packages.length} packages) with mmdebstrap; this takes about a minute, once per host`);
+    onProgress(
+      `building base image ${key.slice(0, 12)} (${recipe.suite}, ${recipe.packages.length} packages) with mmdebstrap; this takes about a minute, once per host`,
+    );
     const started = Date.now();
     await runWithProgress('mmdebstrap', args, onProgress);
     await writeFile(join(work, 'recipe.json'), JSON.stringify(recipe, null, 2));
@@ -135,7 +138,9 @@ function runWithProgress(file: string, args: string[], onProgress: (line: string
     };
     createInterface({ input: child.stdout }).on('line', take);
     createInterface({ input: child.stderr }).on('line', take);
-    child.on('error', (e) => reject(new Error(`${file}: ${e.message} (is it installed? run scripts/setup-host.sh)`, { cause: e })));
+    child.on('error', (e) =>
+      reject(new Error(`${file}: ${e.message} (is it installed? run scripts/setup-host.sh)`, { cause: e })),
+    );
     child.on('close', (code) => {
       if (code === 0) resolve();
       else reject(new Error(`${file} failed with exit code ${code}:\n${tail.join('\n')}`));

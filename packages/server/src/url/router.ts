@@ -1,4 +1,10 @@
-import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SpriteError } from '@sprites/protocol';
@@ -37,7 +43,15 @@ export const APP_IDLE_TIMEOUT_MS = 10 * 60_000;
 /** The login form: its size and how long it may take to arrive. */
 const LOGIN_FORM_MAX_BYTES = 16 * 1024;
 const LOGIN_FORM_DEADLINE_MS = 10_000;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 /**
  * The sprite URL: requests to `<name>-<org>.<domain>` go to the sprite's `http_port`
@@ -79,10 +93,18 @@ export class SpriteUrlRouter {
       if (!auth) {
         const wantsHtml = req.method === 'GET' && /text\/html/.test(req.headers.accept ?? '');
         if (wantsHtml) {
-          res.writeHead(302, { location: `${LOGIN_PATH}?next=${encodeURIComponent(req.url ?? '/')}`, 'cache-control': 'no-store' }).end();
+          res
+            .writeHead(302, {
+              location: `${LOGIN_PATH}?next=${encodeURIComponent(req.url ?? '/')}`,
+              'cache-control': 'no-store',
+            })
+            .end();
           return;
         }
-        throw new UrlError(401, `sprite ${sprite.name} is private to its organization: send "Authorization: Bearer <token>" or log in at ${LOGIN_PATH}`);
+        throw new UrlError(
+          401,
+          `sprite ${sprite.name} is private to its organization: send "Authorization: Bearer <token>" or log in at ${LOGIN_PATH}`,
+        );
       }
       await this.forward(req, res, sprite);
     } catch (e) {
@@ -94,7 +116,8 @@ export class SpriteUrlRouter {
     socket.on('error', () => undefined);
     try {
       const sprite = await this.sprite(req);
-      if (!(await this.authorize(req, sprite))) throw new UrlError(401, `sprite ${sprite.name} is private to its organization`);
+      if (!(await this.authorize(req, sprite)))
+        throw new UrlError(401, `sprite ${sprite.name} is private to its organization`);
       let target = await this.target(sprite);
       const upstream = await this.dial(target, target.retry).catch(async (e: unknown) => {
         if (!(e instanceof UrlError && /ECONNREFUSED/.test(e.message))) throw e;
@@ -114,7 +137,8 @@ export class SpriteUrlRouter {
       upstream.setTimeout(APP_IDLE_TIMEOUT_MS, () => upstream.destroy());
       splice(socket, upstream);
     } catch (e) {
-      if (!(e instanceof UrlError || e instanceof SpriteError)) this.deps.log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL upgrade failed');
+      if (!(e instanceof UrlError || e instanceof SpriteError))
+        this.deps.log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL upgrade failed');
       const { status, body } = errorAnswer(e);
       rejectUpgrade(socket, status, body);
     }
@@ -123,7 +147,11 @@ export class SpriteUrlRouter {
   private async sprite(req: IncomingMessage): Promise<SpriteRecord> {
     const label = spriteLabel(req.headers.host, this.deps.domain);
     const found = label ? await this.hosts.find(label) : null;
-    if (!found) throw new UrlError(404, `no sprite answers at ${String(req.headers.host ?? '?').slice(0, 300)}: the URL is <sprite>-<organization>.${this.deps.domain}`);
+    if (!found)
+      throw new UrlError(
+        404,
+        `no sprite answers at ${String(req.headers.host ?? '?').slice(0, 300)}: the URL is <sprite>-<organization>.${this.deps.domain}`,
+      );
     return found.sprite;
   }
 
@@ -140,22 +168,28 @@ export class SpriteUrlRouter {
   }
 
   private async login(req: IncomingMessage, res: ServerResponse, sprite: SpriteRecord): Promise<void> {
-    const html = (status: number, body: string) => res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
+    const html = (status: number, body: string) =>
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
     if (req.method === 'GET') return void html(200, loginPage(sprite.name, safeNext(query.get('next'))));
     if (req.method !== 'POST') throw new UrlError(405, `${LOGIN_PATH} takes GET or POST`);
     let text: string;
     try {
-      text = (await readBounded(req, { limit: LOGIN_FORM_MAX_BYTES, deadlineMs: LOGIN_FORM_DEADLINE_MS })).toString('utf8');
+      text = (await readBounded(req, { limit: LOGIN_FORM_MAX_BYTES, deadlineMs: LOGIN_FORM_DEADLINE_MS })).toString(
+        'utf8',
+      );
     } catch (e) {
-      if (e instanceof BodyTooLargeError) throw new UrlError(413, `the login form is larger than ${LOGIN_FORM_MAX_BYTES} bytes`);
-      if (e instanceof DeadlineError) throw new UrlError(400, `the login form did not arrive within ${LOGIN_FORM_DEADLINE_MS} ms`);
+      if (e instanceof BodyTooLargeError)
+        throw new UrlError(413, `the login form is larger than ${LOGIN_FORM_MAX_BYTES} bytes`);
+      if (e instanceof DeadlineError)
+        throw new UrlError(400, `the login form did not arrive within ${LOGIN_FORM_DEADLINE_MS} ms`);
       throw new UrlError(400, 'the login form could not be read');
     }
     const form = new URLSearchParams(text);
     const next = safeNext(form.get('next'));
     const grant = await this.deps.registry.tokens.resolve(form.get('token')?.trim() ?? '');
-    if (!grant || grant.orgId !== sprite.orgId) return void html(401, loginPage(sprite.name, next, "That token does not belong to this sprite's organization."));
+    if (!grant || grant.orgId !== sprite.orgId)
+      return void html(401, loginPage(sprite.name, next, "That token does not belong to this sprite's organization."));
     const cookie = `${SESSION_COOKIE}=${this.deps.signer.issue(sprite.orgId)}; Path=/; Max-Age=${SESSION_SECONDS}; HttpOnly; SameSite=Lax${this.deps.secure ? '; Secure' : ''}`;
     res.writeHead(303, { location: next, 'set-cookie': cookie, 'cache-control': 'no-store' }).end();
   }
@@ -182,8 +216,12 @@ export class SpriteUrlRouter {
     try {
       answer = await askAgentForTarget(this.deps.lifecycle.agentSocket(sprite.id));
     } catch (e) {
-      if (e instanceof DeadlineError) throw new UrlError(504, `the agent of sprite ${sprite.name} did not answer in time; retry in a moment`);
-      throw new UrlError(502, `the agent of sprite ${sprite.name} did not answer (${(e as Error).message}); retry in a moment`);
+      if (e instanceof DeadlineError)
+        throw new UrlError(504, `the agent of sprite ${sprite.name} did not answer in time; retry in a moment`);
+      throw new UrlError(
+        502,
+        `the agent of sprite ${sprite.name} did not answer (${(e as Error).message}); retry in a moment`,
+      );
     }
     const target: Target = { runId: now.runId, address: now.address, port: answer.port };
     this.targets.set(sprite.id, target);
@@ -198,7 +236,10 @@ export class SpriteUrlRouter {
       try {
         return await new Promise<Socket>((resolve, reject) => {
           const s = connect({ host: address, port });
-          const timer = setTimeout(() => s.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), APP_CONNECT_TIMEOUT_MS);
+          const timer = setTimeout(
+            () => s.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })),
+            APP_CONNECT_TIMEOUT_MS,
+          );
           s.once('connect', () => {
             clearTimeout(timer);
             resolve(s);
@@ -210,9 +251,16 @@ export class SpriteUrlRouter {
         });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ETIMEDOUT') throw new UrlError(504, `the sprite did not accept a connection on port ${port} within ${APP_CONNECT_TIMEOUT_MS} ms`);
+        if (code === 'ETIMEDOUT')
+          throw new UrlError(
+            504,
+            `the sprite did not accept a connection on port ${port} within ${APP_CONNECT_TIMEOUT_MS} ms`,
+          );
         if (code !== 'ECONNREFUSED' || Date.now() >= deadline) {
-          throw new UrlError(502, `nothing answers on port ${port} in the sprite (${code ?? String(e)}); run your app on 0.0.0.0:${port}, or create a service with http_port`);
+          throw new UrlError(
+            502,
+            `nothing answers on port ${port} in the sprite (${code ?? String(e)}); run your app on 0.0.0.0:${port}, or create a service with http_port`,
+          );
         }
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -233,7 +281,9 @@ export class SpriteUrlRouter {
       out[k] = v;
     }
     const client = req.socket.remoteAddress ?? '';
-    out['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${String(req.headers['x-forwarded-for'])}, ${client}` : client;
+    out['x-forwarded-for'] = req.headers['x-forwarded-for']
+      ? `${String(req.headers['x-forwarded-for'])}, ${client}`
+      : client;
     out['x-forwarded-host'] = req.headers.host ?? '';
     out['x-forwarded-proto'] = this.deps.secure ? 'https' : 'http';
     return out;
@@ -245,7 +295,10 @@ export class SpriteUrlRouter {
     if (target.retry) (await this.dial(target, true)).destroy();
     this.deps.lifecycle.connectionOpened(sprite.id);
     res.once('close', () => this.deps.lifecycle.connectionClosed(sprite.id));
-    const bodiless = req.headers['content-length'] === undefined || req.headers['content-length'] === '0' ? req.headers['transfer-encoding'] === undefined : false;
+    const bodiless =
+      req.headers['content-length'] === undefined || req.headers['content-length'] === '0'
+        ? req.headers['transfer-encoding'] === undefined
+        : false;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.send(req, res, sprite, target);
@@ -264,27 +317,48 @@ export class SpriteUrlRouter {
   private send(req: IncomingMessage, res: ServerResponse, sprite: SpriteRecord, target: Target): Promise<void> {
     const { address, port } = target;
     return new Promise<void>((resolve, reject) => {
-      const upstream = httpRequest({ host: address, port, method: req.method, path: req.url, headers: this.requestHeaders(req, false), agent: this.upstream }, (answer) => {
-        const headers: OutgoingHttpHeaders = {};
-        for (const [k, v] of Object.entries(answer.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'set-cookie') headers[k] = v;
-        const cookies = hostOnlySetCookies(answer.headers['set-cookie'], SESSION_COOKIE);
-        if (cookies.length > 0) headers['set-cookie'] = cookies;
-        try {
-          res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
-        } catch {
-          // Headers Node refuses to send (invalid characters from the app): answer 502.
-          answer.destroy();
-          return reject(new UrlError(502, `the app in sprite ${sprite.name} sent headers that cannot be forwarded`));
-        }
-        answer.pipe(res);
-        answer.once('end', resolve);
-        answer.once('error', reject);
-      });
-      upstream.setTimeout(APP_IDLE_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('idle'), { code: 'ETIMEDOUT' })));
+      const upstream = httpRequest(
+        {
+          host: address,
+          port,
+          method: req.method,
+          path: req.url,
+          headers: this.requestHeaders(req, false),
+          agent: this.upstream,
+        },
+        (answer) => {
+          const headers: OutgoingHttpHeaders = {};
+          for (const [k, v] of Object.entries(answer.headers))
+            if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'set-cookie') headers[k] = v;
+          const cookies = hostOnlySetCookies(answer.headers['set-cookie'], SESSION_COOKIE);
+          if (cookies.length > 0) headers['set-cookie'] = cookies;
+          try {
+            res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
+          } catch {
+            // Headers Node refuses to send (invalid characters from the app): answer 502.
+            answer.destroy();
+            return reject(new UrlError(502, `the app in sprite ${sprite.name} sent headers that cannot be forwarded`));
+          }
+          answer.pipe(res);
+          answer.once('end', resolve);
+          answer.once('error', reject);
+        },
+      );
+      upstream.setTimeout(APP_IDLE_TIMEOUT_MS, () =>
+        upstream.destroy(Object.assign(new Error('idle'), { code: 'ETIMEDOUT' })),
+      );
       upstream.once('error', (e: NodeJS.ErrnoException) => {
         this.targets.delete(sprite.id);
-        if (e.code === 'ETIMEDOUT') return reject(new UrlError(504, `the app in sprite ${sprite.name} on port ${port} did not answer within ${APP_IDLE_TIMEOUT_MS / 1000} s`));
-        reject(new UrlError(502, `the app in sprite ${sprite.name} on port ${port} did not answer (${e.code ?? e.message})`));
+        if (e.code === 'ETIMEDOUT')
+          return reject(
+            new UrlError(
+              504,
+              `the app in sprite ${sprite.name} on port ${port} did not answer within ${APP_IDLE_TIMEOUT_MS / 1000} s`,
+            ),
+          );
+        reject(
+          new UrlError(502, `the app in sprite ${sprite.name} on port ${port} did not answer (${e.code ?? e.message})`),
+        );
       });
       res.once('close', () => upstream.destroy());
       // Small requests and answers must not wait for delayed ACKs (Nagle): 40 ms each.
@@ -295,11 +369,18 @@ export class SpriteUrlRouter {
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, e: unknown): void {
-    if (!(e instanceof UrlError || e instanceof SpriteError)) this.deps.log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL request failed');
+    if (!(e instanceof UrlError || e instanceof SpriteError))
+      this.deps.log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL request failed');
     if (res.headersSent) return void res.destroy();
     const { status, body } = errorAnswer(e);
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
+    res
+      .writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-store',
+      })
+      .end(text);
     // An unread body (a refused upload) is drained for a moment, then the connection closed.
     if (!req.complete) lingerClose(req);
   }

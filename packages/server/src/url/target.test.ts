@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TargetCache } from './target.js';
 
-test("a cached target is used only for the run it was learned on", () => {
+test('a cached target is used only for the run it was learned on', () => {
   const cache = new TargetCache(60_000);
   cache.set('s1', { runId: 'run-a', address: '10.0.0.2', port: 8080 });
   assert.equal(cache.get('s1', 'run-a')?.address, '10.0.0.2');

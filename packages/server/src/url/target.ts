@@ -19,7 +19,10 @@ const TARGET_ANSWER_BYTES = 4096;
  * that is not JSON (an agent from before services) means the default port.
  */
 export async function askAgentForTarget(socketPath: string): Promise<{ port: number; started: boolean }> {
-  const res = await agentRequest(socketPath, 'POST', '/v1/internal/http-target', { timeoutMs: TARGET_ANSWER_MS, maxBytes: TARGET_ANSWER_BYTES });
+  const res = await agentRequest(socketPath, 'POST', '/v1/internal/http-target', {
+    timeoutMs: TARGET_ANSWER_MS,
+    maxBytes: TARGET_ANSWER_BYTES,
+  });
   let body: { port?: unknown; started?: unknown };
   try {
     body = JSON.parse(res.body) as typeof body;

@@ -32,7 +32,10 @@ export const PROGRESS_HEAD_DEFER_MS = 1000;
  * failure before the head went out is thrown (the error handler answers it); after, it is an
  * in-band `error` line (the status is already 200 by then).
  */
-async function streamProgress(reply: FastifyReply, work: (info: (line: string) => void) => Promise<string>): Promise<void> {
+async function streamProgress(
+  reply: FastifyReply,
+  work: (info: (line: string) => void) => Promise<string>,
+): Promise<void> {
   const raw = reply.raw;
   const held: string[] = [];
   let started = false;
@@ -40,7 +43,11 @@ async function streamProgress(reply: FastifyReply, work: (info: (line: string) =
     if (started) return;
     started = true;
     reply.hijack();
-    raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', [SPRITE_VERSION_HEADER]: SPRITE_VERSION });
+    raw.writeHead(200, {
+      'content-type': 'application/x-ndjson',
+      'cache-control': 'no-cache',
+      [SPRITE_VERSION_HEADER]: SPRITE_VERSION,
+    });
     for (const text of held.splice(0)) raw.write(text);
   };
   const line = (msg: Record<string, unknown>) => {
@@ -78,26 +85,41 @@ export function checkpointRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const caller = await deps.authenticate(request);
     const sprite = await lookup(caller.org.id, request.params.name);
     const body = request.body ?? {};
-    if (typeof body !== 'object' || Array.isArray(body)) throw new SpriteError(ErrorCode.ValidationFailed, 'the body must be a JSON object such as {"comment":"before the upgrade"}');
+    if (typeof body !== 'object' || Array.isArray(body))
+      throw new SpriteError(
+        ErrorCode.ValidationFailed,
+        'the body must be a JSON object such as {"comment":"before the upgrade"}',
+      );
     const comment = (body as { comment?: unknown }).comment;
     if (comment !== undefined && comment !== null && (typeof comment !== 'string' || comment.length > MAX_COMMENT)) {
-      throw new SpriteError(ErrorCode.ValidationFailed, `comment must be a string of at most ${MAX_COMMENT} characters`);
+      throw new SpriteError(
+        ErrorCode.ValidationFailed,
+        `comment must be a string of at most ${MAX_COMMENT} characters`,
+      );
     }
     await streamProgress(reply, async (info) => {
-      const made = await lifecycle.createCheckpoint(sprite, typeof comment === 'string' && comment !== '' ? comment : null, info);
+      const made = await lifecycle.createCheckpoint(
+        sprite,
+        typeof comment === 'string' && comment !== '' ? comment : null,
+        info,
+      );
       return `Checkpoint ${made.id} created`;
     });
   });
 
-  app.get<{ Params: { name: string }; Querystring: { history?: string; includeAuto?: string } }>('/v1/sprites/:name/checkpoints', async (request, reply) => {
-    const caller = await deps.authenticate(request);
-    const sprite = await lookup(caller.org.id, request.params.name);
-    const includeAuto = request.query.includeAuto === 'true' || request.query.includeAuto === '1';
-    let list = await registry.checkpoints.list(sprite.id, { includeAuto });
-    const history = request.query.history;
-    if (history !== undefined && history !== '') list = list.filter((c) => c.id === history || c.history.includes(history));
-    return reply.type('application/json').send(list.map(present));
-  });
+  app.get<{ Params: { name: string }; Querystring: { history?: string; includeAuto?: string } }>(
+    '/v1/sprites/:name/checkpoints',
+    async (request, reply) => {
+      const caller = await deps.authenticate(request);
+      const sprite = await lookup(caller.org.id, request.params.name);
+      const includeAuto = request.query.includeAuto === 'true' || request.query.includeAuto === '1';
+      let list = await registry.checkpoints.list(sprite.id, { includeAuto });
+      const history = request.query.history;
+      if (history !== undefined && history !== '')
+        list = list.filter((c) => c.id === history || c.history.includes(history));
+      return reply.type('application/json').send(list.map(present));
+    },
+  );
 
   app.get<{ Params: { name: string; id: string } }>('/v1/sprites/:name/checkpoints/:id', async (request) => {
     const caller = await deps.authenticate(request);
@@ -105,15 +127,18 @@ export function checkpointRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return present(await checkpointOf(sprite, request.params.id));
   });
 
-  app.post<{ Params: { name: string; id: string } }>('/v1/sprites/:name/checkpoints/:id/restore', async (request, reply) => {
-    const caller = await deps.authenticate(request);
-    const sprite = await lookup(caller.org.id, request.params.name);
-    const target = await checkpointOf(sprite, request.params.id);
-    await streamProgress(reply, async (info) => {
-      await lifecycle.restoreCheckpoint(sprite, target.id, info);
-      return `Checkpoint ${target.id} restored`;
-    });
-  });
+  app.post<{ Params: { name: string; id: string } }>(
+    '/v1/sprites/:name/checkpoints/:id/restore',
+    async (request, reply) => {
+      const caller = await deps.authenticate(request);
+      const sprite = await lookup(caller.org.id, request.params.name);
+      const target = await checkpointOf(sprite, request.params.id);
+      await streamProgress(reply, async (info) => {
+        await lifecycle.restoreCheckpoint(sprite, target.id, info);
+        return `Checkpoint ${target.id} restored`;
+      });
+    },
+  );
 
   app.delete<{ Params: { name: string; id: string } }>('/v1/sprites/:name/checkpoints/:id', async (request, reply) => {
     const caller = await deps.authenticate(request);

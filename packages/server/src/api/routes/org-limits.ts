@@ -29,15 +29,30 @@ function toWire(limits: Partial<OrgLimits>): Partial<OrganizationLimits> {
  */
 export function parseLimitPatch(body: unknown): OrgLimitPatch {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new SpriteError(ErrorCode.ValidationFailed, `the body must be a JSON object with any of ${Object.values(WIRE).join(', ')}`);
+    throw new SpriteError(
+      ErrorCode.ValidationFailed,
+      `the body must be a JSON object with any of ${Object.values(WIRE).join(', ')}`,
+    );
   }
   const byWire = new Map(KEYS.map((k) => [WIRE[k] as string, k]));
   const patch: OrgLimitPatch = {};
   for (const [name, value] of Object.entries(body)) {
     const key = byWire.get(name);
-    if (!key) throw new SpriteError(ErrorCode.ValidationFailed, `unknown limit "${name.slice(0, 64)}"; the limits are ${Object.values(WIRE).join(', ')}`, { details: { field: name.slice(0, 64) } });
-    if (value !== null && !(Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_LIMIT_VALUE)) {
-      throw new SpriteError(ErrorCode.ValidationFailed, `${name} must be an integer from 0 to ${MAX_LIMIT_VALUE}, or null for the default`, { details: { field: name } });
+    if (!key)
+      throw new SpriteError(
+        ErrorCode.ValidationFailed,
+        `unknown limit "${name.slice(0, 64)}"; the limits are ${Object.values(WIRE).join(', ')}`,
+        { details: { field: name.slice(0, 64) } },
+      );
+    if (
+      value !== null &&
+      !(Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_LIMIT_VALUE)
+    ) {
+      throw new SpriteError(
+        ErrorCode.ValidationFailed,
+        `${name} must be an integer from 0 to ${MAX_LIMIT_VALUE}, or null for the default`,
+        { details: { field: name } },
+      );
     }
     patch[key] = value as number | null;
   }
@@ -58,7 +73,12 @@ export function orgLimitRoutes(app: FastifyInstance, deps: ApiDeps): void {
       limits: toWire(view.limits),
       custom: toWire(view.custom),
       defaults: toWire(view.defaults),
-      usage: { sprite_count: usage.sprites, live_count: usage.live, memory_used_mb: usage.memoryMb, storage_used_gb: usage.storageGb },
+      usage: {
+        sprite_count: usage.sprites,
+        live_count: usage.live,
+        memory_used_mb: usage.memoryMb,
+        storage_used_gb: usage.storageGb,
+      },
     };
   };
 
@@ -71,7 +91,10 @@ export function orgLimitRoutes(app: FastifyInstance, deps: ApiDeps): void {
   /** The admin sees every organization's limits; a token sees its own organization's. */
   const mayRead = (caller: Caller, slug: string): void => {
     if (caller.grant.isAdmin || caller.org.slug === slug) return;
-    throw new SpriteError(ErrorCode.Forbidden, "an organization's limits are visible to its own tokens and the admin token only");
+    throw new SpriteError(
+      ErrorCode.Forbidden,
+      "an organization's limits are visible to its own tokens and the admin token only",
+    );
   };
 
   app.get<{ Params: { org: string } }>('/v1/organizations/:org/limits', async (request) => {
@@ -85,7 +108,10 @@ export function orgLimitRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const org = await organization(request.params.org);
     const patch = parseLimitPatch(request.body);
     await registry.orgLimits.set(org.id, patch);
-    deps.log.info({ event: 'org.limits', org: org.slug, patch, outcome: 'ok' }, `limits of organization ${org.slug} changed`);
+    deps.log.info(
+      { event: 'org.limits', org: org.slug, patch, outcome: 'ok' },
+      `limits of organization ${org.slug} changed`,
+    );
     return present(org);
   });
 }

@@ -24,32 +24,41 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   const lookup = (orgId: string, name: string): Promise<SpriteRecord> => findSprite(registry, orgId, name);
 
-  app.post<{ Body: CreateSpriteRequest }>('/v1/sprites', { schema: { body: createSpriteBody } }, async (request, reply) => {
-    const caller = await deps.authenticate(request);
-    const body = request.body;
-    const problem = nameProblem(body.name);
-    if (problem) throw new SpriteError(ErrorCode.InvalidName, problem, { details: { field: 'name' } });
-    const spriteConfig = resolveConfig(body.config ?? {}, config);
-    // Checked first so a taken URL never costs a pre-booted sprite (the insert still decides).
-    const label = urlLabel(body.name, caller.org.slug);
-    const holder = await deps.registry.sprites.byUrlLabel(label);
-    if (holder && holder.orgId !== caller.org.id) throw urlTaken(new UrlTakenError(label));
-    try {
-      const record = await lifecycle.create({
-        orgId: caller.org.id,
-        name: body.name,
-        config: spriteConfig,
-        environment: body.environment ?? {},
-        labels: dedupe(body.labels ?? []),
-        urlSettings: body.url_settings ?? { auth: 'sprite' },
-      });
-      return reply.status(201).send(info(record, caller.org.slug));
-    } catch (e) {
-      if (e instanceof NameTakenError) throw new SpriteError(ErrorCode.NameTaken, `${e.message}; pick another name or delete the existing sprite first`, { details: { field: 'name' } });
-      if (e instanceof UrlTakenError) throw urlTaken(e);
-      throw e;
-    }
-  });
+  app.post<{ Body: CreateSpriteRequest }>(
+    '/v1/sprites',
+    { schema: { body: createSpriteBody } },
+    async (request, reply) => {
+      const caller = await deps.authenticate(request);
+      const body = request.body;
+      const problem = nameProblem(body.name);
+      if (problem) throw new SpriteError(ErrorCode.InvalidName, problem, { details: { field: 'name' } });
+      const spriteConfig = resolveConfig(body.config ?? {}, config);
+      // Checked first so a taken URL never costs a pre-booted sprite (the insert still decides).
+      const label = urlLabel(body.name, caller.org.slug);
+      const holder = await deps.registry.sprites.byUrlLabel(label);
+      if (holder && holder.orgId !== caller.org.id) throw urlTaken(new UrlTakenError(label));
+      try {
+        const record = await lifecycle.create({
+          orgId: caller.org.id,
+          name: body.name,
+          config: spriteConfig,
+          environment: body.environment ?? {},
+          labels: dedupe(body.labels ?? []),
+          urlSettings: body.url_settings ?? { auth: 'sprite' },
+        });
+        return reply.status(201).send(info(record, caller.org.slug));
+      } catch (e) {
+        if (e instanceof NameTakenError)
+          throw new SpriteError(
+            ErrorCode.NameTaken,
+            `${e.message}; pick another name or delete the existing sprite first`,
+            { details: { field: 'name' } },
+          );
+        if (e instanceof UrlTakenError) throw urlTaken(e);
+        throw e;
+      }
+    },
+  );
 
   app.get<{ Querystring: { max_results?: string; continuation_token?: string; prefix?: string } }>(
     '/v1/sprites',
@@ -61,7 +70,11 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const limit = Math.min(MAX_PAGE, Math.max(1, requested || DEFAULT_PAGE));
       const afterSeq = q.continuation_token ? decodeToken(q.continuation_token) : undefined;
       const page = await registry.sprites.list(caller.org.id, { prefix: q.prefix || undefined, afterSeq, limit });
-      const [counts, { limits }, usage] = await Promise.all([registry.sprites.countByStatus(caller.org.id), lifecycle.orgLimits(caller.org.id), lifecycle.orgUsage(caller.org.id)]);
+      const [counts, { limits }, usage] = await Promise.all([
+        registry.sprites.countByStatus(caller.org.id),
+        lifecycle.orgLimits(caller.org.id),
+        lifecycle.orgUsage(caller.org.id),
+      ]);
       // A warm sprite counts against the running limit (ADR 0023): both report that limit.
       const org = {
         name: caller.org.slug,
@@ -129,7 +142,11 @@ function resolveConfig(requested: SpriteConfig, config: ApiDeps['config']): Requ
   const { defaults, limits } = config;
   const check = (field: keyof SpriteConfig, value: number, min: number, max: number) => {
     if (!Number.isInteger(value) || value < min || value > max) {
-      throw new SpriteError(ErrorCode.ValidationFailed, `config.${field} must be an integer from ${min} to ${max} (got ${value})`, { details: { field: `config.${field}` } });
+      throw new SpriteError(
+        ErrorCode.ValidationFailed,
+        `config.${field} must be an integer from ${min} to ${max} (got ${value})`,
+        { details: { field: `config.${field}` } },
+      );
     }
     return value;
   };
@@ -156,11 +173,20 @@ function encodeToken(seq: number): string {
 
 function decodeToken(token: string): number {
   const m = /^s:(\d{1,15})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
-  if (!m) throw new SpriteError(ErrorCode.BadRequest, 'continuation_token is not one this server issued; start again without it', { details: { field: 'continuation_token' } });
+  if (!m)
+    throw new SpriteError(
+      ErrorCode.BadRequest,
+      'continuation_token is not one this server issued; start again without it',
+      { details: { field: 'continuation_token' } },
+    );
   return Number(m[1]);
 }
 
 /** Two organizations' sprites must never share a URL: the second name is refused. */
 function urlTaken(e: UrlTakenError): SpriteError {
-  return new SpriteError(ErrorCode.NameTaken, `${e.message} (sprite URLs are <name>-<organization>); pick another name`, { details: { field: 'name' } });
+  return new SpriteError(
+    ErrorCode.NameTaken,
+    `${e.message} (sprite URLs are <name>-<organization>); pick another name`,
+    { details: { field: 'name' } },
+  );
 }
