@@ -29,6 +29,6 @@ test('background tasks run a few at a time, and shutdown waits for them only unt
   const started = Date.now();
   assert.equal(await slow.drain(50), 3, 'one still running and two never started are left');
   assert.ok(Date.now() - started < 150);
-  slow.add('late', async () => assert.fail('nothing starts after shutdown'));
+  slow.add('late', () => Promise.reject(new Error('nothing starts after shutdown')));
   assert.equal(slow.pending, 1, 'the one that was running finishes on its own');
 });

@@ -29,7 +29,7 @@ test('runAll summaries give way to their failed step; a program that cannot star
   );
   const fault = hostFault(new Error('upgrade', { cause: all }));
   assert.equal(fault?.code, ErrorCode.HostError);
-  assert.match(fault!.message, /: upgrade: lift network policy: nft exited 1: Error: Could not process rule\. /);
+  assert.match(fault.message, /: upgrade: lift network policy: nft exited 1: Error: Could not process rule\. /);
   const spawn = Object.assign(new Error('spawn crun ENOENT'), { code: 'ENOENT', syscall: 'spawn crun' });
   assert.equal(hostFault(new Error('crun: spawn crun ENOENT', { cause: spawn }))?.code, ErrorCode.HostError);
 });

@@ -31,6 +31,7 @@ export async function holdInstanceLock(instanceId: string, dataDir: string): Pro
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new Error(
           `another spritesd on this host already runs with ${what}: stop it first, or give this one its own --instance and --data-dir`,
+          { cause: e },
         );
       }
       throw e;

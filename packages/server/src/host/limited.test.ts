@@ -15,5 +15,5 @@ test('forEachLimited visits every item once with at most `limit` at a time', asy
   });
   assert.deepEqual(seen.sort(), [1, 2, 3, 4, 5, 6, 7]);
   assert.equal(peak, 3);
-  await forEachLimited([], 4, async () => assert.fail('no items'));
+  await forEachLimited([], 4, () => Promise.reject(new Error('no items')));
 });

@@ -15,7 +15,7 @@ export class SparePool<T> {
     private readonly discard: (item: T) => Promise<void>,
     private readonly onError: (err: unknown) => void,
     /** Resolves when no latency-sensitive work runs: refills wait for it, so they never slow a create. */
-    private readonly whenQuiet: () => Promise<void> = async () => undefined,
+    private readonly whenQuiet: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   async take(): Promise<T> {

@@ -58,7 +58,7 @@ export function parseQuestion(msg: Buffer): DnsQuestion | null {
 
 /** An answer to `query` with no records and the given rcode (REFUSED for denied names). */
 export function errorResponse(query: Buffer, rcode: number): Buffer {
-  let end = 12;
+  let end: number;
   try {
     end = readName(query, 12).next + 4;
   } catch {
