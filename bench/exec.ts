@@ -49,9 +49,9 @@ export async function measureExec(d: TestDaemon, runs: number): Promise<ExecFigu
   const prefix = d.runtime === 'crun' && isHybridCgroupHost() ? [helperPath(), 'hide-unified', '--'] : [];
   const containerId = `spr-${d.instanceId}-${sprite.id}`;
   const rawRuntimeExec = summarize(
-    await sample(runs, 2, async () => {
+    await sample(runs, 2, () => {
       const [file, ...args] = [...prefix, d.runtime, 'exec', containerId, 'true'];
-      execFileSync(file!, args, { stdio: 'ignore' });
+      execFileSync(file, args, { stdio: 'ignore' });
     }),
   );
   // Throughput: one warm-up run, then the median of three, each next to a local pipe.
@@ -62,7 +62,7 @@ export async function measureExec(d: TestDaemon, runs: number): Promise<ExecFigu
     const ours = await timed(() => execTimed(d, 'bench-exec', ['head', '-c', String(size), '/dev/zero']));
     if (ours.value.stdoutBytes !== size)
       throw new Error(`throughput run lost bytes: ${ours.value.stdoutBytes} of ${size}`);
-    const pipe = await timed(async () => void spawnSync('bash', ['-c', `head -c ${size} /dev/zero | cat > /dev/null`]));
+    const pipe = await timed(() => void spawnSync('bash', ['-c', `head -c ${size} /dev/zero | cat > /dev/null`]));
     if (i === 0) continue;
     oursMBps.push(size / 1e6 / (ours.ms / 1000));
     pipeMBps.push(size / 1e6 / (pipe.ms / 1000));

@@ -41,7 +41,7 @@ print(json.dumps(out))
  */
 export async function measurePolicy(runs: number, summarize: (s: number[]) => Summary): Promise<PolicyResult> {
   const net = new TestNet();
-  await net.up([10, 14]);
+  net.up([10, 14]);
   net.rogueResolver(14, net.ip(10));
   const d = new TestDaemon({ env: { SPRITES_PREBOOTED: '0', SPRITES_DNS_UPSTREAM: `${net.ip(14)}:53` } });
   try {

@@ -31,7 +31,7 @@ export class HandshakeError extends Error {
 /** `ws://…/v1/sprites/{name}/exec{suffix}?{params}` for an `http://…` base URL. */
 export function execUrl(base: string, name: string, params: [string, string][], suffix = ''): string {
   const q = new URLSearchParams(params);
-  return `${base.replace(/^http/, 'ws')}/v1/sprites/${name}/exec${suffix}?${q}`;
+  return `${base.replace(/^http/, 'ws')}/v1/sprites/${name}/exec${suffix}?${q.toString()}`;
 }
 
 /** A WebSocket to `url`, the token (if any) as a bearer; compression as `ws` defaults unless turned off. */

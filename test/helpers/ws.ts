@@ -3,8 +3,9 @@ import { createServer } from 'node:net';
 // The exec client lives in exec.ts; many tests import these two from here.
 export { execUrl, rawExec, type Transcript } from './exec.js';
 
+/** Calls `fn` every 100 ms until it returns something truthy (that value), or throws after `timeoutMs`. */
 export function pollUntil<T>(
-  fn: () => Promise<T | null | undefined | false>,
+  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
   timeoutMs = 30_000,
   what = 'condition',
 ): Promise<T> {
