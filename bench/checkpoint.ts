@@ -72,7 +72,7 @@ export async function measureCheckpoints(d: TestDaemon, runs: number, gigabytes:
       rawSnapshot.push(
         (
           await timed(
-            async () =>
+            () =>
               void execFileSync('btrfs', ['subvolume', 'snapshot', '-r', join(pool, 'volumes', big.id), target], {
                 stdio: 'ignore',
               }),

@@ -1,12 +1,12 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import WebSocket from 'ws';
 import { helperPath } from '../packages/server/src/host/index.js';
 import { isHybridCgroupHost } from '../packages/server/src/runtime/index.js';
 import type { TestDaemon } from '../test/helpers/daemon.js';
+import { execInSprite, execUrl, openSocket, type ExecResult } from '../test/helpers/exec.js';
 import { pollUntil } from '../test/helpers/ws.js';
 import { sample, summarize, timed, type Summary } from './stats.js';
 
-export interface ExecResult {
+export interface ExecFigures {
   roundTrip: Summary;
   localSpawn: Summary;
   rawRuntimeExec: Summary;
@@ -16,37 +16,9 @@ export interface ExecResult {
   coldWake: Summary;
 }
 
-/** Opens an exec WebSocket, runs argv, resolves at the first stdout byte and at exit. */
-function execTimed(
-  d: TestDaemon,
-  name: string,
-  argv: string[],
-): Promise<{ firstOutputMs: number; exitMs: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const q = new URLSearchParams();
-    for (const a of argv) q.append('cmd', a);
-    q.append('stdin', 'false');
-    const t0 = process.hrtime.bigint();
-    let first = -1;
-    let bytes = 0;
-    const ws = new WebSocket(`${d.url.replace(/^http/, 'ws')}/v1/sprites/${name}/exec?${q}`, {
-      headers: { authorization: `Bearer ${d.adminToken}` },
-      perMessageDeflate: false,
-    });
-    ws.on('open', () => ws.send(Buffer.from([4])));
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) return;
-      if (data[0] === 1) {
-        if (first < 0) first = Number(process.hrtime.bigint() - t0) / 1e6;
-        bytes += data.length - 1;
-      } else if (data[0] === 3) {
-        const exitMs = Number(process.hrtime.bigint() - t0) / 1e6;
-        ws.terminate();
-        resolve({ firstOutputMs: first < 0 ? exitMs : first, exitMs, bytes });
-      }
-    });
-    ws.on('error', reject);
-  });
+/** Runs argv on the exec WebSocket, timing its first stdout byte and its exit; stdout is only counted. */
+function execTimed(d: TestDaemon, name: string, argv: string[]): Promise<ExecResult> {
+  return execInSprite(d.url, d.adminToken, name, argv, { keepOutput: false, perMessageDeflate: false });
 }
 
 function localSpawnTrue(): Promise<void> {
@@ -57,25 +29,29 @@ function localSpawnTrue(): Promise<void> {
  * Exec figures on a running sprite next to the floors: a local spawn, a raw runtime exec into
  * the same container, a local pipe; then warm and cold wake, on a daemon with short idle times.
  */
-export async function measureExec(d: TestDaemon, runs: number): Promise<ExecResult> {
+export async function measureExec(d: TestDaemon, runs: number): Promise<ExecFigures> {
   const sprite = await d.createSprite('bench-exec', { ram_mb: 512, storage_gb: 2 });
   const roundTrip = summarize(
     await sample(runs * 10, 5, async () => void (await execTimed(d, 'bench-exec', ['true']))),
   );
   // A command kept open holds the sprite awake (this daemon idles it after 1 s) while the
   // floors are measured against the same container.
-  const holder = new WebSocket(
-    `${d.url.replace(/^http/, 'ws')}/v1/sprites/bench-exec/exec?cmd=sleep&cmd=3600&stdin=false`,
-    { headers: { authorization: `Bearer ${d.adminToken}` } },
+  const holder = openSocket(
+    execUrl(d.url, 'bench-exec', [
+      ['cmd', 'sleep'],
+      ['cmd', '3600'],
+      ['stdin', 'false'],
+    ]),
+    d.adminToken,
   );
   await new Promise((resolve, reject) => holder.once('message', resolve).once('error', reject));
   const localSpawn = summarize(await sample(runs * 10, 5, localSpawnTrue));
   const prefix = d.runtime === 'crun' && isHybridCgroupHost() ? [helperPath(), 'hide-unified', '--'] : [];
   const containerId = `spr-${d.instanceId}-${sprite.id}`;
   const rawRuntimeExec = summarize(
-    await sample(runs, 2, async () => {
+    await sample(runs, 2, () => {
       const [file, ...args] = [...prefix, d.runtime, 'exec', containerId, 'true'];
-      execFileSync(file!, args, { stdio: 'ignore' });
+      execFileSync(file, args, { stdio: 'ignore' });
     }),
   );
   // Throughput: one warm-up run, then the median of three, each next to a local pipe.
@@ -84,8 +60,9 @@ export async function measureExec(d: TestDaemon, runs: number): Promise<ExecResu
   const pipeMBps: number[] = [];
   for (let i = 0; i < 4; i++) {
     const ours = await timed(() => execTimed(d, 'bench-exec', ['head', '-c', String(size), '/dev/zero']));
-    if (ours.value.bytes !== size) throw new Error(`throughput run lost bytes: ${ours.value.bytes} of ${size}`);
-    const pipe = await timed(async () => void spawnSync('bash', ['-c', `head -c ${size} /dev/zero | cat > /dev/null`]));
+    if (ours.value.stdoutBytes !== size)
+      throw new Error(`throughput run lost bytes: ${ours.value.stdoutBytes} of ${size}`);
+    const pipe = await timed(() => void spawnSync('bash', ['-c', `head -c ${size} /dev/zero | cat > /dev/null`]));
     if (i === 0) continue;
     oursMBps.push(size / 1e6 / (ours.ms / 1000));
     pipeMBps.push(size / 1e6 / (pipe.ms / 1000));

@@ -104,7 +104,7 @@ export async function measureFloors(dataDir: string, runs: number): Promise<Floo
           }
         } finally {
           const [file, ...args] = [...prefix, runtime, 'delete', '--force', id];
-          spawnSync(file!, args, { stdio: 'ignore' });
+          spawnSync(file, args, { stdio: 'ignore' });
         }
       }
       runtimes[runtime] = { runReturns: summarize(runReturns), agentReady: summarize(agentReady) };

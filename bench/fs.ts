@@ -74,9 +74,9 @@ export async function measureFs(d: TestDaemon, runs: number): Promise<FsResult> 
     mkdirSync(scratch, { recursive: true });
     spawnSync('sh', ['-c', `head -c ${SIZE} /dev/urandom > ${scratch}/src && sync`]);
     const cp = await timed(
-      async () => void spawnSync('sh', ['-c', `cp --reflink=never ${scratch}/src ${scratch}/dst && sync`]),
+      () => void spawnSync('sh', ['-c', `cp --reflink=never ${scratch}/src ${scratch}/dst && sync`]),
     );
-    const cat = await timed(async () => void spawnSync('sh', ['-c', `cat ${scratch}/dst > /dev/null`]));
+    const cat = await timed(() => void spawnSync('sh', ['-c', `cat ${scratch}/dst > /dev/null`]));
     rmSync(scratch, { recursive: true, force: true });
 
     const small = Buffer.alloc(4096, 0x61);

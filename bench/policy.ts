@@ -41,9 +41,13 @@ print(json.dumps(out))
  */
 export async function measurePolicy(runs: number, summarize: (s: number[]) => Summary): Promise<PolicyResult> {
   const net = new TestNet();
-  await net.up([10, 14]);
+  net.up([10, 14]);
   net.rogueResolver(14, net.ip(10));
-  const d = new TestDaemon({ env: { SPRITES_PREBOOTED: '0', SPRITES_DNS_UPSTREAM: `${net.ip(14)}:53` } });
+  // The test hosts live in 198.18.0.0/15, which sprites reach only when the operator allows it (ADR 0016).
+  const d = new TestDaemon({
+    env: { SPRITES_PREBOOTED: '0', SPRITES_DNS_UPSTREAM: `${net.ip(14)}:53` },
+    extraArgs: ['--egress-allow', '198.18.0.0/15'],
+  });
   try {
     await d.start();
     const client = new SpritesClient(d.adminToken, { baseURL: d.url });

@@ -115,7 +115,7 @@ async function main(): Promise<number> {
   const load: LoadResult = { snapshots: [] };
   const capacity: CapacityResult = { snapshots: [], counting: knobs.cold > 0 ? 'cold' : 'warm', goal: most };
   let error: string | undefined;
-  let leftovers: string[] = [];
+  let leftovers: string[];
   try {
     progress(
       `${knobs.mode} mode; starting a daemon (pool ${knobs.poolSize}, idle warm ${knobs.idleWarmSeconds} s, cold ${knobs.idleColdSeconds} s)`,

@@ -1,6 +1,6 @@
-import WebSocket from 'ws';
 import { SpritesClient } from '@sprites/sdk';
 import type { TestDaemon } from '../test/helpers/daemon.js';
+import { execInSprite } from '../test/helpers/exec.js';
 import { summarize, timed, type Summary } from './stats.js';
 
 export interface SdkResult {
@@ -15,19 +15,9 @@ export interface SdkResult {
   gcAvailable: boolean;
 }
 
-/** One `true` over a raw WebSocket: open, wait for the exit frame, close. */
-function rawExec(url: string, token: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
-    ws.on('message', (data: Buffer, binary: boolean) => {
-      if (binary && data[0] === 3) {
-        ws.close();
-        resolve();
-      }
-    });
-    ws.on('error', reject);
-    ws.on('close', () => resolve());
-  });
+/** One `true` over a bare `ws` WebSocket (no SDK): open, wait for the exit frame, close. */
+async function rawExec(d: TestDaemon): Promise<void> {
+  await execInSprite(d.url, d.adminToken, 'bench-sdk', ['true'], { keepOutput: false, perMessageDeflate: false });
 }
 
 function heapMb(): number {
@@ -44,16 +34,15 @@ export async function measureSdk(d: TestDaemon, runs: number, commands: number):
   try {
     const client = new SpritesClient(d.adminToken, { baseURL: d.url });
     const sprite = client.sprite('bench-sdk');
-    const url = `${d.url.replace(/^http/, 'ws')}/v1/sprites/bench-sdk/exec?cmd=true&path=true&stdin=false`;
     for (let i = 0; i < 20; i++) {
       await sprite.execFile('true');
-      await rawExec(url, d.adminToken);
+      await rawExec(d);
     }
     const sdk: number[] = [];
     const raw: number[] = [];
     for (let i = 0; i < runs; i++) {
       sdk.push((await timed(() => sprite.execFile('true'))).ms);
-      raw.push((await timed(() => rawExec(url, d.adminToken))).ms);
+      raw.push((await timed(() => rawExec(d))).ms);
     }
     let heapAfter1kMb = 0;
     for (let i = 1; i <= commands; i++) {

@@ -24,13 +24,15 @@ export function summarize(samples: number[]): Summary {
   };
 }
 
-export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+/** Times `fn`, synchronous or not, in milliseconds. */
+export async function timed<T>(fn: () => T | Promise<T>): Promise<{ ms: number; value: T }> {
   const t0 = process.hrtime.bigint();
   const value = await fn();
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, value };
 }
 
-export async function sample(n: number, warmup: number, fn: (i: number) => Promise<void>): Promise<number[]> {
+/** `warmup` untimed runs, then `n` timed ones (their indexes: negative while warming up). */
+export async function sample(n: number, warmup: number, fn: (i: number) => void | Promise<void>): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn(-1 - i);
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push((await timed(() => fn(i))).ms);

@@ -18,12 +18,17 @@ interface ListPage {
   cold?: number;
 }
 
+/** A field of an error body as text: strings as they are, anything else as JSON. */
+function fieldText(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v);
+}
+
 /** The message of an error answer: the JSON body's `error: message`, else the start of the text. */
 function errorMessage(status: number, text: string): string {
   try {
     const body = JSON.parse(text) as { error?: unknown; message?: unknown };
     if (typeof body === 'object' && body !== null)
-      return `${status} ${String(body.error ?? '')}: ${String(body.message ?? '')}`;
+      return `${status} ${fieldText(body.error)}: ${fieldText(body.message)}`;
   } catch {
     // not JSON
   }
@@ -97,7 +102,7 @@ export class ScaleClient {
 
   async writeFile(name: string, path: string, content: Buffer): Promise<Answer> {
     const q = new URLSearchParams({ path, mkdirParents: 'true' });
-    const { status, bytes } = await this.http('PUT', `/v1/sprites/${name}/fs/write?${q}`, { body: content });
+    const { status, bytes } = await this.http('PUT', `/v1/sprites/${name}/fs/write?${q.toString()}`, { body: content });
     return status === 200 || status === 201
       ? { status, ok: true }
       : { status, ok: false, message: errorMessage(status, bytes.toString('utf8')) };
@@ -105,7 +110,10 @@ export class ScaleClient {
 
   /** Reads a file back; anything but exactly `expected` is a failure. */
   async readFile(name: string, path: string, expected: Buffer, what = 'read back'): Promise<Answer> {
-    const { status, bytes } = await this.http('GET', `/v1/sprites/${name}/fs/read?${new URLSearchParams({ path })}`);
+    const { status, bytes } = await this.http(
+      'GET',
+      `/v1/sprites/${name}/fs/read?${new URLSearchParams({ path }).toString()}`,
+    );
     if (status !== 200) return { status, ok: false, message: errorMessage(status, bytes.toString('utf8')) };
     if (!bytes.equals(expected))
       return {
@@ -173,7 +181,7 @@ export class ScaleClient {
   async listPage(maxResults: number, token?: string): Promise<Answer<ListPage>> {
     const q = new URLSearchParams({ max_results: String(maxResults) });
     if (token) q.set('continuation_token', token);
-    const { status, bytes } = await this.http('GET', `/v1/sprites?${q}`);
+    const { status, bytes } = await this.http('GET', `/v1/sprites?${q.toString()}`);
     const text = bytes.toString('utf8');
     if (status !== 200) return { status, ok: false, message: errorMessage(status, text) };
     return { status, ok: true, value: JSON.parse(text) as ListPage };

@@ -210,15 +210,13 @@ export async function deleteAll(
 ): Promise<{ deleted: number; seconds: number; remaining: number }> {
   const t0 = Date.now();
   let deleted = 0;
-  let remaining = 0;
   for (let round = 0; round < 3; round++) {
     const names = await client.allNames();
-    remaining = names.length;
     if (names.length === 0) break;
     await pool(names, concurrency, async (name) => {
       if ((await recorder.time('delete-all', 'teardown', () => client.remove(name))).ok) deleted++;
     });
   }
-  remaining = (await client.allNames()).length;
+  const remaining = (await client.allNames()).length;
   return { deleted, seconds: (Date.now() - t0) / 1000, remaining };
 }

@@ -1,5 +1,6 @@
 // Runs sdk-scenario.mjs with our SDK under whatever runtime executes this file (node, bun,
 // deno) and prints the result as one JSON line. SPRITES_SDK_ENTRY is the SDK's entry file.
+/* global Deno -- defined when deno runs this file */
 import { pathToFileURL } from 'node:url';
 import { scenario } from './sdk-scenario.mjs';
 

@@ -90,7 +90,10 @@ test('the agent under hostile input: PTY exit order, service definitions, bounds
       if (lines.length !== 200000) {
         const missing: number[] = [];
         for (let i = 0, want = 1; i < lines.length && missing.length < 5; i++, want++)
-          if (Number(lines[i]) !== want) (missing.push(want), (want = Number(lines[i])));
+          if (Number(lines[i]) !== want) {
+            missing.push(want);
+            want = Number(lines[i]);
+          }
         t.diagnostic(
           `first gaps before: ${missing.join(', ')}; last line ${lines.at(-1)}; tail ${JSON.stringify(r.output.slice(-80))}`,
         );

@@ -67,7 +67,7 @@ test('the sprite CLI: a fresh user on the daemon host, exec, console through a r
   const tmux = (...args: string[]) => execFileSync('tmux', ['-S', tmuxSocket, ...args], { encoding: 'utf8' });
   const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', 'main');
   const waitScreen = (pattern: RegExp, what: string) =>
-    pollUntil(async () => pattern.exec(screen()), 30_000, what).catch((e: unknown) => {
+    pollUntil(() => pattern.exec(screen()), 30_000, what).catch((e: unknown) => {
       throw new Error(`${String(e)}\n--- screen ---\n${screen()}`);
     });
   const envArgs = Object.entries(baseEnv).map(([k, v]) => `${k}=${v}`);
@@ -398,7 +398,7 @@ test('the sprite CLI: a fresh user on the daemon host, exec, console through a r
     let notes = '';
     child.stderr.on('data', (c: Buffer) => (notes += c.toString()));
     await pollUntil(
-      async () => (notes.includes(`forwarding 127.0.0.1:${port}`) ? true : null),
+      () => (notes.includes(`forwarding 127.0.0.1:${port}`) ? true : null),
       20_000,
       'the forwarding notice',
     );

@@ -120,7 +120,7 @@ const gatewayOf = (s: Sprite) => run(s, 'sh -c "ip route | awk \'/default/ {prin
 test('egress and the DNS proxy: default-deny to non-public ranges, a bounded resolver on the gateways only', async (t) => {
   const net = new TestNet();
   t.after(() => net.down());
-  await net.up([10]);
+  net.up([10]);
   const dnsPort = await net.dns();
   net.zone.set('allowed.test', net.ip(10));
   // A private address and an address of the sprites' pool that no sprite holds, both kept

@@ -194,7 +194,7 @@ test('exec framing: non-TTY streams, exit codes, stdin, binary data, signals; TT
       ['path', 'sh'],
       ['stdin', 'true'],
     ]);
-    const res = await fetch(`${d.url}/v1/sprites/ex/exec?${q}`, {
+    const res = await fetch(`${d.url}/v1/sprites/ex/exec?${q.toString()}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${d.adminToken}`, 'content-type': 'application/octet-stream' },
       body: input,

@@ -24,7 +24,7 @@ interface FsErrorBody {
 }
 
 function fsUrl(d: TestDaemon, sprite: string, op: string, q: Record<string, string> = {}): string {
-  return `${d.url}/v1/sprites/${sprite}/fs/${op}?${new URLSearchParams(q)}`;
+  return `${d.url}/v1/sprites/${sprite}/fs/${op}?${new URLSearchParams(q).toString()}`;
 }
 
 async function put(
@@ -61,7 +61,10 @@ async function list(
   q: Record<string, string>,
 ): Promise<{ status: number; body: { path: string; entries: FsEntry[]; count: number } & FsErrorBody }> {
   const r = await get(d, sprite, 'list', q);
-  return { status: r.status, body: JSON.parse(r.bytes.toString()) };
+  return {
+    status: r.status,
+    body: JSON.parse(r.bytes.toString()) as { path: string; entries: FsEntry[]; count: number } & FsErrorBody,
+  };
 }
 
 async function post(
@@ -318,7 +321,7 @@ test('filesystem API: every endpoint, confined to the sprite and its user', asyn
       // The sprite user may not read /etc/shadow, nor write /etc/passwd, by any path.
       const shadow = await get(d, 'fsa', 'read', { path: '/home/sprite/to-shadow' });
       assert.equal(shadow.status, 403);
-      assert.equal(JSON.parse(shadow.bytes.toString()).code, 'EACCES');
+      assert.equal((JSON.parse(shadow.bytes.toString()) as FsErrorBody).code, 'EACCES');
       const passwdBefore = (await d.exec('fsa', ['sha256sum', '/etc/passwd'])).stdout;
       const w = await put(d, 'fsa', { path: '/home/sprite/to-passwd' }, 'pwned');
       assert.equal(w.status, 403);
@@ -364,12 +367,12 @@ test('filesystem API: every endpoint, confined to the sprite and its user', asyn
     await expect(post(d, 'fsa', 'chown', { path: '/home/sprite' }), 400, 'EINVAL');
     const dirRead = await get(d, 'fsa', 'read', { path: '/home/sprite' });
     assert.equal(dirRead.status, 400);
-    assert.equal(JSON.parse(dirRead.bytes.toString()).code, 'EISDIR');
+    assert.equal((JSON.parse(dirRead.bytes.toString()) as FsErrorBody).code, 'EISDIR');
     assert.equal((await get(d, 'fsa', 'nothing', {})).status, 404);
     assert.equal((await get(d, 'fsa', 'write', { path: '/x' })).status, 405);
     const unknownSprite = await get(d, 'no-such-sprite', 'read', { path: '/x' });
     assert.equal(unknownSprite.status, 404);
-    assert.equal(JSON.parse(unknownSprite.bytes.toString()).error, 'sprite_not_found');
+    assert.equal((JSON.parse(unknownSprite.bytes.toString()) as FsErrorBody).error, 'sprite_not_found');
     const noAuth = await fetch(fsUrl(d, 'fsa', 'read', { path: '/etc/hostname' }));
     assert.equal(noAuth.status, 401);
     // The agent and daemon keep serving.
@@ -401,7 +404,7 @@ test('filesystem API: every endpoint, confined to the sprite and its user', asyn
     );
     const w = await putStream(d, 'fsa', { path: '/home/sprite/big.bin' }, source);
     assert.equal(w.status, 200, w.text);
-    assert.equal(JSON.parse(w.text).size, size);
+    assert.equal((JSON.parse(w.text) as { size: number }).size, size);
     const res = await fetch(fsUrl(d, 'fsa', 'read', { path: '/home/sprite/big.bin' }), {
       headers: { authorization: `Bearer ${d.adminToken}` },
     });
@@ -452,7 +455,7 @@ test('filesystem API: every endpoint, confined to the sprite and its user', asyn
       isDir?: boolean;
       timestamp?: string;
     }[] = [];
-    ws.on('message', (m: Buffer) => events.push(JSON.parse(m.toString())));
+    ws.on('message', (m: Buffer) => events.push(JSON.parse(m.toString()) as (typeof events)[number]));
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'subscribe', paths: ['w'], recursive: true, workingDir: '/home/sprite' }));
     const waitFor = async (pred: () => boolean, what: string) => {

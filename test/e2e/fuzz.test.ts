@@ -185,21 +185,19 @@ function arbitraryBody(): fc.Arbitrary<{ type: string | null; bytes: Buffer }> {
         { requiredKeys: [] },
       )
       .map((o) => ({ type: 'application/json', bytes: Buffer.from(JSON.stringify(o) ?? 'null') })),
-    fc
-      .uint8Array({ maxLength: 2048 })
-      .map((b) => ({
-        type: fc.sample(
-          fc.constantFrom(
-            'application/json',
-            'application/octet-stream',
-            'text/plain',
-            'multipart/form-data; boundary=x',
-            'application/x-www-form-urlencoded',
-          ),
-          1,
-        )[0]!,
-        bytes: Buffer.from(b),
-      })),
+    fc.uint8Array({ maxLength: 2048 }).map((b) => ({
+      type: fc.sample(
+        fc.constantFrom(
+          'application/json',
+          'application/octet-stream',
+          'text/plain',
+          'multipart/form-data; boundary=x',
+          'application/x-www-form-urlencoded',
+        ),
+        1,
+      )[0]!,
+      bytes: Buffer.from(b),
+    })),
   );
 }
 

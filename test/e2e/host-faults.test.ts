@@ -123,7 +123,9 @@ async function snapshot(d: TestDaemon): Promise<State> {
   const list = await d.api<{ sprites: { name: string; status: string }[] }>('GET', '/v1/sprites');
   return {
     // Which processes hold the pool's loop device varies with what else runs on the host.
-    host: (await collectLeftovers(d.instanceId, d.dataDir)).map((l) => l.replace(/ \(mounted in .*$/, '')).sort(),
+    host: collectLeftovers(d.instanceId, d.dataDir)
+      .map((l) => l.replace(/ \(mounted in .*$/, ''))
+      .sort(),
     cgroups: cgroups.sort(),
     runDirs,
     sprites: list.body.sprites.map((s) => `${s.name} ${s.status}`).sort(),
@@ -353,7 +355,7 @@ test('host faults: a failing host command fails one request and unwinds it; a fu
       const poolPart = (p: PoolState) =>
         JSON.stringify([p.volumes, p.checkpoints, p.autoCheckpoints, p.subvolumes, p.groups]);
       await pollUntil(
-        async () => poolPart(poolState(d)) === poolPart(empty),
+        () => poolPart(poolState(d)) === poolPart(empty),
         15_000,
         'the deleted sprite gone from the pool',
       );

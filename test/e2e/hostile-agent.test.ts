@@ -120,7 +120,7 @@ test('a hostile agent gets its own callers 502/504 in bounded time and harms nob
   ]);
   assert.equal(stalled.status, 504, `stalled agent: ${stalled.status} ${stalled.body}`);
   assert.ok(stalled.ms < 45_000, `stall answered after ${stalled.ms} ms`);
-  assert.equal(JSON.parse(stalled.body).error, 'gateway_timeout');
+  assert.equal((JSON.parse(stalled.body) as { error?: string }).error, 'gateway_timeout');
   assert.equal(flooded.status, 502, `header flood: ${flooded.status} ${flooded.body}`);
   assert.equal(garbage.status, 502, `garbage: ${garbage.status} ${garbage.body}`);
   assert.ok(

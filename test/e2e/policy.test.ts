@@ -19,7 +19,7 @@ except OSError as e:
 test('network policy: DNS-based egress rules enforced from the host, changed live, surviving restarts', async (t) => {
   const net = new TestNet();
   t.after(() => net.down());
-  await net.up([10, 11, 12, 13, 14]);
+  net.up([10, 11, 12, 13, 14]);
   const dnsPort = await net.dns();
   net.zone.set('allowed.test', net.ip(10));
   net.zone.set('denied.test', net.ip(11));
@@ -153,7 +153,12 @@ test('network policy: DNS-based egress rules enforced from the host, changed liv
     assert.deepEqual((await d.api('GET', '/v1/sprites/fenced/policy/network')).body, policy);
     assert.equal(await dnsq(a, 'denied.test'), 'REFUSED');
     const sdk = await a
-      .updateNetworkPolicy({ rules: [{ domain: 'x', action: 'allow' }, { domain: '*', include: 'defaults' } as never] })
+      .updateNetworkPolicy({
+        rules: [
+          { domain: 'x', action: 'allow' },
+          { domain: '*', include: 'defaults' },
+        ],
+      })
       .catch((e: unknown) => e);
     assert.ok(sdk instanceof APIError && sdk.statusCode === 400);
   });

@@ -164,6 +164,7 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
       },
     });
     assert.equal(text(await sprite.command('cat', [], { stdin: web }).output()), 'web stream');
+    // eslint-disable-next-line @typescript-eslint/require-await -- stdin from an async iterable is the case under test
     async function* gen() {
       for (let i = 0; i < 3; i++) yield `line ${i}\n`;
     }
@@ -304,7 +305,7 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
       assert.equal(r.exitCode, 0);
     }
     const settled = await pollUntil(
-      async () => (tcpSockets() <= sockets + 1 && openFds() <= fds + 2 ? true : null),
+      () => (tcpSockets() <= sockets + 1 && openFds() <= fds + 2 ? true : null),
       5000,
       'sockets to close',
     ).catch(() => false);
@@ -330,7 +331,7 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     const attached = sprite.attachSession(id);
     let replay = '';
     attached.stdout.on('data', (c: Buffer) => (replay += c.toString()));
-    await pollUntil(async () => (replay.includes('ready') ? true : null), 10_000, 'scrollback');
+    await pollUntil(() => (replay.includes('ready') ? true : null), 10_000, 'scrollback');
     assert.equal(attached.isTTY, true, 'the attach took the session mode');
     const events = await (await sprite.killSession(id, 'SIGTERM')).toArray();
     assert.deepEqual(
@@ -417,6 +418,7 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     // 64 MB written from a generator and read back as a stream, never whole in memory.
     const chunk = Buffer.alloc(1 << 20);
     const sent = createHash('sha256');
+    // eslint-disable-next-line @typescript-eslint/require-await -- stdin from an async iterable is the case under test
     async function* source() {
       for (let i = 0; i < 64; i++) {
         chunk.fill(i);

@@ -41,7 +41,7 @@ test('services: supervised, restarted with backoff, sticky stops, needs order, l
     assert.equal(listed?.state?.status, 'running');
     assert.ok((listed?.state?.pid ?? 0) > 0);
     assert.ok(listed?.state?.startedAt instanceof Date);
-    assertNoEmptyStrings(listed!);
+    assertNoEmptyStrings(listed);
     const log = await sprite.exec('cat /.sprite/logs/services/hello.log');
     assert.match(log.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z \[stdout\] hello hi from \/tmp$/m);
     const quick = await (await sprite.createService('quick', { cmd: 'sleep', args: ['1000'] }, '0')).toArray();

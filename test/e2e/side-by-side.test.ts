@@ -23,7 +23,7 @@ test('two daemons with different data dirs and instance ids do not touch each ot
   assert.equal((await b.exec('twin', ['cat', '/home/sprite/who'])).stdout, 'from-b\n');
   // A's instance holds nothing now except its daemon-wide state (pool, nft table).
   await a.stop();
-  const leftA = await collectLeftovers(a.instanceId, a.dataDir);
+  const leftA = collectLeftovers(a.instanceId, a.dataDir);
   assert.deepEqual(leftA, [], `a released everything at a clean stop with nothing running:\n${a.logTail(30)}`);
   await a.start();
   assert.equal((await b.exec('twin', ['cat', '/home/sprite/who'])).stdout, 'from-b\n');

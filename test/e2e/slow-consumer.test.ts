@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import type { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { SpritesClient } from '@sprites/sdk';
 import WebSocket from 'ws';
@@ -100,7 +99,7 @@ test('a client that stops reading pauses the command instead of filling the agen
     const client = new SpritesClient(d.adminToken, { baseURL: d.url });
     const cmd = client.sprite('slow').spawn('cat', ['/dev/zero'], { stdin: 'ignore' });
     t.after(() => cmd.kill('KILL'));
-    const stdout = cmd.stdout as Readable;
+    const stdout = cmd.stdout;
     // Read a first bit so the command is known to run, then stop reading.
     await new Promise<void>((resolve) => stdout.once('readable', () => resolve()));
     const before = process.memoryUsage();

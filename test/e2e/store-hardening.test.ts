@@ -143,11 +143,7 @@ for label, req, arg in (('subvol', 0x5000940e, v1(b'sv1')), ('subvol-v2', 0x5000
       const second = [made(join(vol, 'home/sprite/again'))];
       assert.equal((await d.exec('nested', ['echo', 'ok'])).stdout, 'ok\n');
       assert.equal((await d.api('DELETE', '/v1/sprites/nested')).status, 204);
-      await pollUntil(
-        async () => !subvolumes(d).some((p) => p.includes(s.id)),
-        30_000,
-        "the sprite's subvolumes to go",
-      );
+      await pollUntil(() => !subvolumes(d).some((p) => p.includes(s.id)), 30_000, "the sprite's subvolumes to go");
       const left = qgroups(d);
       for (const g of [...first, ...second]) assert.ok(!left.has(g), `quota group ${g} of a nested subvolume is left`);
     },
@@ -220,7 +216,7 @@ for label, req, arg in (('subvol', 0x5000940e, v1(b'sv1')), ('subvol-v2', 0x5000
     assert.deepEqual(mine, [s.id]);
     // The auto checkpoint taken before the restore is the only new quota group.
     const grown = [...qgroups(d)].filter((g) => !groupsBefore.has(g));
-    assert.ok(grown.length <= 1, `new quota groups after a failed restore: ${grown}`);
+    assert.ok(grown.length <= 1, `new quota groups after a failed restore: ${grown.join(',')}`);
     await d.api('DELETE', '/v1/sprites/undo');
   });
 
@@ -231,14 +227,14 @@ for label, req, arg in (('subvol', 0x5000940e, v1(b'sv1')), ('subvol-v2', 0x5000
       const pids = spritePids(d, s.id);
       const agent = pids.find((p) => cmdline(p).includes('agent.js'));
       const init = pids.find((p) => cmdline(p).includes('tini'));
-      assert.ok(agent && init, `agent and tini among ${pids.map(cmdline)}`);
+      assert.ok(agent && init, `agent and tini among ${pids.map(cmdline).join(',')}`);
       const agentScore = Number(readFileSync(`/proc/${agent}/oom_score_adj`, 'utf8'));
       const userScore = Number((await d.exec('oom', ['cat', '/proc/self/oom_score_adj'])).stdout);
       assert.ok(userScore > agentScore, `user command ${userScore} vs agent ${agentScore}`);
 
       process.kill(agent, 'SIGKILL');
       await pollUntil(
-        async () => !existsSync(`/proc/${init}/stat`) || readFileSync(`/proc/${init}/stat`, 'utf8').includes(') Z '),
+        () => !existsSync(`/proc/${init}/stat`) || readFileSync(`/proc/${init}/stat`, 'utf8').includes(') Z '),
         10_000,
         'tini to exit',
       );

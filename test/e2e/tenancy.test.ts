@@ -217,7 +217,7 @@ test('at the running limit a cold sprite wakes in place of the least recently us
     ).catch(() => undefined),
   );
   t.after(() => held.forEach((ws) => ws.terminate()));
-  await pollUntil(async () => held.size === 2, 30_000, 'both commands attached');
+  await pollUntil(() => held.size === 2, 30_000, 'both commands attached');
   await waitFor('w3', 'running');
   const refusedWs = await wsHandshake(execUrl(d.url, 'w2', [['cmd', 'true']]), beta);
   assert.equal(refusedWs.status, 429, refusedWs.body);

@@ -320,7 +320,7 @@ test('the sprite URL (HTTP, WebSocket, login, wake) and TCP tunnels (SDK, CLI, R
     try {
       let notes = '';
       cli.stderr.on('data', (c: Buffer) => (notes += c.toString()));
-      await pollUntil(async () => (notes.includes('Forwarding') ? true : null), 15_000, 'sprite proxy to listen');
+      await pollUntil(() => (notes.includes('Forwarding') ? true : null), 15_000, 'sprite proxy to listen');
       const viaCli = connect(localPort, '127.0.0.1');
       await new Promise((r) => viaCli.once('connect', r));
       assert.equal(await resp(viaCli, 'GET greeting\r\n'), '$13\r\nfrom the host\r\n');

@@ -83,8 +83,8 @@ export class TestDaemon {
         const m = /"event":"daemon\.ready","url":"([^"]+)"/.exec(line);
         if (m) resolveReady(m[1]!);
       };
-      createInterface({ input: child.stdout! }).on('line', onLine);
-      createInterface({ input: child.stderr! }).on('line', onLine);
+      createInterface({ input: child.stdout }).on('line', onLine);
+      createInterface({ input: child.stderr }).on('line', onLine);
       child.once('exit', (code, signal) =>
         rejectReady(new Error(`spritesd exited during startup (code ${code}, signal ${signal}):\n${this.logTail()}`)),
       );
@@ -221,7 +221,7 @@ export class TestDaemon {
       await this.deleteAllSprites([this.adminToken, ...this.orgTokens]).catch(() => undefined);
       await this.stop('SIGTERM').catch((e: unknown) => (stopError = e));
     }
-    let leftovers = await collectLeftovers(this.instanceId, this.dataDir);
+    let leftovers = collectLeftovers(this.instanceId, this.dataDir);
     // The pool's loop device is set to autoclear and goes when the last reference to its
     // filesystem does; a mount namespace elsewhere on the host (another test's sprite being
     // started at that moment copies every mount) can hold one for a few seconds more.
@@ -231,9 +231,12 @@ export class TestDaemon {
       waited += 500
     ) {
       await new Promise((r) => setTimeout(r, 500));
-      leftovers = await collectLeftovers(this.instanceId, this.dataDir);
+      leftovers = collectLeftovers(this.instanceId, this.dataDir);
     }
-    if (stopError) leftovers.unshift(`clean stop failed: ${String(stopError)}`);
+    if (stopError)
+      leftovers.unshift(
+        `clean stop failed: ${stopError instanceof Error ? String(stopError) : JSON.stringify(stopError)}`,
+      );
     // Anything still running (a failed test) is stopped by a --stop-sprites start.
     if (leftovers.length > 0) {
       await this.start(['--stop-sprites']).catch(() => undefined);
@@ -270,7 +273,7 @@ export async function startTestDaemon(t: TestContext, options: DaemonOptions = {
   const daemon = new TestDaemon(options);
   t.after(async () => {
     const afterCleanStop = await daemon.destroy();
-    const remaining = await collectLeftovers(daemon.instanceId, daemon.dataDir);
+    const remaining = collectLeftovers(daemon.instanceId, daemon.dataDir);
     if (afterCleanStop.length > 0 || remaining.length > 0) {
       throw new Error(
         `host resources of instance ${daemon.instanceId} left behind after deleting every sprite and a clean stop:\n${afterCleanStop.join('\n')}\nstill there after recovery:\n${remaining.join('\n')}`,

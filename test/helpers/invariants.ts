@@ -79,8 +79,8 @@ export async function assertHostMatchesRegistry(d: TestDaemon, context: string):
   const all = listed.map((s) => s.id).sort();
   const why = `${context}: registry ${JSON.stringify(listed.map((s) => `${s.name}/${s.status}`))}\n${d.logTail(15)}`;
   assert.deepEqual(host.containers, live, `containers ${why}`);
-  assert.equal(host.netns.length, live.length, `netns ${host.netns} ${why}`);
-  assert.equal(host.veths.length, live.length, `veths ${host.veths} ${why}`);
+  assert.equal(host.netns.length, live.length, `netns ${host.netns.join(',')} ${why}`);
+  assert.equal(host.veths.length, live.length, `veths ${host.veths.join(',')} ${why}`);
   assert.deepEqual(host.netClaimOwners, live, `network claims ${why}`);
   assert.deepEqual(host.idClaimOwners, live, `id claims ${why}`);
   assert.deepEqual(host.runDirs, live, `run dirs ${why}`);
@@ -88,12 +88,12 @@ export async function assertHostMatchesRegistry(d: TestDaemon, context: string):
   for (const cgroups of host.cgroupChildren)
     assert.ok(
       cgroups.every((c) => live.includes(c)),
-      `cgroups ${cgroups} ${why}`,
+      `cgroups ${cgroups.join(',')} ${why}`,
     );
   assert.deepEqual(host.volumes, all, `volumes ${why}`);
   assert.ok(
     host.checkpointDirs.every((v) => all.includes(v)),
-    `checkpoint dirs ${host.checkpointDirs} ${why}`,
+    `checkpoint dirs ${host.checkpointDirs.join(',')} ${why}`,
   );
   for (const s of listed) {
     const rows = (await d.api<{ id: string }[]>('GET', `/v1/sprites/${s.name}/checkpoints?includeAuto=true`)).body

@@ -18,7 +18,7 @@ export function lines(cmd: string, args: string[]): string[] {
  * mounts, loop devices, netns, veths, nft tables, cgroups, processes, claims.
  * Empty means the daemon left nothing behind.
  */
-export async function collectLeftovers(instanceId: string, dataDir: string): Promise<string[]> {
+export function collectLeftovers(instanceId: string, dataDir: string): string[] {
   const found: string[] = [];
   const prefix = `spr-${instanceId}-`;
   for (const runtime of ['crun', 'runc']) {

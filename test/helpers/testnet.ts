@@ -30,7 +30,8 @@ export class TestNet {
     return `198.18.${this.subnet}.${n}`;
   }
 
-  async up(hosts: number[]): Promise<void> {
+  /** Creates the namespace, its veth and addresses, and starts the hosts' TCP 80 server (not waited for). */
+  up(hosts: number[]): void {
     const sh = (args: string[]) => execFileSync(args[0]!, args.slice(1), { stdio: 'pipe' });
     sh(['ip', 'netns', 'add', this.ns]);
     sh(['ip', 'link', 'add', this.hostVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.ns]);

@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /** A wrong command line: printed with a hint, exit status 2. */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -59,10 +61,27 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
   { name: 'help', short: 'h', help: 'show help' },
 ];
 
+type ParseArgsOptions = NonNullable<ParseArgsConfig['options']>;
+
+/** The option table `node:util` parseArgs wants: every option by long name, with its short alias. */
+function parseArgsOptions(specs: readonly OptionSpec[]): ParseArgsOptions {
+  const options: ParseArgsOptions = {};
+  for (const spec of specs)
+    options[spec.name] = { type: spec.value ? 'string' : 'boolean', ...(spec.short ? { short: spec.short } : {}) };
+  return options;
+}
+
+/** `-1`, `-5s`: a negative number is an argument, not a cluster of digit options. */
+const NEGATIVE_NUMBER = /^-\d/;
+
 /**
  * Parses `argv` against the global options plus the command's. Options may come before or
  * after positionals; `--` ends them. With `stopAtPositional`, the first positional and
  * everything after it are the command to run (so `sprite x ls -la` works without `--`).
+ *
+ * `node:util` parseArgs splits the words (`--dir=/tmp`, `-sNAME`, bundled `-wf`); it runs
+ * non-strict so that this function, not parseArgs, words the usage errors, and so that
+ * the words after the command in `exec` are never judged as options.
  */
 export function parse(
   argv: readonly string[],
@@ -70,8 +89,14 @@ export function parse(
   opts: { stopAtPositional?: boolean } = {},
 ): Parsed {
   const all = [...GLOBAL_OPTIONS, ...specs];
-  const byLong = new Map(all.map((s) => [s.name, s]));
-  const byShort = new Map(all.filter((s) => s.short).map((s) => [s.short!, s]));
+  const byName = new Map(all.map((s) => [s.name, s]));
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: parseArgsOptions(all),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const out: Parsed = { options: {}, positionals: [], rest: [], dashDash: false };
   const set = (spec: OptionSpec, value: string | true) => {
     if (spec.multiple) {
@@ -79,48 +104,46 @@ export function parse(
       out.options[spec.name] = [...(Array.isArray(prev) ? prev : []), String(value)];
     } else out.options[spec.name] = value;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      out.dashDash = true;
-      out.rest = argv.slice(i + 1);
-      break;
-    }
-    if (arg.startsWith('--') && arg.length > 2) {
-      const eq = arg.indexOf('=');
-      const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-      const spec = byLong.get(name);
-      if (!spec) throw new UsageError(`unknown option --${name}`);
-      if (spec.value) {
-        const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-        if (value === undefined) throw new UsageError(`--${name} needs a value`);
-        set(spec, value);
-      } else {
-        if (eq > 0) throw new UsageError(`--${name} takes no value`);
-        set(spec, true);
-      }
-      continue;
-    }
-    if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg)) {
-      // -s NAME, -sNAME, or bundled flags like -wf.
-      for (let j = 1; j < arg.length; j++) {
-        const spec = byShort.get(arg[j]!);
-        if (!spec) throw new UsageError(`unknown option -${arg[j]}`);
-        if (spec.value) {
-          const value = j + 1 < arg.length ? arg.slice(j + 1) : argv[++i];
-          if (value === undefined) throw new UsageError(`-${arg[j]} needs a value`);
-          set(spec, value);
-          break;
-        }
-        set(spec, true);
-      }
-      continue;
-    }
+  /** A positional at `index`; false when it ends parsing (the rest is the command). */
+  const positional = (index: number): boolean => {
     if (opts.stopAtPositional) {
-      out.rest = argv.slice(i);
+      out.rest = argv.slice(index);
+      return false;
+    }
+    out.positionals.push(argv[index]!);
+    return true;
+  };
+  // A bundle like `-12` yields one token per letter, all at the same index.
+  let negativeAt = -1;
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') {
+      out.dashDash = true;
+      out.rest = argv.slice(token.index + 1);
       break;
     }
-    out.positionals.push(arg);
+    if (token.kind === 'positional') {
+      if (!positional(token.index)) break;
+      continue;
+    }
+    if (NEGATIVE_NUMBER.test(argv[token.index]!)) {
+      if (token.index === negativeAt) continue;
+      negativeAt = token.index;
+      if (!positional(token.index)) break;
+      continue;
+    }
+    const spec = byName.get(token.name);
+    if (!spec) {
+      // parseArgs names `--=x` "=x"; the option's name is what comes before the `=` (none).
+      const typed = token.rawName.startsWith('--') ? token.rawName.split('=')[0] : token.rawName;
+      throw new UsageError(`unknown option ${typed}`);
+    }
+    if (spec.value) {
+      if (token.value === undefined) throw new UsageError(`${token.rawName} needs a value`);
+      set(spec, token.value);
+    } else {
+      if (token.value !== undefined) throw new UsageError(`${token.rawName} takes no value`);
+      set(spec, true);
+    }
   }
   return out;
 }

@@ -13,7 +13,7 @@ export interface Command {
   stopAtPositional?: boolean;
   subcommands?: Command[];
   /** Returns the exit status. */
-  run?: (p: Parsed) => Promise<number>;
+  run?: (p: Parsed) => number | Promise<number>;
 }
 
 function optionLine(o: OptionSpec): string {

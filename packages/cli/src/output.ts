@@ -1,15 +1,31 @@
-/** Prints rows as aligned columns under a header (empty cells as "-"). */
-export function printTable(headers: string[], rows: (string | number | undefined)[][]): void {
+/** Somewhere text goes: a process stream, or a buffer in a test. */
+export interface TextSink {
+  write(chunk: string | Uint8Array): unknown;
+}
+
+/**
+ * Where commands print their results (stdout) and notices (stderr). The process's own
+ * streams; unit tests swap in buffers. Byte streams of a remote command (exec, proxy) and
+ * terminal control go to the process's streams directly.
+ */
+export const io: { stdout: TextSink; stderr: TextSink } = { stdout: process.stdout, stderr: process.stderr };
+
+/** Rows as aligned columns under a header (empty cells as "-"), one line each. */
+export function formatTable(headers: string[], rows: (string | number | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === undefined || c === '' ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  process.stdout.write(`${line(headers)}\n`);
-  for (const r of cells) process.stdout.write(`${line(r)}\n`);
+  return [headers, ...cells].map((r) => `${line(r)}\n`).join('');
 }
 
-/** Pretty JSON on stdout, with Dates as ISO strings. */
+/** Prints rows as aligned columns under a header (empty cells as "-"). */
+export function printTable(headers: string[], rows: (string | number | undefined)[][]): void {
+  io.stdout.write(formatTable(headers, rows));
+}
+
+/** Pretty JSON on stdout (Dates as ISO strings, as JSON.stringify makes them). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** "3m ago", "2h ago", "5d ago". */
@@ -24,5 +40,5 @@ export function ago(date: Date | undefined, now = Date.now()): string {
 
 /** Progress and notices go to stderr, so stdout stays clean for pipes and --json. */
 export function note(text: string): void {
-  process.stderr.write(`${text}\n`);
+  io.stderr.write(`${text}\n`);
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../args.js';
 import type { Command } from '../command.js';
+import { io } from '../output.js';
 import { resolveTarget } from '../target.js';
 
 /** The curl-like options after `--`: -X METHOD, -d DATA (@file reads a file), -H 'K: V', -i. */
@@ -56,13 +57,13 @@ const api: Command = {
       headers: opts.headers,
     });
     if (opts.include) {
-      process.stdout.write(`HTTP ${response.status} ${response.statusText}\n`);
-      response.headers.forEach((v, k) => process.stdout.write(`${k}: ${v}\n`));
-      process.stdout.write('\n');
+      io.stdout.write(`HTTP ${response.status} ${response.statusText}\n`);
+      response.headers.forEach((v, k) => io.stdout.write(`${k}: ${v}\n`));
+      io.stdout.write('\n');
     }
     const body = Buffer.from(await response.arrayBuffer());
-    process.stdout.write(body);
-    if (body.length > 0 && body[body.length - 1] !== 10 && process.stdout.isTTY) process.stdout.write('\n');
+    io.stdout.write(body);
+    if (body.length > 0 && body[body.length - 1] !== 10 && process.stdout.isTTY) io.stdout.write('\n');
     return response.ok ? 0 : 1;
   },
 };

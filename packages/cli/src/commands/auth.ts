@@ -49,7 +49,7 @@ const logout: Command = {
   summary: "Forget an organization's credentials (the current one by default)",
   usage: 'logout [-o ORG]',
   examples: ['sprite logout -o team-a'],
-  async run(p) {
+  run(p) {
     const config = readConfig();
     const org = str(p, 'org') ?? config.current;
     if (!org || !config.orgs[org]) throw new UsageError(`not logged in${org ? ` to ${org}` : ''}`);
@@ -97,7 +97,7 @@ const orgList: Command = {
   summary: 'List the organizations you can use',
   usage: 'org list [--json]',
   examples: ['sprite org list'],
-  async run(p) {
+  run(p) {
     const config = readConfig();
     const rows = Object.entries(config.orgs).map(([name, e]) => ({
       name,

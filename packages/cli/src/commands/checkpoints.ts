@@ -1,7 +1,7 @@
 import type { Checkpoint, ProgressStream } from '@sprites/sdk';
 import { flag, str, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { ago, note, printJson, printTable } from '../output.js';
+import { ago, io, note, printJson, printTable } from '../output.js';
 import { spriteOf } from '../target.js';
 
 function checkpointJson(c: Checkpoint): Record<string, unknown> {
@@ -20,7 +20,7 @@ async function follow(stream: ProgressStream, json: boolean): Promise<number> {
   let code = 1;
   for await (const m of stream) {
     if (json)
-      process.stdout.write(
+      io.stdout.write(
         `${JSON.stringify({ type: m.type, data: m.data, error: m.error, time: m.time?.toISOString() })}\n`,
       );
     else if (m.type === 'error') note(`error: ${m.error ?? m.data ?? 'failed'}`);
@@ -83,7 +83,7 @@ const info: Command = {
     const c = await sprite.getCheckpoint(id);
     if (flag(p, 'json')) printJson(checkpointJson(c));
     else {
-      process.stdout.write(
+      io.stdout.write(
         `ID:       ${c.id}\nCreated:  ${c.createTime.toISOString()} (${ago(c.createTime)})\nComment:  ${c.comment ?? '-'}\nAuto:     ${c.isAuto ? 'yes' : 'no'}\nHistory:  ${(c.history ?? []).join(' ← ') || '-'}\n`,
       );
     }

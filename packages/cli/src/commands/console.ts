@@ -1,7 +1,7 @@
 import type { Cmd, Sprite } from '@sprites/sdk';
 import { flag, str, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { ago, note, printJson, printTable } from '../output.js';
+import { ago, io, note, printJson, printTable } from '../output.js';
 import { spriteOf } from '../target.js';
 import { interactive, terminalEnv, terminalSize } from '../terminal.js';
 
@@ -133,7 +133,7 @@ const sessionsKill: Command = {
     const events = await sprite.killSession(id, str(p, 'signal') ?? 'TERM', str(p, 'timeout'));
     let code = 0;
     for await (const e of events) {
-      if (flag(p, 'json')) process.stdout.write(`${JSON.stringify(e)}\n`);
+      if (flag(p, 'json')) io.stdout.write(`${JSON.stringify(e)}\n`);
       else if (e.type === 'complete') note(`Session ${id} ended (exit code ${e.exitCode ?? '?'})`);
       else if (e.message) note(e.message);
       if (e.type === 'error') code = 1;

@@ -1,6 +1,6 @@
 import { flag, str, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { note } from '../output.js';
+import { io, note } from '../output.js';
 import { spriteOf } from '../target.js';
 
 /** `5432`, `15432:5432` or `15432:db.internal:5432` → a local port and a target in the sprite. */
@@ -55,7 +55,7 @@ const proxy: Command = {
     const sessions = await sprite.proxyPorts(p.positionals.map(parseForward));
     for (const s of sessions) note(`Forwarding ${s.localAddr()} → ${s.remoteHost}:${s.remotePort} in ${sprite.name}`);
     if (flag(p, 'json'))
-      process.stdout.write(
+      io.stdout.write(
         `${JSON.stringify(sessions.map((s) => ({ local: s.localAddr(), remote: `${s.remoteHost}:${s.remotePort}` })))}\n`,
       );
     await new Promise<void>((resolve) => {

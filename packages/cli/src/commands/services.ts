@@ -1,7 +1,7 @@
 import type { ServiceLogStream, ServiceWithState } from '@sprites/sdk';
 import { flag, int, list, str, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { ago, note, printJson, printTable } from '../output.js';
+import { ago, io, note, printJson, printTable } from '../output.js';
 import { spriteOf } from '../target.js';
 import { parseEnv } from './exec.js';
 
@@ -31,9 +31,9 @@ function serviceJson(s: ServiceWithState): Record<string, unknown> {
 async function follow(stream: ServiceLogStream, json: boolean): Promise<number> {
   let code = 0;
   for await (const e of stream) {
-    if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
-    else if (e.type === 'stdout') process.stdout.write(`${e.data ?? ''}\n`);
-    else if (e.type === 'stderr') process.stderr.write(`${e.data ?? ''}\n`);
+    if (json) io.stdout.write(`${JSON.stringify(e)}\n`);
+    else if (e.type === 'stdout') io.stdout.write(`${e.data ?? ''}\n`);
+    else if (e.type === 'stderr') io.stderr.write(`${e.data ?? ''}\n`);
     else if (e.type === 'exit') note(`[exited with code ${e.exitCode ?? '?'}]`);
     else if (e.type === 'error') {
       note(`error: ${e.data ?? ''}`);
@@ -41,6 +41,11 @@ async function follow(stream: ServiceLogStream, json: boolean): Promise<number> 
     } else if (e.type !== 'complete') note(`[${e.type}${e.data ? ` ${e.data}` : ''}]`);
   }
   return code;
+}
+
+/** A field of `services get`: strings as they are, everything else as JSON (`null`, `[]`, `{…}`). */
+function fieldText(v: unknown): string {
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined');
 }
 
 function nameOf(positionals: string[], what: string): string {
@@ -96,9 +101,9 @@ const get: Command = {
     const s = await sprite.getService(nameOf(p.positionals, 'get'));
     if (flag(p, 'json')) printJson(serviceJson(s));
     else
-      process.stdout.write(
+      io.stdout.write(
         `${Object.entries(serviceJson(s))
-          .map(([k, v]) => `${`${k}:`.padEnd(10)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+          .map(([k, v]) => `${`${k}:`.padEnd(10)} ${fieldText(v)}`)
           .join('\n')}\n`,
       );
     return 0;

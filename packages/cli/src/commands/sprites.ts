@@ -3,7 +3,7 @@ import type { Sprite } from '@sprites/sdk';
 import { flag, int, list, str, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { writeSpriteFile } from '../config.js';
-import { ago, note, printJson, printTable } from '../output.js';
+import { ago, io, note, printJson, printTable } from '../output.js';
 import { resolveSpriteName, resolveTarget, spriteOf } from '../target.js';
 import { runConsole } from './console.js';
 
@@ -127,7 +127,7 @@ const info: Command = {
       ['Created', `${s.createdAt?.toISOString() ?? '-'} (${ago(s.createdAt)})`],
       ['Last running', s.status === 'running' ? 'now' : ago(s.lastRunningAt)],
     ];
-    for (const [k, v] of rows) process.stdout.write(`${`${k}:`.padEnd(14)} ${v}\n`);
+    for (const [k, v] of rows) io.stdout.write(`${`${k}:`.padEnd(14)} ${v}\n`);
     return 0;
   },
 };
@@ -200,7 +200,7 @@ const url: Command = {
     const { client } = resolveTarget(p);
     const s = await client.getSprite(resolveSpriteName(p, p.positionals[0]));
     if (flag(p, 'json')) printJson({ url: s.url, auth: s.urlSettings?.auth ?? 'sprite' });
-    else process.stdout.write(`${s.url ?? ''}\n`);
+    else io.stdout.write(`${s.url ?? ''}\n`);
     return 0;
   },
 };
