@@ -23,9 +23,6 @@ const CHECKPOINT_KINDS = Object.keys(CHECKPOINT_FOLDERS) as CheckpointKind[];
  * images/, sprite volumes writable snapshots of them under volumes/, sized by qgroups.
  */
 export class BtrfsDriver extends BaseStorageDriver {
-  /** Simple quotas count what a volume writes itself; full qgroups also count what it shares. */
-  quotaMode: 'simple' | 'full' | 'unknown' = 'unknown';
-
   constructor(private readonly opts: BtrfsPoolOptions) {
     super();
   }
@@ -72,8 +69,7 @@ export class BtrfsDriver extends BaseStorageDriver {
     await run('mount', ['-t', 'btrfs', '-o', options.join(','), source, this.root]);
     // Quotas are what cap a sprite's disk (simple quotas where the kernel has them; ADR 0001).
     // Enabling them again is a no-op.
-    const { stdout } = await run(helperPath(), ['quota-enable', this.root]);
-    this.quotaMode = stdout.trim() === 'simple' ? 'simple' : 'full';
+    await run(helperPath(), ['quota-enable', this.root]);
     await this.closeToOthers();
     return true;
   }
