@@ -72,7 +72,7 @@ export async function adoptAndReclaim(
       else summary.errors.push(`${step.name}: ${errorText(e)}`);
     }
     const errors = summary.errors.length - errorsBefore;
-    ctx.log[failure !== null || errors > 0 ? 'warn' : 'debug'](
+    ctx.log[failure !== null || errors > 0 ? 'warn' : 'info'](
       {
         event: 'reclaim.step',
         step: step.name,
