@@ -21,6 +21,27 @@ test('undo steps run last-in-first-out unless committed, and keep going past fai
   assert.ok(!order.includes('x'));
 });
 
+test('a disposed undo stack unwinds when its block throws, and reports failed steps', async () => {
+  const order: string[] = [];
+  const reported: string[] = [];
+  const operation = async (fail: boolean) => {
+    await using undo = new UndoStack((err) => reported.push(err.message));
+    undo.push('first', () => order.push('first'));
+    undo.push('broken', () => {
+      throw new Error('cannot');
+    });
+    undo.push('last', () => order.push('last'));
+    if (fail) throw new Error('operation failed');
+    undo.commit();
+  };
+  await assert.rejects(operation(true), /operation failed/);
+  assert.deepEqual(order, ['last', 'first']);
+  assert.deepEqual(reported, ['undo broken']);
+  await operation(false);
+  assert.deepEqual(order, ['last', 'first'], 'a committed stack runs nothing');
+  assert.deepEqual(reported, ['undo broken']);
+});
+
 test('runAll runs every step and reports all failures at once', async () => {
   const ran: number[] = [];
   await assert.rejects(

@@ -1,14 +1,17 @@
 /**
  * Undo steps registered as resources come into existence, run last-in-first-out when the
  * surrounding operation fails. `commit()` forgets them once the whole operation succeeded.
+ * Disposable: the block that declares it unwinds it on the way out, however it leaves.
  *
- *   const undo = new UndoStack();
- *   try { ...; undo.push('delete volume', () => storage.deleteVolume(v)); ...; undo.commit(); }
- *   finally { await undo.unwind(); }
+ *   await using undo = new UndoStack((err) => log.error({ err }, 'cleanup after a failed X did not finish'));
+ *   ...; undo.push('delete volume', () => storage.deleteVolume(v)); ...; undo.commit();
  */
-export class UndoStack {
+export class UndoStack implements AsyncDisposable {
   private steps: { what: string; fn: () => unknown }[] = [];
   private committed = false;
+
+  /** `report` hears of each undo step that failed when the stack is disposed. */
+  constructor(private readonly report: (err: Error) => void = () => undefined) {}
 
   push(what: string, fn: () => unknown): void {
     this.steps.push({ what, fn });
@@ -31,6 +34,11 @@ export class UndoStack {
     }
     this.steps = [];
     return errors;
+  }
+
+  /** Unwinds and reports each failed step: a failing undo never hides the error that caused it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const err of await this.unwind()) this.report(err);
   }
 }
 

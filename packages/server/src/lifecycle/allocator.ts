@@ -38,7 +38,7 @@ export class RunAllocator {
   async makeNetwork(owner: string): Promise<NetworkSlot> {
     const index = await this.netClaims.acquire(owner).catch(capacity('network addresses', 'a larger --network-pool'));
     try {
-      if (await this.networkLeft(index)) {
+      if (this.networkLeft(index)) {
         this.log.warn(
           { index },
           'a network slot we just claimed still had a netns or veth of ours: tearing it down first',
@@ -68,7 +68,7 @@ export class RunAllocator {
     } catch (e) {
       failure = e;
     }
-    if (!failure && !(await this.networkLeft(index))) {
+    if (!failure && !this.networkLeft(index)) {
       this.keptNetworks.delete(index);
       await this.netClaims.release(index);
       return;
@@ -129,7 +129,7 @@ export class RunAllocator {
   }
 
   /** Whether a netns or host veth of ours exists under `index`. */
-  private async networkLeft(index: number): Promise<boolean> {
+  private networkLeft(index: number): boolean {
     const slot = this.slots.describe(index);
     return existsSync(slot.netnsPath) || existsSync(`/sys/class/net/${slot.hostVeth}`);
   }

@@ -2,6 +2,7 @@ import { ErrorCode, SpriteError } from '@sprites/protocol';
 import { crashPoint, UndoStack } from '../host/index.js';
 import type { CheckpointRecord, SpriteRecord } from '../registry/index.js';
 import { freezerFile } from '../runtime/index.js';
+import type { CheckpointRef, QuotaGroup, RestoreSwap } from '../storage/index.js';
 import type { LifecycleContext } from './context.js';
 import type { StartGate } from './admission.js';
 import { restartOnNewDisk } from './restart.js';
@@ -14,8 +15,13 @@ export type Progress = (line: string) => void;
 /** Auto checkpoints kept per sprite; older ones are deleted when a new one is taken. */
 export const AUTO_CHECKPOINTS_KEPT = 5;
 
+/** Where the storage driver keeps a checkpoint: auto checkpoints apart from the browsable named ones. */
+export function checkpointRef(checkpoint: Pick<CheckpointRecord, 'id' | 'isAuto'>): CheckpointRef {
+  return { id: checkpoint.id, kind: checkpoint.isAuto ? 'auto' : 'named' };
+}
+
 /** The sprite's quota group, made now for a sprite from before groups existed. */
-async function quotaGroup(ctx: LifecycleContext, sprite: SpriteRecord): Promise<number> {
+async function quotaGroup(ctx: LifecycleContext, sprite: SpriteRecord): Promise<QuotaGroup> {
   if (sprite.quotaGroup !== null) return sprite.quotaGroup;
   const group = await ctx.storage.setQuota(sprite.id, sprite.config.storage_gb * GIB);
   await ctx.registry.sprites.setQuotaGroup(sprite.id, group);
@@ -40,13 +46,14 @@ async function snapshot(
   // Under the sprite's lock nobody else takes this number; `record` moves the counter on.
   const version = opts.auto ? null : await ctx.registry.checkpoints.peekVersion(sprite.id);
   const id = version === null ? `auto-${createdAt.getTime()}` : `v${version}`;
+  const ref = checkpointRef({ id, isAuto: opts.auto });
   const running = (await ctx.registry.runs.get(sprite.id)) !== null;
   const fresh = await ctx.registry.sprites.byId(sprite.id);
   const wasWarm = fresh?.status === 'warm';
   // A running sprite is frozen around the snapshot (a warm one already is): the helper syncs
   // first, freezes, syncs again, snapshots and thaws, so the checkpoint is consistent.
-  const freeze = running && !wasWarm ? freezerFile(ctx.paths.cgroupPath(sprite.id)) : undefined;
-  await ctx.storage.snapshotVolume(sprite.id, id, group, freeze);
+  const freezeDuring = running && !wasWarm ? freezerFile(ctx.paths.cgroupPath(sprite.id)) : undefined;
+  await ctx.storage.snapshot(sprite.id, ref, { quota: group, freezeDuring });
   crashPoint(opts.auto ? 'checkpoint.auto-snapshot' : 'checkpoint.snapshot');
   const source = fresh?.currentCheckpoint ?? null;
   const parent = source ? await ctx.registry.checkpoints.get(sprite.id, source) : null;
@@ -63,7 +70,7 @@ async function snapshot(
   try {
     await ctx.registry.checkpoints.record(record, version);
   } catch (e) {
-    await ctx.storage.deleteCheckpoint(sprite.id, id).catch(() => undefined);
+    await ctx.storage.deleteCheckpoint(sprite.id, ref).catch(() => undefined);
     throw e;
   }
   crashPoint(opts.auto ? 'checkpoint.auto-recorded' : 'checkpoint.recorded');
@@ -101,7 +108,7 @@ async function pruneAuto(ctx: LifecycleContext, sprite: SpriteRecord): Promise<v
   for (const old of autos.slice(AUTO_CHECKPOINTS_KEPT)) {
     await ctx.registry.checkpoints.remove(sprite.id, old.id);
     ctx.background.add(`delete auto checkpoint ${old.id} of ${sprite.id}`, () =>
-      ctx.storage.deleteCheckpoint(sprite.id, old.id),
+      ctx.storage.deleteCheckpoint(sprite.id, checkpointRef(old)),
     );
   }
 }
@@ -124,7 +131,7 @@ export function restoreCheckpoint(
   return ctx.locks.run(sprite.id, async () => {
     const started = Date.now();
     const target = await ctx.registry.checkpoints.get(sprite.id, checkpointId);
-    if (!target || !(await ctx.storage.hasCheckpoint(sprite.id, checkpointId))) {
+    if (!target || !(await ctx.storage.hasCheckpoint(sprite.id, checkpointRef(target)))) {
       throw new SpriteError(ErrorCode.NotFound, `checkpoint ${checkpointId} not found for sprite ${sprite.name}`);
     }
     const group = await quotaGroup(ctx, sprite);
@@ -132,24 +139,30 @@ export function restoreCheckpoint(
     // limits (checked before any work); a live one keeps its place while it restarts.
     const ticket = (await ctx.registry.runs.get(sprite.id)) ? gate.hold(sprite) : await gate.admitStart(sprite);
     progress(`Restoring checkpoint ${checkpointId}...`);
-    const undo = new UndoStack();
+    await using undo = new UndoStack((err) =>
+      ctx.log.error(
+        { spriteId: sprite.id, err },
+        'cleanup after a failed restore did not finish; startup reclaim retries',
+      ),
+    );
     try {
       await snapshot(ctx, sprite, { auto: true, comment: `before restoring ${checkpointId}` }, progress);
       // The copy is made while the sprite still runs; only the swap happens while it is down.
-      await ctx.storage.prepareRestore(sprite.id, checkpointId, group);
-      undo.push('discard the prepared copy', () => ctx.storage.discardRestore(sprite.id));
+      const prepared = await ctx.storage.prepareRestore(sprite.id, checkpointRef(target), group);
+      undo.push('discard the prepared copy', () => prepared.discard());
       crashPoint('restore.prepared');
       progress('Restarting the sprite on the checkpoint');
       const fresh = (await ctx.registry.sprites.byId(sprite.id)) ?? sprite;
       const previous = fresh.currentCheckpoint;
-      let old = '';
+      const swapped: { current?: RestoreSwap } = {};
       await restartOnNewDisk(ctx, fresh, async () => {
-        old = await ctx.storage.swapInRestore(sprite.id, checkpointId);
+        const swap = await prepared.swapIn();
+        swapped.current = swap;
         crashPoint('restore.swapped');
         const unswap = async () => {
           // Registry first: an old disk under a new current checkpoint is what reconcile undoes.
           await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, previous);
-          await ctx.storage.undoRestoreSwap(sprite.id, old);
+          await swap.revert();
         };
         try {
           await ctx.registry.sprites.setCurrentCheckpoint(sprite.id, checkpointId);
@@ -162,7 +175,8 @@ export function restoreCheckpoint(
       });
       undo.commit();
       crashPoint('restore.booted');
-      ctx.background.add(`delete replaced volume of ${sprite.id}`, () => ctx.storage.deleteVolume(old));
+      const final = swapped.current;
+      if (final) ctx.background.add(`delete replaced volume of ${sprite.id}`, () => final.commit());
     } catch (e) {
       ctx.log.warn(
         {
@@ -178,11 +192,6 @@ export function restoreCheckpoint(
       throw e;
     } finally {
       ticket.release();
-      for (const err of await undo.unwind())
-        ctx.log.error(
-          { spriteId: sprite.id, err },
-          'cleanup after a failed restore did not finish; startup reclaim retries',
-        );
     }
     await pruneAuto(ctx, sprite);
     ctx.log.info(
@@ -213,6 +222,6 @@ export function deleteCheckpoint(ctx: LifecycleContext, sprite: SpriteRecord, ch
       );
     }
     await ctx.registry.checkpoints.remove(sprite.id, checkpointId);
-    await ctx.storage.deleteCheckpoint(sprite.id, checkpointId);
+    await ctx.storage.deleteCheckpoint(sprite.id, checkpointRef(target));
   });
 }

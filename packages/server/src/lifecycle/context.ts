@@ -7,7 +7,7 @@ import type { Registry } from '../registry/index.js';
 import type { AgentMounts, RuntimeDriver } from '../runtime/index.js';
 import type { StorageDriver } from '../storage/index.js';
 import type { RunAllocator } from './allocator.js';
-import type { ActivityTracker, IdleSettings } from './idle.js';
+import type { ActivityTracker, IdleSettings } from './activity.js';
 import type { SpritePaths } from './paths.js';
 import type { ContainerWatch } from './watch.js';
 

@@ -3,7 +3,6 @@ import type { SpriteConfig, URLSettings } from '@sprites/protocol';
 import { crashPoint, UndoStack } from '../host/index.js';
 import type { SpriteRecord } from '../registry/index.js';
 import type { LifecycleContext } from './context.js';
-import { discardDisk } from './headroom.js';
 import { startSprite } from './start.js';
 
 export interface CreateSpriteInput {
@@ -28,33 +27,30 @@ export async function createSprite(
   id: string = randomUUID(),
 ): Promise<SpriteRecord> {
   const started = Date.now();
-  const undo = new UndoStack();
-  try {
-    const record = await ctx.registry.sprites.insert({ id, ...input, status: 'cold', imageKey: ctx.imageKey });
-    undo.push('remove registry row', () => ctx.registry.sprites.remove(id));
-    crashPoint('create.registered');
-    await ctx.locks.run(id, async () => {
-      const spare = await ctx.spareVolumes.take();
-      undo.push('delete volume', () => ctx.storage.deleteVolume(spare));
-      await ctx.storage.renameVolume(spare, id);
-      undo.push('delete volume', () => ctx.storage.deleteVolume(id));
-      crashPoint('create.volume');
-      const group = await ctx.storage.setQuota(id, input.config.storage_gb * GIB);
-      undo.push('delete volume, quota group and checkpoint directories', () => discardDisk(ctx, id, group));
-      await ctx.registry.sprites.setQuotaGroup(id, group);
-      await startSprite(ctx, record);
-      crashPoint('create.started');
-    });
-    undo.commit();
-    ctx.log.info(
-      { event: 'sprite.create', spriteId: id, name: input.name, outcome: 'ok', durationMs: Date.now() - started },
-      'sprite created',
-    );
-    const created = await ctx.registry.sprites.byId(id);
-    if (!created) throw new Error(`sprite ${id} disappeared during create`);
-    return created;
-  } finally {
-    for (const err of await undo.unwind())
-      ctx.log.error({ spriteId: id, err }, 'cleanup after a failed create did not finish');
-  }
+  await using undo = new UndoStack((err) =>
+    ctx.log.error({ spriteId: id, err }, 'cleanup after a failed create did not finish'),
+  );
+  const record = await ctx.registry.sprites.insert({ id, ...input, status: 'cold', imageKey: ctx.imageKey });
+  undo.push('remove registry row', () => ctx.registry.sprites.remove(id));
+  crashPoint('create.registered');
+  await ctx.locks.run(id, async () => {
+    const spare = await ctx.spareVolumes.take();
+    undo.push('delete volume', () => ctx.storage.deleteVolume(spare));
+    await ctx.storage.renameVolume(spare, id);
+    undo.push('delete volume', () => ctx.storage.deleteVolume(id));
+    crashPoint('create.volume');
+    const group = await ctx.storage.setQuota(id, input.config.storage_gb * GIB);
+    undo.push('delete volume, quota group and checkpoint directories', () => ctx.storage.destroyVolume(id, group));
+    await ctx.registry.sprites.setQuotaGroup(id, group);
+    await startSprite(ctx, record);
+    crashPoint('create.started');
+  });
+  undo.commit();
+  ctx.log.info(
+    { event: 'sprite.create', spriteId: id, name: input.name, outcome: 'ok', durationMs: Date.now() - started },
+    'sprite created',
+  );
+  const created = await ctx.registry.sprites.byId(id);
+  if (!created) throw new Error(`sprite ${id} disappeared during create`);
+  return created;
 }

@@ -11,32 +11,27 @@ export async function destroySprite(ctx: LifecycleContext, sprite: SpriteRecord)
     crashPoint('delete.stopped');
     // The disk leaves the sprite's name at once and is freed in the background; a crash before
     // that finishes leaves a volume without a registry row, which startup reclaim deletes.
-    const trash = `trash-${sprite.id}`;
-    let hasDisk = await ctx.storage.hasVolume(sprite.id);
-    if (hasDisk) {
-      try {
-        await ctx.storage.renameVolume(sprite.id, trash);
-      } catch (e) {
-        // A pool out of metadata space refuses a rename but still deletes (btrfs keeps a
-        // reserve for that; ADR 0024): the disk goes now, in place, and the delete succeeds.
-        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-        ctx.log.warn(
-          { event: 'storage.full', spriteId: sprite.id },
-          "the storage pool is full: deleting the sprite's disk before answering",
-        );
-        await ctx.storage.deleteVolume(sprite.id);
-        hasDisk = false;
-      }
+    let freeDisk: () => Promise<void>;
+    try {
+      freeDisk = await ctx.storage.retireVolume(sprite.id, sprite.quotaGroup);
+    } catch (e) {
+      // A pool out of metadata space refuses a rename but still deletes (btrfs keeps a
+      // reserve for that; ADR 0024): the disk goes now, in place, and the delete succeeds.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+      ctx.log.warn(
+        { event: 'storage.full', spriteId: sprite.id },
+        "the storage pool is full: deleting the sprite's disk before answering",
+      );
+      await ctx.storage.deleteVolume(sprite.id);
+      freeDisk = () => ctx.storage.destroyVolume(sprite.id, sprite.quotaGroup);
     }
     crashPoint('delete.renamed');
     await ctx.registry.checkpoints.removeAll(sprite.id);
     await ctx.registry.sprites.remove(sprite.id);
     crashPoint('delete.unregistered');
-    const trashed = hasDisk;
     ctx.background.add(`delete disk and checkpoints of ${sprite.id}`, async () => {
       crashPoint('delete.background');
-      if (trashed) await ctx.storage.deleteVolume(trash);
-      await ctx.storage.deleteCheckpoints(sprite.id, sprite.quotaGroup);
+      await freeDisk();
     });
   });
   ctx.log.info(

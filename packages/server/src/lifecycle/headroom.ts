@@ -18,12 +18,3 @@ export async function ensureHeadroom(ctx: LifecycleContext, what: string): Promi
   );
   throw poolFull();
 }
-
-/**
- * Removes a sprite's disk entirely: the volume, then its quota group and checkpoint
- * directories (the group can only go once the volume in it has). Idempotent.
- */
-export async function discardDisk(ctx: LifecycleContext, spriteId: string, quotaGroup: number | null): Promise<void> {
-  await ctx.storage.deleteVolume(spriteId);
-  await ctx.storage.deleteCheckpoints(spriteId, quotaGroup);
-}

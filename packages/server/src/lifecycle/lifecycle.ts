@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { crashPoint, FairGate, forEachLimited, inContext, type SparePool } from '../host/index.js';
+import { crashPoint, FairGate, inContext, type SparePool } from '../host/index.js';
 import { NameTakenError, type CheckpointRecord, type SpriteRecord } from '../registry/index.js';
 import { removeCgroupTree, setFrozen } from '../runtime/index.js';
 import { OrgAdmission, type OrgLimitView } from './admission.js';
-import { hasRunningSession } from './idle.js';
+import { hasRunningSession, sweepIdle, type IdleSweepDeps } from './idle.js';
 import type { OrgUsage } from './org-limits.js';
-import { adoptAndReclaim, type ReclaimSummary } from './adopt.js';
+import { adoptAndReclaim } from './adopt.js';
+import type { ReclaimSummary } from './reclaim-step.js';
 import { createCheckpoint, deleteCheckpoint, restoreCheckpoint, type Progress } from './checkpoint.js';
 import type { LifecycleContext } from './context.js';
 import { createSprite, type CreateSpriteInput } from './create.js';
@@ -31,8 +32,32 @@ export class SpriteLifecycle {
   /** Creates in progress at once, fair between organizations (a burst of one waits behind itself). */
   private readonly creates: FairGate;
 
+  /** What the idle policy acts through. */
+  private readonly idleSweep: IdleSweepDeps;
+
   constructor(private readonly ctx: LifecycleContext) {
     this.creates = new FairGate(ctx.config.createConcurrency);
+    this.idleSweep = {
+      activity: ctx.activity,
+      idle: ctx.idle,
+      parallel: IDLE_PARALLEL,
+      log: ctx.log,
+      locked: (spriteId, fn) => ctx.locks.run(spriteId, fn),
+      liveSprites: async () => (await ctx.registry.runs.all()).map((r) => r.spriteId),
+      status: async (spriteId) => (await ctx.registry.sprites.byId(spriteId))?.status ?? null,
+      deadRuns: () => ctx.watch.dead(),
+      isDead: (spriteId) => ctx.watch.isDead(spriteId),
+      currentRunId: async (spriteId) => (await ctx.registry.runs.get(spriteId))?.runId ?? null,
+      stopDead: (spriteId) => this.stopDead(spriteId),
+      hasRunningSession: (spriteId) => hasRunningSession(ctx.paths.agentSocket(spriteId)),
+      freeze: async (spriteId, quietMs) => {
+        await setFrozen(ctx.paths.cgroupPath(spriteId), true);
+        crashPoint('idle.frozen');
+        await ctx.registry.sprites.setStatus(spriteId, 'warm');
+        ctx.log.info({ event: 'sprite.freeze', spriteId, quietMs, outcome: 'ok' }, 'sprite went warm');
+      },
+      coolDown: (spriteId) => coolDown(ctx, spriteId, 'idle'),
+    };
     this.preboot = createPrebootPool(ctx, ctx.config.prebooted, () => ctx.quiet.whenQuiet());
     this.admission = new OrgAdmission(ctx);
   }
@@ -144,51 +169,10 @@ export class SpriteLifecycle {
   }
 
   /**
-   * One pass of the idle policy: running sprites quiet for `warmAfterMs` (no connection, no
-   * running session) are frozen; warm ones quiet for `coldAfterMs` are stopped.
+   * One pass of the idle policy (idle.ts), then claims kept by earlier teardowns are retried.
    */
   async sweepIdle(): Promise<void> {
-    const { activity, idle } = this.ctx;
-    for (const { spriteId, runId } of this.ctx.watch.dead()) {
-      await this.ctx.locks
-        .run(spriteId, async () => {
-          // Under the lock: the run may have been stopped or replaced meanwhile.
-          if ((await this.ctx.registry.runs.get(spriteId))?.runId === runId && this.ctx.watch.isDead(spriteId))
-            await this.stopDead(spriteId);
-        })
-        .catch((err: unknown) =>
-          this.ctx.log.warn({ spriteId, err }, 'releasing a dead container failed; retrying on the next pass'),
-        );
-    }
-    // Side by side (IDLE_PARALLEL at once): with thousands of sprites going idle together a
-    // one-by-one pass fell behind (each stop takes a second or more on a loaded host), and
-    // sprites stayed warm, holding memory, long past their cold time.
-    const candidates = (await this.ctx.registry.runs.all())
-      .map((r) => r.spriteId)
-      .filter((id) => activity.openConnections(id) === 0 && activity.quietFor(id) >= idle.warmAfterMs);
-    await forEachLimited(candidates, IDLE_PARALLEL, async (id) => {
-      const quiet = activity.quietFor(id);
-      await this.ctx.locks
-        .run(id, async () => {
-          const sprite = await this.ctx.registry.sprites.byId(id);
-          if (!sprite || activity.openConnections(id) > 0 || activity.quietFor(id) < idle.warmAfterMs) return;
-          if (sprite.status === 'running') {
-            if (await hasRunningSession(this.ctx, id)) return activity.touch(id);
-            await setFrozen(this.ctx.paths.cgroupPath(id), true);
-            crashPoint('idle.frozen');
-            await this.ctx.registry.sprites.setStatus(id, 'warm');
-            this.ctx.log.info(
-              { event: 'sprite.freeze', spriteId: id, quietMs: quiet, outcome: 'ok' },
-              'sprite went warm',
-            );
-          } else if (sprite.status === 'warm' && activity.quietFor(id) >= idle.coldAfterMs) {
-            await coolDown(this.ctx, id, 'idle');
-          }
-        })
-        .catch((err: unknown) =>
-          this.ctx.log.warn({ spriteId: id, err }, 'idle transition failed; retrying on the next pass'),
-        );
-    });
+    await sweepIdle(this.idleSweep);
     // Claims an earlier teardown had to keep (ADR 0022) are given back once their resource is gone.
     const kept = await this.ctx.allocator.retryKept();
     if (kept !== this.keptLogged)

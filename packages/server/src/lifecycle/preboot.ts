@@ -3,11 +3,11 @@ import { writeFile } from 'node:fs/promises';
 import type { SpriteConfig } from '@sprites/protocol';
 import { crashPoint, run, SparePool, UndoStack } from '../host/index.js';
 import type { RunRecord, SpriteRecord } from '../registry/index.js';
+import type { QuotaGroup } from '../storage/index.js';
 import { agentRequest } from './agent-client.js';
 import type { LifecycleContext } from './context.js';
 import type { CreateSpriteInput } from './create.js';
 import { CPU_PERIOD_US, writeCgroupLimits } from '../runtime/index.js';
-import { discardDisk } from './headroom.js';
 import { bootRun, hostsFile } from './start.js';
 import { releaseRun } from './stop.js';
 
@@ -22,8 +22,8 @@ export interface Prebooted {
   /** Host pid of its init, for entering its UTS namespace. */
   pid: number;
   config: Required<SpriteConfig>;
-  /** btrfs quota group of its volume. */
-  quotaGroup: number;
+  /** Quota group of its volume. */
+  quotaGroup: QuotaGroup;
 }
 
 export function defaultSpriteConfig(ctx: LifecycleContext): Required<SpriteConfig> {
@@ -47,28 +47,28 @@ export function createPrebootPool(
     async () => {
       const id = randomUUID();
       const config = defaultSpriteConfig(ctx);
-      const undo = new UndoStack();
-      try {
-        const spare = await ctx.spareVolumes.take();
-        undo.push('delete volume', () => ctx.storage.deleteVolume(spare));
-        await ctx.storage.renameVolume(spare, id);
-        undo.push('delete volume', () => ctx.storage.deleteVolume(id));
-        const quotaGroup = await ctx.storage.setQuota(id, config.storage_gb * GIB);
-        undo.push('delete volume, quota group and checkpoint directories', () => discardDisk(ctx, id, quotaGroup));
-        const runRecord = await bootRun(ctx, { id, name: PLACEHOLDER_NAME, config, environment: {} });
-        undo.push('release run', () => releaseRun(ctx, id, runRecord, false));
-        crashPoint('preboot.booted');
-        const state = await ctx.runtime.state(ctx.paths.containerId(id));
-        if (!state?.pid) throw new Error(`pre-booted container ${id} is not running`);
-        undo.commit();
-        return { id, run: runRecord, pid: state.pid, config, quotaGroup };
-      } finally {
-        await undo.unwind();
-      }
+      await using undo = new UndoStack((err) =>
+        ctx.log.warn({ spriteId: id, err }, 'cleanup after a failed pre-boot did not finish'),
+      );
+      const spare = await ctx.spareVolumes.take();
+      undo.push('delete volume', () => ctx.storage.deleteVolume(spare));
+      await ctx.storage.renameVolume(spare, id);
+      undo.push('delete volume', () => ctx.storage.deleteVolume(id));
+      const quotaGroup = await ctx.storage.setQuota(id, config.storage_gb * GIB);
+      undo.push('delete volume, quota group and checkpoint directories', () =>
+        ctx.storage.destroyVolume(id, quotaGroup),
+      );
+      const runRecord = await bootRun(ctx, { id, name: PLACEHOLDER_NAME, config, environment: {} });
+      undo.push('release run', () => releaseRun(ctx, id, runRecord, false));
+      crashPoint('preboot.booted');
+      const state = await ctx.runtime.state(ctx.paths.containerId(id));
+      if (!state?.pid) throw new Error(`pre-booted container ${id} is not running`);
+      undo.commit();
+      return { id, run: runRecord, pid: state.pid, config, quotaGroup };
     },
     async (p) => {
       await releaseRun(ctx, p.id, p.run, false);
-      await discardDisk(ctx, p.id, p.quotaGroup);
+      await ctx.storage.destroyVolume(p.id, p.quotaGroup);
     },
     (err) => ctx.log.warn({ err }, 'could not pre-boot a sprite; creates boot their own'),
     whenQuiet,
@@ -91,66 +91,63 @@ export async function claimPrebooted(
     phases[name] = Date.now() - mark;
     mark = Date.now();
   };
-  const undo = new UndoStack();
+  await using undo = new UndoStack((err) =>
+    ctx.log.error({ spriteId: pre.id, err }, 'cleanup after a failed pre-booted create did not finish'),
+  );
   undo.push('discard pre-booted sprite', async () => {
     await releaseRun(ctx, pre.id, pre.run, false);
-    await discardDisk(ctx, pre.id, pre.quotaGroup);
+    await ctx.storage.destroyVolume(pre.id, pre.quotaGroup);
   });
-  try {
-    await ctx.registry.sprites.insert({
-      id: pre.id,
-      ...input,
-      status: 'cold',
-      imageKey: ctx.imageKey,
-      quotaGroup: pre.quotaGroup,
-    });
-    undo.push('remove registry row', () => ctx.registry.sprites.remove(pre.id));
-    crashPoint('preboot.registered');
-    phase('registryMs');
-    await ctx.locks.run(pre.id, async () => {
-      const want = input.config;
-      // Independent of each other: run them side by side.
-      await Promise.all([
-        want.storage_gb !== pre.config.storage_gb
-          ? ctx.storage.setQuota(pre.id, want.storage_gb * GIB, pre.quotaGroup)
-          : undefined,
-        writeCgroupLimits(
-          ctx.paths.cgroupPath(pre.id),
-          { memoryBytes: want.ram_mb * MIB, cpus: want.cpus, pidsLimit: ctx.config.limits.pidsPerSprite },
-          CPU_PERIOD_US,
-        ),
-        run('nsenter', ['--target', String(pre.pid), '--uts', 'hostname', input.name]),
-        // The file is bind-mounted into the sprite: rewrite it in place (same inode).
-        writeFile(ctx.paths.hostsFile(pre.id), hostsFile(input.name, ctx.slots.describe(pre.run.netSlot).spriteIp)),
-        agentRequest(ctx.paths.agentSocket(pre.id), 'POST', '/v1/internal/identity', {
-          timeoutMs: 5000,
-          body: { name: input.name, environment: input.environment },
-        }).then((told) => {
-          if (told.status !== 200) throw new Error(`the agent refused its identity: ${told.status} ${told.body}`);
-        }),
-      ]);
-      phase('identityMs');
-      crashPoint('preboot.identified');
-      await ctx.registry.runs.put(pre.run);
-      await ctx.registry.sprites.setStatus(pre.id, 'running');
-    });
-    undo.commit();
-    ctx.log.info(
-      {
-        event: 'sprite.create',
-        spriteId: pre.id,
-        name: input.name,
-        prebooted: true,
-        outcome: 'ok',
-        durationMs: Date.now() - started,
-        phases,
-      },
-      'sprite created',
-    );
-  } finally {
-    for (const err of await undo.unwind())
-      ctx.log.error({ spriteId: pre.id, err }, 'cleanup after a failed pre-booted create did not finish');
-  }
+  await ctx.registry.sprites.insert({
+    id: pre.id,
+    ...input,
+    status: 'cold',
+    imageKey: ctx.imageKey,
+    quotaGroup: pre.quotaGroup,
+  });
+  undo.push('remove registry row', () => ctx.registry.sprites.remove(pre.id));
+  crashPoint('preboot.registered');
+  phase('registryMs');
+  await ctx.locks.run(pre.id, async () => {
+    const want = input.config;
+    // Independent of each other: run them side by side.
+    await Promise.all([
+      want.storage_gb !== pre.config.storage_gb
+        ? ctx.storage.setQuota(pre.id, want.storage_gb * GIB, pre.quotaGroup)
+        : undefined,
+      writeCgroupLimits(
+        ctx.paths.cgroupPath(pre.id),
+        { memoryBytes: want.ram_mb * MIB, cpus: want.cpus, pidsLimit: ctx.config.limits.pidsPerSprite },
+        CPU_PERIOD_US,
+      ),
+      run('nsenter', ['--target', String(pre.pid), '--uts', 'hostname', input.name]),
+      // The file is bind-mounted into the sprite: rewrite it in place (same inode).
+      writeFile(ctx.paths.hostsFile(pre.id), hostsFile(input.name, ctx.slots.describe(pre.run.netSlot).spriteIp)),
+      agentRequest(ctx.paths.agentSocket(pre.id), 'POST', '/v1/internal/identity', {
+        timeoutMs: 5000,
+        body: { name: input.name, environment: input.environment },
+      }).then((told) => {
+        if (told.status !== 200) throw new Error(`the agent refused its identity: ${told.status} ${told.body}`);
+      }),
+    ]);
+    phase('identityMs');
+    crashPoint('preboot.identified');
+    await ctx.registry.runs.put(pre.run);
+    await ctx.registry.sprites.setStatus(pre.id, 'running');
+  });
+  undo.commit();
+  ctx.log.info(
+    {
+      event: 'sprite.create',
+      spriteId: pre.id,
+      name: input.name,
+      prebooted: true,
+      outcome: 'ok',
+      durationMs: Date.now() - started,
+      phases,
+    },
+    'sprite created',
+  );
   const record = await ctx.registry.sprites.byId(pre.id);
   if (!record) throw new Error(`sprite ${pre.id} disappeared during create`);
   return record;

@@ -37,7 +37,9 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
   const started = Date.now();
   const runId = randomUUID();
   const { paths } = ctx;
-  const undo = new UndoStack();
+  await using undo = new UndoStack((err) =>
+    ctx.log.error({ spriteId: sprite.id, err }, 'cleanup after a failed start did not finish'),
+  );
   const phases: Record<string, number> = {};
   let mark = Date.now();
   const phase = (name: string) => {
@@ -144,10 +146,6 @@ export async function bootRun(ctx: LifecycleContext, sprite: BootIdentity): Prom
       'sprite failed to start',
     );
     throw e;
-  } finally {
-    const errors = await undo.unwind();
-    for (const err of errors)
-      ctx.log.error({ spriteId: sprite.id, err }, 'cleanup after a failed start did not finish');
   }
 }
 

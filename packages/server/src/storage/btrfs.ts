@@ -1,7 +1,8 @@
 import { chmod, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { helperPath, run } from '../host/index.js';
-import { RESTORE_OLD_PREFIX, type PoolUsage, type StorageDriver, type StorageInfo } from './driver.js';
+import { BaseStorageDriver } from './base.js';
+import type { CheckpointKind, CheckpointRef, PoolUsage, QuotaGroup, SnapshotOptions, StorageInfo } from './driver.js';
 
 export interface BtrfsPoolOptions {
   /** Sparse file holding the filesystem (ignored when `device` is set). */
@@ -14,15 +15,17 @@ export interface BtrfsPoolOptions {
   sizeBytes: number;
 }
 
+const CHECKPOINT_FOLDERS: Record<CheckpointKind, string> = { named: 'checkpoints', auto: 'auto-checkpoints' };
+const CHECKPOINT_KINDS = Object.keys(CHECKPOINT_FOLDERS) as CheckpointKind[];
+
 /**
  * btrfs in a sparse loop file (or on a device). Images are read-only subvolumes under
  * images/, sprite volumes writable snapshots of them under volumes/, sized by qgroups.
  */
-export class BtrfsDriver implements StorageDriver {
-  /** Simple quotas count what a volume writes itself; full qgroups also count what it shares. */
-  quotaMode: 'simple' | 'full' | 'unknown' = 'unknown';
-
-  constructor(private readonly opts: BtrfsPoolOptions) {}
+export class BtrfsDriver extends BaseStorageDriver {
+  constructor(private readonly opts: BtrfsPoolOptions) {
+    super();
+  }
 
   info(): StorageInfo {
     return { name: 'btrfs', snapshots: true, quotas: true };
@@ -32,7 +35,7 @@ export class BtrfsDriver implements StorageDriver {
     return this.opts.mountPoint;
   }
 
-  async isMounted(): Promise<boolean> {
+  private async isMounted(): Promise<boolean> {
     const mounts = await readFile('/proc/self/mounts', 'utf8');
     return mounts.split('\n').some((line) => {
       const [, target, type] = line.split(' ');
@@ -66,8 +69,7 @@ export class BtrfsDriver implements StorageDriver {
     await run('mount', ['-t', 'btrfs', '-o', options.join(','), source, this.root]);
     // Quotas are what cap a sprite's disk (simple quotas where the kernel has them; ADR 0001).
     // Enabling them again is a no-op.
-    const { stdout } = await run(helperPath(), ['quota-enable', this.root]);
-    this.quotaMode = stdout.trim() === 'simple' ? 'simple' : 'full';
+    await run(helperPath(), ['quota-enable', this.root]);
     await this.closeToOthers();
     return true;
   }
@@ -79,7 +81,7 @@ export class BtrfsDriver implements StorageDriver {
    */
   private async closeToOthers(): Promise<void> {
     await chmod(this.root, 0o700);
-    for (const dir of ['images', 'volumes', 'checkpoints', 'auto-checkpoints']) {
+    for (const dir of ['images', 'volumes', ...Object.values(CHECKPOINT_FOLDERS)]) {
       await mkdir(join(this.root, dir), { recursive: true, mode: 0o700 });
       await chmod(join(this.root, dir), 0o700);
     }
@@ -134,7 +136,7 @@ export class BtrfsDriver implements StorageDriver {
     return join(this.root, 'volumes', name);
   }
 
-  async hasImage(key: string): Promise<boolean> {
+  private async hasImage(key: string): Promise<boolean> {
     return exists(this.imagePath(key));
   }
 
@@ -158,15 +160,20 @@ export class BtrfsDriver implements StorageDriver {
     await run('btrfs', ['subvolume', 'snapshot', this.imagePath(opts.fromImage), this.volumePath(name)]);
   }
 
-  async renameVolume(from: string, to: string): Promise<void> {
-    await rename(this.volumePath(from), this.volumePath(to));
+  protected async listEntries(): Promise<string[]> {
+    return readdir(join(this.root, 'volumes')).catch(() => [] as string[]);
   }
 
-  async hasVolume(name: string): Promise<boolean> {
+  protected hasEntry(name: string): Promise<boolean> {
     return exists(this.volumePath(name));
   }
 
-  async deleteVolume(name: string): Promise<void> {
+  /** Constant time; a quota group goes with its subvolume. */
+  protected async renameEntry(from: string, to: string): Promise<void> {
+    await rename(this.volumePath(from), this.volumePath(to));
+  }
+
+  protected async deleteEntry(name: string): Promise<void> {
     await this.deleteSubvolume(this.volumePath(name));
   }
 
@@ -239,7 +246,7 @@ export class BtrfsDriver implements StorageDriver {
    * and a restore does not reset it (ADR 0011). N is the volume's first subvolume id unless
    * the sprite already has a group.
    */
-  async setQuota(name: string, bytes: number, group?: number): Promise<number> {
+  async setQuota(name: string, bytes: number, group?: QuotaGroup): Promise<QuotaGroup> {
     if (group !== undefined) {
       // The sprite's volume is in its group already (made there, or by restore with -i).
       await run('btrfs', ['qgroup', 'limit', String(bytes), `1/${group}`, this.root]);
@@ -262,42 +269,42 @@ export class BtrfsDriver implements StorageDriver {
    * Named checkpoints live in checkpoints/<volume>/ (the directory the sprite browses), auto
    * checkpoints apart in auto-checkpoints/<volume>/ so browsing never shows them.
    */
-  checkpointPath(volume: string, checkpoint: string): string {
-    return join(this.checkpointsDirOf(volume, checkpoint.startsWith('auto-')), checkpoint);
+  private checkpointPath(volume: string, checkpoint: CheckpointRef): string {
+    return join(this.checkpointsDirOf(volume, checkpoint.kind), checkpoint.id);
   }
 
-  private checkpointsDirOf(volume: string, auto: boolean): string {
-    return join(this.root, auto ? 'auto-checkpoints' : 'checkpoints', volume);
+  private checkpointsDirOf(volume: string, kind: CheckpointKind): string {
+    return join(this.root, CHECKPOINT_FOLDERS[kind], volume);
   }
 
   async browsableCheckpoints(volume: string): Promise<string> {
-    const dir = this.checkpointsDirOf(volume, false);
+    const dir = this.checkpointsDirOf(volume, 'named');
     await makeDir(dir);
     return dir;
   }
 
-  async hasCheckpoint(volume: string, checkpoint: string): Promise<boolean> {
+  async hasCheckpoint(volume: string, checkpoint: CheckpointRef): Promise<boolean> {
     return exists(this.checkpointPath(volume, checkpoint));
   }
 
   /**
-   * A read-only snapshot of the volume, in the sprite's quota group. With `freezeFile` (the
-   * sprite's cgroup freezer) the sprite is frozen around it, after a first sync: one helper
-   * process does syncfs, freeze, syncfs, snapshot, thaw.
+   * A read-only snapshot of the volume, in the sprite's quota group. With `freezeDuring`
+   * the writers are frozen around it, after a first sync: one helper process does syncfs,
+   * freeze, syncfs, snapshot, thaw.
    */
-  async snapshotVolume(volume: string, checkpoint: string, group: number, freezeFile?: string): Promise<void> {
-    const dir = this.checkpointsDirOf(volume, checkpoint.startsWith('auto-'));
+  async snapshot(volume: string, checkpoint: CheckpointRef, opts: SnapshotOptions): Promise<void> {
+    const dir = this.checkpointsDirOf(volume, checkpoint.kind);
     const made = await makeDir(dir);
     try {
       await run(helperPath(), [
         'snapshot',
         '-r',
         '-g',
-        String(group),
-        ...(freezeFile ? ['-f', freezeFile] : []),
+        String(opts.quota),
+        ...(opts.freezeDuring ? ['-f', opts.freezeDuring] : []),
         this.volumePath(volume),
         dir,
-        checkpoint,
+        checkpoint.id,
       ]);
     } catch (e) {
       // A refused first checkpoint (the pool full) leaves no empty directory behind.
@@ -306,77 +313,44 @@ export class BtrfsDriver implements StorageDriver {
     }
   }
 
-  /** Makes `.restore-<volume>`, a writable snapshot of the checkpoint, beside the live volume. */
-  async prepareRestore(volume: string, checkpoint: string, group: number): Promise<void> {
-    const incoming = `.restore-${volume}`;
-    await this.deleteSubvolume(this.volumePath(incoming));
+  /** A writable snapshot of the checkpoint, in the sprite's quota group. */
+  protected async copyCheckpoint(
+    volume: string,
+    checkpoint: CheckpointRef,
+    quota: QuotaGroup,
+    entry: string,
+  ): Promise<void> {
     await run(helperPath(), [
       'snapshot',
       '-g',
-      String(group),
+      String(quota),
       this.checkpointPath(volume, checkpoint),
       join(this.root, 'volumes'),
-      incoming,
+      entry,
     ]);
   }
 
-  /**
-   * Swaps the prepared copy in by two renames. The old volume moves to
-   * `.restore-old-<volume>-<checkpoint>`, which names the checkpoint being restored so that
-   * startup can tell a finished restore (the registry names that checkpoint) from one to
-   * undo. If the second rename fails the first is reverted. Returns the old volume's name.
-   */
-  async swapInRestore(volume: string, checkpoint: string): Promise<string> {
-    const outgoing = `${RESTORE_OLD_PREFIX}${volume}-${checkpoint}`;
-    await rename(this.volumePath(volume), this.volumePath(outgoing));
-    try {
-      await rename(this.volumePath(`.restore-${volume}`), this.volumePath(volume));
-    } catch (e) {
-      await rename(this.volumePath(outgoing), this.volumePath(volume));
-      throw e;
-    }
-    return outgoing;
-  }
-
-  /**
-   * Puts the old volume back after `swapInRestore` (or after half of it: the live name may
-   * be missing). The restored copy becomes the prepared one again, for `discardRestore`.
-   */
-  async undoRestoreSwap(volume: string, outgoing: string): Promise<void> {
-    if (!(await exists(this.volumePath(outgoing))))
-      throw new Error(`the replaced volume ${outgoing} is gone; cannot put it back`);
-    if (await exists(this.volumePath(volume))) {
-      await this.deleteSubvolume(this.volumePath(`.restore-${volume}`));
-      await rename(this.volumePath(volume), this.volumePath(`.restore-${volume}`));
-    }
-    await rename(this.volumePath(outgoing), this.volumePath(volume));
-  }
-
-  /** Drops a prepared copy that will not be swapped in. */
-  async discardRestore(volume: string): Promise<void> {
-    await this.deleteSubvolume(this.volumePath(`.restore-${volume}`));
-  }
-
-  async deleteCheckpoint(volume: string, checkpoint: string): Promise<void> {
+  async deleteCheckpoint(volume: string, checkpoint: CheckpointRef): Promise<void> {
     await this.deleteSubvolume(this.checkpointPath(volume, checkpoint));
   }
 
   /** Volumes with a checkpoints directory, and the checkpoints in each. */
-  async listCheckpoints(): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
-    for (const kind of ['checkpoints', 'auto-checkpoints']) {
-      const root = join(this.root, kind);
+  async listCheckpoints(): Promise<Map<string, CheckpointRef[]>> {
+    const out = new Map<string, CheckpointRef[]>();
+    for (const kind of CHECKPOINT_KINDS) {
+      const root = join(this.root, CHECKPOINT_FOLDERS[kind]);
       for (const volume of await readdir(root).catch(() => [] as string[])) {
         const found = await readdir(join(root, volume)).catch(() => [] as string[]);
-        out.set(volume, [...(out.get(volume) ?? []), ...found]);
+        out.set(volume, [...(out.get(volume) ?? []), ...found.map((id) => ({ id, kind }))]);
       }
     }
     return out;
   }
 
   /** Every checkpoint of a volume, and the quota group: when the sprite is deleted. */
-  async deleteCheckpoints(volume: string, group: number | null): Promise<void> {
-    for (const dir of [this.checkpointsDirOf(volume, false), this.checkpointsDirOf(volume, true)]) {
+  protected async deleteCheckpointsOf(volume: string, group: QuotaGroup | null): Promise<void> {
+    for (const kind of CHECKPOINT_KINDS) {
+      const dir = this.checkpointsDirOf(volume, kind);
       for (const name of await readdir(dir).catch(() => [] as string[])) await this.deleteSubvolume(join(dir, name));
       await rm(dir, { recursive: true, force: true });
     }
@@ -407,18 +381,6 @@ export class BtrfsDriver implements StorageDriver {
     const second = await destroy();
     if (second.code !== 0 && !/No such file/i.test(second.stderr))
       throw new Error(`btrfs qgroup destroy 1/${group}: ${second.stderr.trim()}`);
-  }
-
-  async listVolumes(prefix: string): Promise<string[]> {
-    try {
-      return (await readdir(join(this.root, 'volumes'))).filter((n) => n.startsWith(prefix));
-    } catch {
-      return [];
-    }
-  }
-
-  async syncVolume(name: string): Promise<void> {
-    await run('sync', ['-f', this.volumePath(name)]);
   }
 }
 
