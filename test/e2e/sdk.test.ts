@@ -164,7 +164,7 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
       },
     });
     assert.equal(text(await sprite.command('cat', [], { stdin: web }).output()), 'web stream');
-     
+
     async function* gen() {
       for (let i = 0; i < 3; i++) yield `line ${i}\n`;
     }
@@ -418,7 +418,7 @@ test('the TypeScript SDK against a real daemon: every method, its failure paths,
     // 64 MB written from a generator and read back as a stream, never whole in memory.
     const chunk = Buffer.alloc(1 << 20);
     const sent = createHash('sha256');
-     
+
     async function* source() {
       for (let i = 0; i < 64; i++) {
         chunk.fill(i);
