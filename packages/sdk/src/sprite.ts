@@ -1,7 +1,6 @@
 import type { CallOptions } from './abort.js';
 import * as checkpoints from './checkpoints.js';
 import type { CheckpointStream, RestoreStream } from './checkpoints.js';
-import type { SpriteContext } from './context.js';
 import type { ExecResult } from './errors.js';
 import {
   execCommand,
@@ -15,13 +14,13 @@ import {
 import { Cmd, type CommandOptions } from './exec/cmd.js';
 import { SpriteFilesystem } from './fs/filesystem.js';
 import type { HttpTransport } from './http.js';
-import type { Platform, StreamKinds, NodeStreamKinds } from './platform.js';
+import type { PortMapping, Platform, SpriteContext, StreamKinds } from './platform.js';
+import type { NodeStreamKinds } from './node/kinds.js';
 import * as sessions from './sessions.js';
 import * as services from './services.js';
 import * as policies from './policy.js';
 import type { NetworkPolicy } from './policy.js';
 import type { ServiceLogStream, ServiceRequest, ServiceWithState } from './services.js';
-import type { PortMapping } from './node/proxy.js';
 import type { SessionKillStream } from './sessions.js';
 import type {
   Checkpoint,

@@ -1,3 +1,5 @@
+import type { SpriteConfig as WireSpriteConfig, SpriteInfo as WireSprite } from '@sprites/protocol';
+
 /** Resources of a sprite. */
 export interface SpriteConfig {
   ramMB?: number;
@@ -136,24 +138,24 @@ export interface OrganizationInfo {
 
 // ---- wire shapes and converters -------------------------------------------------------
 
-/** @internal */
-export interface WireSpriteInfo {
-  id?: string;
-  name?: string;
-  organization?: string;
+/**
+ * @internal A sprite as it arrives: the protocol's `SpriteInfo`, read leniently (the hosted
+ * API leaves fields out, sends null for empty objects, and has statuses of its own).
+ */
+export type WireSpriteInfo = Partial<
+  Omit<
+    WireSprite,
+    'status' | 'config' | 'environment' | 'url_settings' | 'labels' | 'last_running_at' | 'last_warming_at'
+  >
+> & {
   status?: string;
-  config?: { ram_mb?: number; cpus?: number; region?: string; storage_gb?: number } | null;
-  environment?: Record<string, string> | null;
-  created_at?: string;
-  updated_at?: string;
-  bucket_name?: string;
-  primary_region?: string;
-  url?: string;
+  config?: WireSpriteConfig | null;
+  environment?: WireSprite['environment'] | null;
   url_settings?: { auth?: string; private_access?: string } | null;
-  labels?: string[] | null;
+  labels?: WireSprite['labels'] | null;
   last_running_at?: string | null;
   last_warming_at?: string | null;
-}
+};
 
 function date(v: unknown): Date | undefined {
   if (typeof v !== 'string' || v === '') return undefined;

@@ -1,5 +1,6 @@
 import { ConnectionError, ExecError, type ExecResult } from '../errors.js';
-import { spritePath, type SpriteContext } from '../context.js';
+import { spritePath } from '@sprites/protocol';
+import type { SpriteContext } from '../platform.js';
 import { chunksOf, concatBytes, type InputSource, type StreamKinds } from '../platform.js';
 import { Cmd, envPairs, type CommandOptions } from './cmd.js';
 import { StreamID } from './frames.js';
@@ -115,7 +116,7 @@ export async function execFileHTTPCommand<K extends StreamKinds, E extends ExecO
   const { input, encoding, maxBuffer = DEFAULT_MAX_BUFFER, onOutput, env, cwd, dir, signal, timeout } = options;
   const envList = envPairs(env);
   const body = input === undefined ? undefined : await collectInput(input);
-  const { response, deadline } = await ctx.transport.send('POST', spritePath(ctx.name, '/exec'), {
+  const { response, deadline } = await ctx.transport.send('POST', spritePath('exec', { name: ctx.name }), {
     query: {
       cmd: [file, ...args],
       path: file,

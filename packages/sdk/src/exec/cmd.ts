@@ -1,3 +1,4 @@
+import { spritePath } from '@sprites/protocol';
 import { Deadline } from '../abort.js';
 import type { Channel } from '../channel.js';
 import { Emitter } from '../emitter.js';
@@ -8,10 +9,10 @@ import {
   concatBytes,
   type InputSource,
   type ReadableSource,
-  type NodeStreamKinds,
+  type SpriteContext,
   type StreamKinds,
 } from '../platform.js';
-import type { SpriteContext } from '../context.js';
+import type { NodeStreamKinds } from '../node/kinds.js';
 import {
   frame,
   parseTextFrame,
@@ -327,7 +328,7 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
   }
 
   private url(): [string, Query] {
-    const base = `/v1/sprites/${encodeURIComponent(this.ctx.name)}/exec`;
+    const name = this.ctx.name;
     const o = this.opts;
     const env = envPairs(o.env);
     const query: Query = {
@@ -342,8 +343,9 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
     }
     if (o.detachable) query.detachable = 'true';
     if (o.maxRunAfterDisconnect !== undefined) query.max_run_after_disconnect = o.maxRunAfterDisconnect;
-    if (this.target.attachId !== undefined) return [`${base}/${encodeURIComponent(this.target.attachId)}`, query];
-    return [base, { cmd: this.args, path: this.path, ...query }];
+    if (this.target.attachId !== undefined)
+      return [spritePath('execSession', { name, session: this.target.attachId }), query];
+    return [spritePath('exec', { name }), { cmd: this.args, path: this.path, ...query }];
   }
 
   private onMessage(data: string | Uint8Array): void {

@@ -1,7 +1,8 @@
 import { Readable, Writable } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import { globalWebSocketConnector, type Connect } from '../channel.js';
-import type { NodeStreamKinds, Platform } from '../platform.js';
+import type { Platform } from '../platform.js';
+import type { NodeStreamKinds } from './kinds.js';
 import { wsConnector } from './channel.js';
 import { proxyPorts, proxySocket } from './proxy.js';
 
