@@ -77,7 +77,7 @@ export type InputSource =
   | AsyncIterable<Uint8Array | string>
   | Iterable<Uint8Array | string>;
 
-export async function* chunksOf(input: InputSource): AsyncGenerator<Uint8Array> {
+export async function* chunksOf(input: InputSource): AsyncGenerator<Uint8Array, void, undefined> {
   const enc = new TextEncoder();
   if (typeof input === 'string') {
     yield enc.encode(input);

@@ -1,9 +1,9 @@
 import type { CallOptions } from './abort.js';
 import { spritePath, type ServiceAction } from '@sprites/protocol';
-import type { SpriteContext } from './platform.js';
 import { readText } from './http.js';
-import type { StreamKinds } from './platform.js';
+import type { SpriteContext, StreamKinds } from './platform.js';
 import { NDJSONStream } from './streams/ndjson.js';
+import { wireText } from './types.js';
 
 /** What to run as a service. */
 export interface ServiceRequest {
@@ -64,8 +64,8 @@ function date(v: unknown): Date | undefined {
 function serviceFromWire(w: Record<string, unknown>): ServiceWithState {
   const s = (w.state ?? undefined) as Record<string, unknown> | undefined;
   const out: ServiceWithState = {
-    name: String(w.name ?? ''),
-    cmd: String(w.cmd ?? ''),
+    name: wireText(w.name),
+    cmd: wireText(w.cmd),
     args: Array.isArray(w.args) ? w.args.map(String) : [],
     needs: Array.isArray(w.needs) ? w.needs.map(String) : [],
   };
@@ -73,7 +73,7 @@ function serviceFromWire(w: Record<string, unknown>): ServiceWithState {
   if (typeof w.dir === 'string') out.dir = w.dir;
   if (typeof w.http_port === 'number') out.httpPort = w.http_port;
   if (s) {
-    const state: ServiceState = { name: String(s.name ?? out.name), status: String(s.status ?? '') };
+    const state: ServiceState = { name: wireText(s.name, out.name), status: wireText(s.status) };
     if (typeof s.pid === 'number') state.pid = s.pid;
     const started = date(s.started_at);
     if (started) state.startedAt = started;
@@ -88,7 +88,7 @@ function serviceFromWire(w: Record<string, unknown>): ServiceWithState {
 
 function eventFromWire(w: Record<string, unknown>): ServiceLogEvent {
   const e: ServiceLogEvent = {
-    type: String(w.type ?? ''),
+    type: wireText(w.type),
     timestamp: typeof w.timestamp === 'number' ? w.timestamp : Date.now(),
   };
   if (typeof w.data === 'string') e.data = w.data;

@@ -166,7 +166,7 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
   exec(command: string, options?: ExecOptions & { encoding?: 'utf8' }): Promise<ExecResult<string>>;
   exec(command: string, options: ExecOptions & { encoding: 'buffer' | null }): Promise<ExecResult<K['bytes']>>;
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult<string | K['bytes']>> {
-    return execCommand(this, command, options) as Promise<ExecResult<string | K['bytes']>>;
+    return execCommand(this, command, options);
   }
 
   /** Runs a program with arguments (no shell) and collects its output; non-zero exit rejects with ExecError. */
@@ -185,7 +185,7 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
     args: readonly string[] = [],
     options: ExecOptions = {},
   ): Promise<ExecResult<string | K['bytes']>> {
-    return execFileCommand(this, file, args, options) as Promise<ExecResult<string | K['bytes']>>;
+    return execFileCommand(this, file, args, options);
   }
 
   /** `execFile` over one HTTP request (no WebSocket; no TTY). */
@@ -204,7 +204,7 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
     args: readonly string[] = [],
     options: HTTPExecOptions = {},
   ): Promise<ExecResult<string | K['bytes']>> {
-    return execFileHTTPCommand(this, file, args, options) as Promise<ExecResult<string | K['bytes']>>;
+    return execFileHTTPCommand(this, file, args, options);
   }
 
   /** Starts a detachable TTY session (attach to it later by its `sessionId`). */
@@ -327,7 +327,7 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
   /** Listens on 127.0.0.1:`localPort` (0 = any) and tunnels each connection to `remotePort` in the sprite. */
   async proxyPort(localPort: number, remotePort: number, remoteHost?: string): Promise<K['proxySession']> {
     const [session] = await this.tunnels().ports(this, [{ localPort, remotePort, remoteHost }]);
-    return session as K['proxySession'];
+    return session;
   }
 
   /** Several forwards at once; if one fails, the others are closed. */

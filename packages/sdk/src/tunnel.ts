@@ -40,9 +40,8 @@ export function openTunnel<K extends StreamKinds>(
     let dataFn: (d: Uint8Array) => void = (d) => void early.push(new Uint8Array(d));
     let closeFn: (e?: Error) => void = (e) => void (earlyClose = { error: e });
     let connected = false;
-    let channel: Channel;
     const onAbort = () => channel.close(1000);
-    channel = ctx.platform.connect(
+    const channel: Channel = ctx.platform.connect(
       ctx.transport.wsURL(spritePath('proxy', { name: ctx.name })),
       ctx.transport.bearerToken,
       {

@@ -157,6 +157,15 @@ export type WireSpriteInfo = Partial<
   last_warming_at?: string | null;
 };
 
+/**
+ * @internal A wire value as text, the way `String()` prints it (ids may come as numbers);
+ * `fallback` when it is absent or null.
+ */
+export function wireText(v: unknown, fallback = ''): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any wire value prints as String() prints it
+  return String(v ?? fallback);
+}
+
 function date(v: unknown): Date | undefined {
   if (typeof v !== 'string' || v === '') return undefined;
   const d = new Date(v);
@@ -214,8 +223,8 @@ export function configToWire(c: SpriteConfig): Record<string, unknown> {
 /** @internal */
 export function sessionFromWire(w: Record<string, unknown>): Session {
   return defined({
-    id: String(w.id ?? ''),
-    command: String(w.command ?? ''),
+    id: wireText(w.id),
+    command: wireText(w.command),
     workdir: typeof w.workdir === 'string' ? w.workdir : '',
     created: date(w.created) ?? new Date(0),
     bytesPerSecond: typeof w.bytes_per_second === 'number' ? w.bytes_per_second : 0,
@@ -228,7 +237,7 @@ export function sessionFromWire(w: Record<string, unknown>): Session {
 /** @internal */
 export function checkpointFromWire(w: Record<string, unknown>): Checkpoint {
   return defined({
-    id: String(w.id ?? ''),
+    id: wireText(w.id),
     createTime: date(w.create_time) ?? new Date(0),
     comment: typeof w.comment === 'string' && w.comment !== '' ? w.comment : undefined,
     history: Array.isArray(w.history) ? w.history.map(String) : undefined,
@@ -240,7 +249,7 @@ export function checkpointFromWire(w: Record<string, unknown>): Checkpoint {
 /** @internal */
 export function streamMessageFromWire(w: Record<string, unknown>): StreamMessage {
   return defined({
-    type: String(w.type ?? ''),
+    type: wireText(w.type),
     data: typeof w.data === 'string' ? w.data : undefined,
     error: typeof w.error === 'string' ? w.error : undefined,
     time: date(w.time),
@@ -250,7 +259,7 @@ export function streamMessageFromWire(w: Record<string, unknown>): StreamMessage
 /** @internal */
 export function killEventFromWire(w: Record<string, unknown>): SessionKillEvent {
   return defined({
-    type: String(w.type ?? ''),
+    type: wireText(w.type),
     message: typeof w.message === 'string' ? w.message : undefined,
     signal: typeof w.signal === 'string' ? w.signal : undefined,
     pid: typeof w.pid === 'number' ? w.pid : undefined,

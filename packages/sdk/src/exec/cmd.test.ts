@@ -87,13 +87,13 @@ test('stdin: frames with stream id 0, EOF as id 4, writes wait while the socket 
   assert.deepEqual(server.frames(), [[0, 97, 98]]);
 
   // Backpressure: more than the high-water mark queued, so the write does not complete...
-  server.bufferedAmount = 8 * 1024 * 1024;
+  server.channel.bufferedAmount = 8 * 1024 * 1024;
   let written = false;
   stdin.write(Buffer.from('c'), () => (written = true));
   await new Promise((r) => setTimeout(r, 40));
   assert.equal(written, false, 'the write completed while the socket was backed up');
   // ...until the socket drains.
-  server.bufferedAmount = 0;
+  server.channel.bufferedAmount = 0;
   await new Promise((r) => setTimeout(r, 40));
   assert.equal(written, true);
 

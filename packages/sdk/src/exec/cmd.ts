@@ -39,6 +39,7 @@ export interface CommandOptions {
    * an iterable) is sent and then closed; `'ignore'` (the default for `command()`) tells the
    * server there is none, so a command that reads stdin sees EOF at once.
    */
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- 'pipe' and 'ignore' are named for readers and editors; any other string is input
   stdin?: 'pipe' | 'ignore' | InputSource;
   /** TTY sessions can be detached and re-attached (the server's default for TTY). */
   detachable?: boolean;
@@ -268,8 +269,9 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
           },
         });
       } catch (e) {
-        this.finish(e instanceof Error ? e : new Error(String(e)));
-        return reject(e);
+        const err = e instanceof Error ? e : new Error(String(e));
+        this.finish(err);
+        return reject(err);
       }
       this.channel = channel;
     });
@@ -489,6 +491,7 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
       await new Promise((r) => setTimeout(r, 5));
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async: a throw from the socket becomes the close's rejection
   private async closeStdin(): Promise<void> {
     if (this.stdinClosed) return;
     this.stdinClosed = true;

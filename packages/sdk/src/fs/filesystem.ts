@@ -360,7 +360,7 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   async watch(paths: string | readonly string[], options: FilesystemWatchOptions = {}): Promise<FilesystemWatcher> {
     const watcher = new FilesystemWatcher(
       this.ctx,
-      Array.isArray(paths) ? [...paths] : [paths as string],
+      typeof paths === 'string' ? [paths] : [...paths],
       this.workingDir,
       options,
     );

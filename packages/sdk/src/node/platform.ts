@@ -1,5 +1,4 @@
 import { Readable, Writable } from 'node:stream';
-import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import { globalWebSocketConnector, type Connect } from '../channel.js';
 import type { Platform } from '../platform.js';
 import type { NodeStreamKinds } from './kinds.js';
@@ -57,7 +56,7 @@ export const nodePlatform: Platform<NodeStreamKinds> = {
     });
   },
   bytes: toBuffer,
-  fromWeb: (stream) => Readable.fromWeb(stream as unknown as NodeWebReadableStream<Uint8Array>),
+  fromWeb: (stream) => Readable.fromWeb(stream),
   connect: pickConnector(),
   tunnels: { socket: proxySocket, ports: proxyPorts },
 };

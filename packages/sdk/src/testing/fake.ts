@@ -9,12 +9,11 @@ export class FakeConnection {
   readonly token: string;
   /** Everything the client sent, in order: text as strings, binary frames as bytes. */
   readonly sent: (string | Uint8Array)[] = [];
-  /** What the client's socket reports as queued towards the server. */
-  bufferedAmount = 0;
+  /** The client's side: what the SDK holds. Set `channel.bufferedAmount` to play a backed-up socket. */
+  readonly channel: Channel & { bufferedAmount: number };
   paused = false;
   /** The code the client closed with, once it did. */
   closedWith: number | null = null;
-  readonly channel: Channel;
   private readonly handlers: ChannelHandlers;
   private ended = false;
 
@@ -22,12 +21,9 @@ export class FakeConnection {
     this.url = new URL(url);
     this.token = token;
     this.handlers = handlers;
-    const self = this;
     this.channel = {
       send: (data) => void this.sent.push(typeof data === 'string' ? data : new Uint8Array(data)),
-      get bufferedAmount() {
-        return self.bufferedAmount;
-      },
+      bufferedAmount: 0,
       capabilities: ['signal'],
       close: (code = 1000, reason = '') => {
         if (this.closedWith !== null) return;
