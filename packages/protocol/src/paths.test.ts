@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { parseDuration } from './duration.js';
 import {
   FORWARDED_SEGMENT_PATTERN,
+  isWebSocketRoute,
   parseSpritePath,
   routerPattern,
   SPRITE_ROUTES,
@@ -109,6 +110,17 @@ test('segments no endpoint may be given are a problem, not a match', () => {
     assert.ok(parsed && !parsed.ok, `${path}: ${JSON.stringify(parsed)}`);
     assert.ok(parsed.message.length > 0);
   }
+});
+
+test('the WebSocket routes are the ones the daemon splices to the agent', () => {
+  const ws = (path: string) => {
+    const parsed = parseSpritePath(path);
+    return parsed?.ok === true && isWebSocketRoute(parsed.route);
+  };
+  for (const path of ['/exec', '/exec/3', '/fs/watch', '/ports/watch', '/proxy'])
+    assert.ok(ws(`/v1/sprites/b${path}`), path);
+  for (const path of ['', '/exec/3/kill', '/fs/read', '/services', '/checkpoints'])
+    assert.ok(!ws(`/v1/sprites/b${path}`), path);
 });
 
 test('router patterns follow the table', () => {

@@ -63,6 +63,21 @@ export const SPRITE_ROUTES = {
 
 export type SpriteRoute = keyof typeof SPRITE_ROUTES;
 
+/** The routes that are WebSocket endpoints (the daemon splices them to the agent as they are). */
+export const WEBSOCKET_ROUTES = [
+  'exec',
+  'execSession',
+  'fsWatch',
+  'portsWatch',
+  'proxy',
+] as const satisfies readonly SpriteRoute[];
+export type WebSocketRoute = (typeof WEBSOCKET_ROUTES)[number];
+
+/** Whether a parsed path is a WebSocket endpoint. */
+export function isWebSocketRoute(route: SpriteRoute): route is WebSocketRoute {
+  return (WEBSOCKET_ROUTES as readonly SpriteRoute[]).includes(route);
+}
+
 /** What a service action segment may be. */
 export const SERVICE_ACTIONS = ['start', 'stop', 'restart', 'logs'] as const;
 export type ServiceAction = (typeof SERVICE_ACTIONS)[number];
