@@ -50,6 +50,20 @@ module.exports = {
       from: { path: `${SERVER}([^/]+)` },
       to: { path: `${SERVER}[^/]+/`, pathNot: [`${SERVER}$1/`, `${SERVER}[^/]+/index\\.ts$`] },
     },
+    {
+      name: 'sdk-portable-core',
+      comment: 'the SDK core runs in browsers too: node:* modules (even as types) only under packages/sdk/src/node/',
+      severity: 'error',
+      from: { path: '^packages/sdk/src/', pathNot: ['^packages/sdk/src/node/', '\\.test\\.ts$'] },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'protocol-is-pure',
+      comment: 'packages/protocol is wire vocabulary: no I/O, no node:* modules, no dependencies',
+      severity: 'error',
+      from: { path: '^packages/protocol/src/', pathNot: '\\.test\\.ts$' },
+      to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
+    },
     ...layerRules,
   ],
   options: {

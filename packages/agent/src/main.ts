@@ -2,13 +2,20 @@ import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  AGENT_HEALTH_PATH,
+  AGENT_INTERNAL_PATHS,
+  parseSpritePath,
+  type PortListMessage,
+  type SpritePathMatch,
+} from '@sprites/protocol';
 import { ExecParamError, httpExec, parseExecParams, startSession } from './exec/index.js';
 import { handleFsRequest, serveFsWatch } from './fs/index.js';
 import { PortWatcher } from './ports/index.js';
 import { killSession, SessionRegistry } from './sessions/index.js';
 import { finishUnreadBody, readLimited, sendJson } from './http-json.js';
 import { serveProxy } from './proxy.js';
-import { handleServices, isServicesPath, Supervisor } from './services/index.js';
+import { handleServices, Supervisor } from './services/index.js';
 
 /**
  * sprite-agent: the one process the daemon talks to inside a sprite. It serves the
@@ -30,14 +37,7 @@ const MAX_IDENTITY_BODY = 256 * 1024;
  * sprite's own (its cgroup), so one connection costs at most this much.
  */
 const MAX_WS_MESSAGE = 64 * 1024 * 1024;
-/** /v1/sprites/{name}/exec, optionally /{session id}, optionally /kill. */
-const EXEC_PATH = /^\/v1\/sprites\/[^/]+\/exec(?:\/([^/]+))?(\/kill)?$/;
 const sessions = new SessionRegistry();
-/** /v1/sprites/{name}/fs/{op}. */
-const FS_PATH = /^\/v1\/sprites\/[^/]+\/fs\/([a-z]+)$/;
-const FS_WATCH_PATH = /^\/v1\/sprites\/[^/]+\/fs\/watch$/;
-const PORTS_PATH = /^\/v1\/sprites\/[^/]+\/ports\/watch$/;
-const PROXY_PATH = /^\/v1\/sprites\/[^/]+\/proxy$/;
 /** The port the sprite URL reaches when no service declares an `http_port`. */
 const DEFAULT_HTTP_PORT = 8080;
 const ports = new PortWatcher();
@@ -125,27 +125,48 @@ async function setIdentity(req: IncomingMessage, res: ServerResponse): Promise<v
   }
 }
 
+/**
+ * The endpoint a request path names (the protocol's path grammar), or null: a path that names
+ * none, or one with segments no endpoint may be given, is a plain 404 here.
+ */
+function endpointOf(url: URL): SpritePathMatch | null {
+  const parsed = parseSpritePath(url.pathname);
+  return parsed?.ok ? parsed : null;
+}
+
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://agent');
-  if (req.method === 'GET' && url.pathname === '/v1/health') {
+  if (req.method === 'GET' && url.pathname === AGENT_HEALTH_PATH) {
     sendJson(res, 200, { ok: true, version: AGENT_VERSION, pid: process.pid, uptime_ms: Date.now() - started });
     return;
   }
-  if (req.method === 'POST' && url.pathname === '/v1/internal/identity')
+  if (req.method === 'POST' && url.pathname === AGENT_INTERNAL_PATHS.identity)
     return void setIdentity(req, res).catch(() => res.destroy());
-  if (req.method === 'POST' && url.pathname === '/v1/internal/http-target') return httpTarget(res);
-  if (isServicesPath(url.pathname)) return handleServices(req, res, url, supervisor);
-  const fsOp = FS_PATH.exec(url.pathname);
-  if (fsOp) return handleFsRequest(req, res, fsOp[1]!, url.searchParams);
-  const exec = EXEC_PATH.exec(url.pathname);
-  if (exec && (req.method === 'GET' || req.method === 'HEAD') && !exec[1]) {
-    sendJson(res, 200, { sessions: sessions.list().map((s) => s.summary()) });
-    return;
-  }
-  if (exec && req.method === 'POST' && !exec[1]) return httpExec(req, res, url.searchParams, spriteEnv);
-  if (exec && req.method === 'POST' && exec[1] && exec[2]) {
-    void killSession(res, sessions, decodeURIComponent(exec[1]), url.searchParams).catch(() => res.destroy());
-    return;
+  if (req.method === 'POST' && url.pathname === AGENT_INTERNAL_PATHS.httpTarget) return httpTarget(res);
+  const endpoint = endpointOf(url);
+  switch (endpoint?.route) {
+    case 'services':
+      return handleServices(req, res, url, supervisor, {});
+    case 'service':
+      return handleServices(req, res, url, supervisor, { service: endpoint.params.service });
+    case 'serviceAction':
+      return handleServices(req, res, url, supervisor, endpoint.params);
+    case 'fs':
+      return handleFsRequest(req, res, endpoint.params.op, url.searchParams);
+    case 'fsWatch':
+      // Over plain HTTP, fs/watch is just an fs operation the filesystem API does not have.
+      return handleFsRequest(req, res, 'watch', url.searchParams);
+    case 'exec':
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        sendJson(res, 200, { sessions: sessions.list().map((s) => s.summary()) });
+        return;
+      }
+      if (req.method === 'POST') return httpExec(req, res, url.searchParams, spriteEnv);
+      break;
+    case 'execKill':
+      if (req.method !== 'POST') break;
+      void killSession(res, sessions, endpoint.params.session, url.searchParams).catch(() => res.destroy());
+      return;
   }
   sendJson(res, 404, { error: 'not_found', message: `no such endpoint: ${req.method} ${url.pathname}` });
 }
@@ -192,25 +213,27 @@ server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
 });
 server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
   const url = new URL(req.url ?? '/', 'http://agent');
-  if (PORTS_PATH.test(url.pathname)) {
+  const endpoint = endpointOf(url);
+  if (endpoint?.route === 'portsWatch') {
     wss.handleUpgrade(req, socket, head, (ws) => {
-      ws.send(JSON.stringify({ type: 'port_list', ports: ports.current() }));
+      const list: PortListMessage = { type: 'port_list', ports: ports.current() };
+      ws.send(JSON.stringify(list));
       forwardPortEvents(ws);
     });
     return;
   }
-  if (PROXY_PATH.test(url.pathname)) {
+  if (endpoint?.route === 'proxy') {
     wss.handleUpgrade(req, socket, head, (ws) => serveProxy(ws));
     return;
   }
-  if (FS_WATCH_PATH.test(url.pathname)) {
+  if (endpoint?.route === 'fsWatch') {
     wss.handleUpgrade(req, socket, head, (ws) => serveFsWatch(ws));
     return;
   }
-  const exec = EXEC_PATH.exec(url.pathname);
-  if (!exec || exec[2]) return rejectUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${url.pathname}`);
+  if (endpoint?.route !== 'exec' && endpoint?.route !== 'execSession')
+    return rejectUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${url.pathname}`);
   // Attach: /exec/{id} or the legacy /exec?id= (PROTOCOL.md §5.9); cmd and path are ignored then.
-  const attachId = exec[1] ? decodeURIComponent(exec[1]) : url.searchParams.get('id');
+  const attachId = endpoint.route === 'execSession' ? endpoint.params.session : url.searchParams.get('id');
   if (attachId) {
     const session = sessions.get(attachId);
     if (!session)

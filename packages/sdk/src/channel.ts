@@ -1,3 +1,4 @@
+import { tokenProtocols } from '@sprites/protocol';
 import { ConnectionError, parseAPIError } from './errors.js';
 
 /** What a WebSocket connection reports to its owner. */
@@ -74,18 +75,6 @@ type WebSocketConstructor = new (
   protocolsOrOptions?: string | string[] | { headers?: Record<string, string>; protocols?: string[] },
 ) => WebSocketLike;
 
-/** Sub-protocol that carries no secret; the server echoes it when a token rides in the other. */
-export const TOKEN_PROTOCOL = 'sprites';
-/** Prefix of the sub-protocol that carries the bearer token, base64url-encoded. */
-export const TOKEN_PROTOCOL_PREFIX = 'sprites.bearer.';
-
-function base64url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
 /**
  * A connector over the runtime's global WebSocket. `auth: 'header'` sends the token as an
  * `Authorization` header (Bun, Deno and Node's undici accept a `headers` option);
@@ -99,7 +88,7 @@ export function globalWebSocketConnector(auth: 'header' | 'protocol'): Connect {
     const ws =
       auth === 'header'
         ? new Ctor(url, { headers: { authorization: `Bearer ${token}` } })
-        : new Ctor(url, [TOKEN_PROTOCOL, `${TOKEN_PROTOCOL_PREFIX}${base64url(token)}`]);
+        : new Ctor(url, tokenProtocols(token));
     ws.binaryType = 'arraybuffer';
     let opened = false;
     const report = closeOnce(handlers);

@@ -1,5 +1,6 @@
 import type { CallOptions } from './abort.js';
-import { spritePath, type SpriteContext } from './context.js';
+import { spritePath } from '@sprites/protocol';
+import type { SpriteContext } from './platform.js';
 import { readText } from './http.js';
 import type { StreamKinds } from './platform.js';
 import { NDJSONStream } from './streams/ndjson.js';
@@ -38,7 +39,7 @@ export async function createCheckpoint<K extends StreamKinds>(
   comment?: string,
   opts: CallOptions = {},
 ): Promise<CheckpointStream> {
-  const { response, deadline } = await ctx.transport.send('POST', spritePath(ctx.name, '/checkpoint'), {
+  const { response, deadline } = await ctx.transport.send('POST', spritePath('checkpoint', { name: ctx.name }), {
     json: comment ? { comment } : {},
     streaming: true,
     ...opts,
@@ -51,7 +52,7 @@ export async function listCheckpoints<K extends StreamKinds>(
   filter: string | ListCheckpointsOptions = {},
 ): Promise<Checkpoint[]> {
   const opts: ListCheckpointsOptions = typeof filter === 'string' ? { history: filter } : filter;
-  const list = await ctx.transport.json<unknown>('GET', spritePath(ctx.name, '/checkpoints'), {
+  const list = await ctx.transport.json<unknown>('GET', spritePath('checkpoints', { name: ctx.name }), {
     query: { history: opts.history || undefined, includeAuto: opts.includeAuto ? 'true' : undefined },
     signal: opts.signal,
     timeout: opts.timeout,
@@ -68,7 +69,7 @@ export async function getCheckpoint<K extends StreamKinds>(
   return checkpointFromWire(
     await ctx.transport.json<Record<string, unknown>>(
       'GET',
-      spritePath(ctx.name, `/checkpoints/${encodeURIComponent(id)}`),
+      spritePath('checkpointById', { name: ctx.name, checkpoint: id }),
       opts,
     ),
   );
@@ -81,7 +82,7 @@ export async function restoreCheckpoint<K extends StreamKinds>(
 ): Promise<RestoreStream> {
   const { response, deadline } = await ctx.transport.send(
     'POST',
-    spritePath(ctx.name, `/checkpoints/${encodeURIComponent(id)}/restore`),
+    spritePath('checkpointRestore', { name: ctx.name, checkpoint: id }),
     { streaming: true, ...opts },
   );
   return new RestoreStream(response, deadline, streamMessageFromWire);
@@ -94,7 +95,7 @@ export async function deleteCheckpoint<K extends StreamKinds>(
 ): Promise<void> {
   const response = await ctx.transport.send(
     'DELETE',
-    spritePath(ctx.name, `/checkpoints/${encodeURIComponent(id)}`),
+    spritePath('checkpointById', { name: ctx.name, checkpoint: id }),
     opts,
   );
   await readText(response);

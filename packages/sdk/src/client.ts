@@ -1,7 +1,8 @@
 import type { CallOptions } from './abort.js';
-import { spritePath } from './context.js';
+import { spritePath, SPRITES_PATH, type ListSpritesResponse, type OrgInfo } from '@sprites/protocol';
 import { HttpTransport } from './http.js';
-import type { Platform, StreamKinds, NodeStreamKinds } from './platform.js';
+import type { Platform, StreamKinds } from './platform.js';
+import type { NodeStreamKinds } from './node/kinds.js';
 import { Sprite } from './sprite.js';
 import {
   configToWire,
@@ -29,11 +30,10 @@ const DEFAULT_BASE_URL = 'https://api.sprites.dev';
 const CREATE_TIMEOUT_MS = 120_000;
 const LIST_PAGE = 50;
 
-interface WireList {
+/** The protocol's `ListSpritesResponse`, read leniently like the sprites in it. */
+interface WireList extends Partial<Pick<ListSpritesResponse, 'has_more' | 'next_continuation_token'>> {
   sprites?: WireSpriteInfo[];
-  has_more?: boolean;
-  next_continuation_token?: string | null;
-  org?: { name?: string; running?: number; warm?: number; cold?: number; running_limit?: number; warm_limit?: number };
+  org?: Partial<OrgInfo>;
 }
 
 const CONFIG_KEYS = new Set(['ramMB', 'cpus', 'region', 'storageGB']);
@@ -84,7 +84,7 @@ export class SpritesClient<K extends StreamKinds = NodeStreamKinds> {
     if (opts.labels) body.labels = opts.labels;
     if (opts.urlSettings) body.url_settings = urlSettingsToWire(opts.urlSettings);
     if (opts.waitForCapacity !== undefined) body.wait_for_capacity = opts.waitForCapacity;
-    const info = await this.transport.json<WireSpriteInfo>('POST', '/v1/sprites', {
+    const info = await this.transport.json<WireSpriteInfo>('POST', SPRITES_PATH, {
       json: body,
       expect: [201],
       signal: opts.signal,
@@ -100,12 +100,14 @@ export class SpritesClient<K extends StreamKinds = NodeStreamKinds> {
 
   /** @internal */
   async getSpriteInfo(name: string, options: CallOptions = {}): Promise<SpriteInfo> {
-    return spriteInfoFromWire(await this.transport.json<WireSpriteInfo>('GET', spritePath(name), options));
+    return spriteInfoFromWire(
+      await this.transport.json<WireSpriteInfo>('GET', spritePath('sprite', { name }), options),
+    );
   }
 
   /** One page of sprites (`maxResults`, then `continuationToken` for the next). */
   async listSprites(options: ListOptions = {}): Promise<SpriteListPage<Sprite<K>>> {
-    const w = await this.transport.json<WireList>('GET', '/v1/sprites', {
+    const w = await this.transport.json<WireList>('GET', SPRITES_PATH, {
       query: { prefix: options.prefix, max_results: options.maxResults, continuation_token: options.continuationToken },
       signal: options.signal,
       timeout: options.timeout,
@@ -140,12 +142,12 @@ export class SpritesClient<K extends StreamKinds = NodeStreamKinds> {
 
   /** Deletes a sprite with its disk and checkpoints. */
   async deleteSprite(name: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.empty('DELETE', spritePath(name), { expect: [200, 204], ...options });
+    await this.transport.empty('DELETE', spritePath('sprite', { name }), { expect: [200, 204], ...options });
   }
 
   /** Restarts a sprite on the platform version the server runs now. */
   async upgradeSprite(name: string, options: CallOptions = {}): Promise<void> {
-    await this.transport.empty('POST', spritePath(name, '/upgrade'), {
+    await this.transport.empty('POST', spritePath('upgrade', { name }), {
       expect: [200, 204],
       timeout: 60_000,
       ...options,
@@ -167,7 +169,7 @@ export class SpritesClient<K extends StreamKinds = NodeStreamKinds> {
     if (options.labels !== undefined) body.labels = options.labels;
     if (options.clearLabels) body.clear_labels = true;
     return spriteInfoFromWire(
-      await this.transport.json<WireSpriteInfo>('PUT', spritePath(name), {
+      await this.transport.json<WireSpriteInfo>('PUT', spritePath('sprite', { name }), {
         json: body,
         signal: options.signal,
         timeout: options.timeout,

@@ -54,7 +54,7 @@ export class Emitter<Events extends Record<string, unknown[]>> {
     const list = this.listeners.get(event);
     if (!list || list.length === 0) return false;
     for (const l of [...list]) {
-      if (l.once) this.off(event, l.fn as unknown as (...a: Events[E]) => void);
+      if (l.once) this.off(event, l.fn);
       l.fn(...args);
     }
     return true;

@@ -13,9 +13,10 @@
  */
 import { SpritesClient as CoreClient, type ClientOptions } from './client.js';
 import { nodePlatform } from './node/platform.js';
-import type { NodeStreamKinds } from './platform.js';
+import type { NodeStreamKinds } from './node/kinds.js';
 
 export * from './shared.js';
+export type { ProxySession, TunnelSocket } from './node/proxy.js';
 
 /** The client, with Node streams. */
 export class SpritesClient extends CoreClient<NodeStreamKinds> {

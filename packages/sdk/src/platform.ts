@@ -1,7 +1,5 @@
-import type { Readable, Writable } from 'node:stream';
 import type { Connect } from './channel.js';
-import type { SpriteContext } from './context.js';
-import type { PortMapping, ProxySession, TunnelSocket } from './node/proxy.js';
+import type { HttpTransport } from './http.js';
 
 /** The stream types a runtime's flavour of the SDK hands out. */
 export interface StreamKinds {
@@ -13,15 +11,6 @@ export interface StreamKinds {
   socket: unknown;
   /** A local port forwarded into the sprite (Node only). */
   proxySession: unknown;
-}
-
-/** Node, Bun and Deno: `node:stream` Readable/Writable and Buffer. */
-export interface NodeStreamKinds extends StreamKinds {
-  readable: Readable;
-  writable: Writable;
-  bytes: Buffer;
-  socket: TunnelSocket;
-  proxySession: ProxySession;
 }
 
 /** Browsers: WHATWG streams and Uint8Array. */
@@ -50,6 +39,20 @@ export interface WritableSink {
   close(): Promise<void>;
 }
 
+/** What every per-sprite operation needs: the sprite's name, the HTTP transport, the runtime. */
+export interface SpriteContext<K extends StreamKinds> {
+  readonly name: string;
+  readonly transport: HttpTransport;
+  readonly platform: Platform<K>;
+}
+
+/** A local port forwarded to a port in the sprite. */
+export interface PortMapping {
+  localPort: number;
+  remotePort: number;
+  remoteHost?: string;
+}
+
 /** What differs between runtimes: streams, bytes and how a WebSocket is opened. */
 export interface Platform<K extends StreamKinds> {
   readable(): ReadableSource<K['readable']>;
@@ -74,7 +77,7 @@ export type InputSource =
   | AsyncIterable<Uint8Array | string>
   | Iterable<Uint8Array | string>;
 
-export async function* chunksOf(input: InputSource): AsyncGenerator<Uint8Array> {
+export async function* chunksOf(input: InputSource): AsyncGenerator<Uint8Array, void, undefined> {
   const enc = new TextEncoder();
   if (typeof input === 'string') {
     yield enc.encode(input);

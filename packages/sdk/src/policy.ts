@@ -1,5 +1,6 @@
 import type { CallOptions } from './abort.js';
-import { spritePath, type SpriteContext } from './context.js';
+import { spritePath } from '@sprites/protocol';
+import type { SpriteContext } from './platform.js';
 import { readText } from './http.js';
 import type { StreamKinds } from './platform.js';
 
@@ -21,7 +22,7 @@ export async function getNetworkPolicy<K extends StreamKinds>(
 ): Promise<NetworkPolicy> {
   const body = await ctx.transport.json<{ rules?: PolicyRule[] | null }>(
     'GET',
-    spritePath(ctx.name, '/policy/network'),
+    spritePath('networkPolicy', { name: ctx.name }),
     opts,
   );
   return { rules: body.rules ?? [] };
@@ -34,6 +35,10 @@ export async function updateNetworkPolicy<K extends StreamKinds>(
   opts: CallOptions = {},
 ): Promise<void> {
   await readText(
-    await ctx.transport.send('POST', spritePath(ctx.name, '/policy/network'), { json: policy, expect: [204], ...opts }),
+    await ctx.transport.send('POST', spritePath('networkPolicy', { name: ctx.name }), {
+      json: policy,
+      expect: [204],
+      ...opts,
+    }),
   );
 }

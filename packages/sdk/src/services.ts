@@ -1,8 +1,9 @@
 import type { CallOptions } from './abort.js';
-import { spritePath, type SpriteContext } from './context.js';
+import { spritePath, type ServiceAction } from '@sprites/protocol';
 import { readText } from './http.js';
-import type { StreamKinds } from './platform.js';
+import type { SpriteContext, StreamKinds } from './platform.js';
 import { NDJSONStream } from './streams/ndjson.js';
+import { wireText } from './types.js';
 
 /** What to run as a service. */
 export interface ServiceRequest {
@@ -63,8 +64,8 @@ function date(v: unknown): Date | undefined {
 function serviceFromWire(w: Record<string, unknown>): ServiceWithState {
   const s = (w.state ?? undefined) as Record<string, unknown> | undefined;
   const out: ServiceWithState = {
-    name: String(w.name ?? ''),
-    cmd: String(w.cmd ?? ''),
+    name: wireText(w.name),
+    cmd: wireText(w.cmd),
     args: Array.isArray(w.args) ? w.args.map(String) : [],
     needs: Array.isArray(w.needs) ? w.needs.map(String) : [],
   };
@@ -72,7 +73,7 @@ function serviceFromWire(w: Record<string, unknown>): ServiceWithState {
   if (typeof w.dir === 'string') out.dir = w.dir;
   if (typeof w.http_port === 'number') out.httpPort = w.http_port;
   if (s) {
-    const state: ServiceState = { name: String(s.name ?? out.name), status: String(s.status ?? '') };
+    const state: ServiceState = { name: wireText(s.name, out.name), status: wireText(s.status) };
     if (typeof s.pid === 'number') state.pid = s.pid;
     const started = date(s.started_at);
     if (started) state.startedAt = started;
@@ -87,7 +88,7 @@ function serviceFromWire(w: Record<string, unknown>): ServiceWithState {
 
 function eventFromWire(w: Record<string, unknown>): ServiceLogEvent {
   const e: ServiceLogEvent = {
-    type: String(w.type ?? ''),
+    type: wireText(w.type),
     timestamp: typeof w.timestamp === 'number' ? w.timestamp : Date.now(),
   };
   if (typeof w.data === 'string') e.data = w.data;
@@ -96,8 +97,12 @@ function eventFromWire(w: Record<string, unknown>): ServiceLogEvent {
   return e;
 }
 
-const path = (name: string, svc?: string, rest = '') =>
-  spritePath(name, `/services${svc === undefined ? '' : `/${encodeURIComponent(svc)}`}${rest}`);
+/** The services path of `name`: the list, one service, or one of its actions. */
+function path(name: string, service?: string, action?: ServiceAction): string {
+  if (service === undefined) return spritePath('services', { name });
+  if (action === undefined) return spritePath('service', { name, service });
+  return spritePath('serviceAction', { name, service, action });
+}
 
 export async function listServices<K extends StreamKinds>(
   ctx: SpriteContext<K>,
@@ -150,7 +155,7 @@ export function startService<K extends StreamKinds>(
   duration?: string,
   opts: CallOptions = {},
 ): Promise<ServiceLogStream> {
-  return stream(ctx, 'POST', path(ctx.name, svc, '/start'), { duration }, undefined, opts);
+  return stream(ctx, 'POST', path(ctx.name, svc, 'start'), { duration }, undefined, opts);
 }
 
 /** Stops a service (SIGTERM, SIGKILL after `timeout`, e.g. "10s"); the stop is sticky. */
@@ -160,7 +165,7 @@ export function stopService<K extends StreamKinds>(
   timeout?: string,
   opts: CallOptions = {},
 ): Promise<ServiceLogStream> {
-  return stream(ctx, 'POST', path(ctx.name, svc, '/stop'), { timeout }, undefined, opts);
+  return stream(ctx, 'POST', path(ctx.name, svc, 'stop'), { timeout }, undefined, opts);
 }
 
 export function restartService<K extends StreamKinds>(
@@ -169,7 +174,7 @@ export function restartService<K extends StreamKinds>(
   duration?: string,
   opts: CallOptions = {},
 ): Promise<ServiceLogStream> {
-  return stream(ctx, 'POST', path(ctx.name, svc, '/restart'), { duration }, undefined, opts);
+  return stream(ctx, 'POST', path(ctx.name, svc, 'restart'), { duration }, undefined, opts);
 }
 
 /** The last `lines` of a service's log, then `duration` of live output. */
@@ -182,7 +187,7 @@ export function getServiceLogs<K extends StreamKinds>(
   return stream(
     ctx,
     'GET',
-    path(ctx.name, svc, '/logs'),
+    path(ctx.name, svc, 'logs'),
     { lines: lines === undefined ? undefined : String(lines), duration },
     undefined,
     call,

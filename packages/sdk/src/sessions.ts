@@ -1,5 +1,6 @@
 import type { CallOptions } from './abort.js';
-import { spritePath, type SpriteContext } from './context.js';
+import { spritePath } from '@sprites/protocol';
+import type { SpriteContext } from './platform.js';
 import { NDJSONStream } from './streams/ndjson.js';
 import type { StreamKinds } from './platform.js';
 import { killEventFromWire, sessionFromWire, type Session, type SessionKillEvent } from './types.js';
@@ -11,7 +12,7 @@ export async function listSessions<K extends StreamKinds>(
   ctx: SpriteContext<K>,
   opts: CallOptions = {},
 ): Promise<Session[]> {
-  const body = await ctx.transport.json<{ sessions?: unknown }>('GET', spritePath(ctx.name, '/exec'), opts);
+  const body = await ctx.transport.json<{ sessions?: unknown }>('GET', spritePath('exec', { name: ctx.name }), opts);
   const list = Array.isArray(body.sessions) ? body.sessions : [];
   return list.filter((s): s is Record<string, unknown> => !!s && typeof s === 'object').map(sessionFromWire);
 }
@@ -30,7 +31,7 @@ export async function killSession<K extends StreamKinds>(
 ): Promise<SessionKillStream> {
   const { response, deadline } = await ctx.transport.send(
     'POST',
-    spritePath(ctx.name, `/exec/${encodeURIComponent(id)}/kill`),
+    spritePath('execKill', { name: ctx.name, session: id }),
     {
       query: { signal, timeout: grace },
       expect: [200, 410],

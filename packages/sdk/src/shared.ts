@@ -36,7 +36,8 @@ export {
   type WriteFileOptions,
 } from './fs/filesystem.js';
 export { FilesystemWatcher, type FilesystemWatchEvent, type FilesystemWatchOptions } from './fs/watch.js';
-export type { InputSource, NodeStreamKinds, StreamKinds, WebStreamKinds } from './platform.js';
+export type { InputSource, PortMapping, StreamKinds, WebStreamKinds } from './platform.js';
+export type { NodeStreamKinds } from './node/kinds.js';
 export { SessionKillStream } from './sessions.js';
 export type { NetworkPolicy, PolicyRule } from './policy.js';
 export {
@@ -48,7 +49,6 @@ export {
   type ServiceWithState,
 } from './services.js';
 export { parseAddress, type Tunnel } from './tunnel.js';
-export type { PortMapping, ProxySession, TunnelSocket } from './node/proxy.js';
 export { Sprite } from './sprite.js';
 export { NDJSONStream } from './streams/ndjson.js';
 export type {

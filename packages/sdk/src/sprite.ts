@@ -1,7 +1,6 @@
 import type { CallOptions } from './abort.js';
 import * as checkpoints from './checkpoints.js';
 import type { CheckpointStream, RestoreStream } from './checkpoints.js';
-import type { SpriteContext } from './context.js';
 import type { ExecResult } from './errors.js';
 import {
   execCommand,
@@ -15,13 +14,13 @@ import {
 import { Cmd, type CommandOptions } from './exec/cmd.js';
 import { SpriteFilesystem } from './fs/filesystem.js';
 import type { HttpTransport } from './http.js';
-import type { Platform, StreamKinds, NodeStreamKinds } from './platform.js';
+import type { PortMapping, Platform, SpriteContext, StreamKinds } from './platform.js';
+import type { NodeStreamKinds } from './node/kinds.js';
 import * as sessions from './sessions.js';
 import * as services from './services.js';
 import * as policies from './policy.js';
 import type { NetworkPolicy } from './policy.js';
 import type { ServiceLogStream, ServiceRequest, ServiceWithState } from './services.js';
-import type { PortMapping } from './node/proxy.js';
 import type { SessionKillStream } from './sessions.js';
 import type {
   Checkpoint,
@@ -167,7 +166,7 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
   exec(command: string, options?: ExecOptions & { encoding?: 'utf8' }): Promise<ExecResult<string>>;
   exec(command: string, options: ExecOptions & { encoding: 'buffer' | null }): Promise<ExecResult<K['bytes']>>;
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult<string | K['bytes']>> {
-    return execCommand(this, command, options) as Promise<ExecResult<string | K['bytes']>>;
+    return execCommand(this, command, options);
   }
 
   /** Runs a program with arguments (no shell) and collects its output; non-zero exit rejects with ExecError. */
@@ -186,7 +185,7 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
     args: readonly string[] = [],
     options: ExecOptions = {},
   ): Promise<ExecResult<string | K['bytes']>> {
-    return execFileCommand(this, file, args, options) as Promise<ExecResult<string | K['bytes']>>;
+    return execFileCommand(this, file, args, options);
   }
 
   /** `execFile` over one HTTP request (no WebSocket; no TTY). */
@@ -205,7 +204,7 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
     args: readonly string[] = [],
     options: HTTPExecOptions = {},
   ): Promise<ExecResult<string | K['bytes']>> {
-    return execFileHTTPCommand(this, file, args, options) as Promise<ExecResult<string | K['bytes']>>;
+    return execFileHTTPCommand(this, file, args, options);
   }
 
   /** Starts a detachable TTY session (attach to it later by its `sessionId`). */
@@ -328,7 +327,7 @@ export class Sprite<K extends StreamKinds = NodeStreamKinds> implements SpriteCo
   /** Listens on 127.0.0.1:`localPort` (0 = any) and tunnels each connection to `remotePort` in the sprite. */
   async proxyPort(localPort: number, remotePort: number, remoteHost?: string): Promise<K['proxySession']> {
     const [session] = await this.tunnels().ports(this, [{ localPort, remotePort, remoteHost }]);
-    return session as K['proxySession'];
+    return session;
   }
 
   /** Several forwards at once; if one fails, the others are closed. */

@@ -1,7 +1,7 @@
 import type { Channel } from './channel.js';
-import { spritePath, type SpriteContext } from './context.js';
+import { spritePath } from '@sprites/protocol';
 import { ConnectionError } from './errors.js';
-import type { StreamKinds } from './platform.js';
+import type { SpriteContext, StreamKinds } from './platform.js';
 
 /** One TCP connection to a host:port as seen from inside the sprite, over a WebSocket. */
 export interface Tunnel {
@@ -40,60 +40,63 @@ export function openTunnel<K extends StreamKinds>(
     let dataFn: (d: Uint8Array) => void = (d) => void early.push(new Uint8Array(d));
     let closeFn: (e?: Error) => void = (e) => void (earlyClose = { error: e });
     let connected = false;
-    let channel: Channel;
     const onAbort = () => channel.close(1000);
-    channel = ctx.platform.connect(ctx.transport.wsURL(spritePath(ctx.name, '/proxy')), ctx.transport.bearerToken, {
-      open: () => channel.send(JSON.stringify({ host: host.replace(/^\[(.*)\]$/, '$1'), port })),
-      message: (data) => {
-        if (connected) {
-          if (typeof data !== 'string') dataFn(data);
-          return;
-        }
-        if (typeof data !== 'string') return;
-        let reply: { status?: string; target?: string; error?: string };
-        try {
-          reply = JSON.parse(data) as typeof reply;
-        } catch {
-          reply = {};
-        }
-        if (reply.status !== 'connected') {
-          channel.close(1000);
-          return reject(
-            new ConnectionError(reply.error ?? `the proxy answered ${reply.status ?? 'something unexpected'}`),
+    const channel: Channel = ctx.platform.connect(
+      ctx.transport.wsURL(spritePath('proxy', { name: ctx.name })),
+      ctx.transport.bearerToken,
+      {
+        open: () => channel.send(JSON.stringify({ host: host.replace(/^\[(.*)\]$/, '$1'), port })),
+        message: (data) => {
+          if (connected) {
+            if (typeof data !== 'string') dataFn(data);
+            return;
+          }
+          if (typeof data !== 'string') return;
+          let reply: { status?: string; target?: string; error?: string };
+          try {
+            reply = JSON.parse(data) as typeof reply;
+          } catch {
+            reply = {};
+          }
+          if (reply.status !== 'connected') {
+            channel.close(1000);
+            return reject(
+              new ConnectionError(reply.error ?? `the proxy answered ${reply.status ?? 'something unexpected'}`),
+            );
+          }
+          connected = true;
+          resolve({
+            target: reply.target ?? `${host}:${port}`,
+            send: (d) => channel.send(d),
+            get bufferedAmount() {
+              return channel.bufferedAmount;
+            },
+            onData: (fn) => {
+              dataFn = fn;
+              for (const d of early.splice(0)) fn(d);
+            },
+            onClose: (fn) => {
+              closeFn = fn;
+              if (earlyClose) fn(earlyClose.error);
+            },
+            close: () => channel.close(1000),
+          });
+        },
+        close: (code, reason, error) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (!connected)
+            return reject(
+              error ??
+                new ConnectionError(`the proxy closed before connecting (code ${code}${reason ? `: ${reason}` : ''})`),
+            );
+          closeFn(
+            code === 1000 || code === 1001
+              ? undefined
+              : (error ?? new ConnectionError(`the tunnel closed with code ${code}${reason ? `: ${reason}` : ''}`)),
           );
-        }
-        connected = true;
-        resolve({
-          target: reply.target ?? `${host}:${port}`,
-          send: (d) => channel.send(d),
-          get bufferedAmount() {
-            return channel.bufferedAmount;
-          },
-          onData: (fn) => {
-            dataFn = fn;
-            for (const d of early.splice(0)) fn(d);
-          },
-          onClose: (fn) => {
-            closeFn = fn;
-            if (earlyClose) fn(earlyClose.error);
-          },
-          close: () => channel.close(1000),
-        });
+        },
       },
-      close: (code, reason, error) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (!connected)
-          return reject(
-            error ??
-              new ConnectionError(`the proxy closed before connecting (code ${code}${reason ? `: ${reason}` : ''})`),
-          );
-        closeFn(
-          code === 1000 || code === 1001
-            ? undefined
-            : (error ?? new ConnectionError(`the tunnel closed with code ${code}${reason ? `: ${reason}` : ''}`)),
-        );
-      },
-    });
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

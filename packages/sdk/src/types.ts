@@ -1,3 +1,5 @@
+import type { SpriteConfig as WireSpriteConfig, SpriteInfo as WireSprite } from '@sprites/protocol';
+
 /** Resources of a sprite. */
 export interface SpriteConfig {
   ramMB?: number;
@@ -136,23 +138,32 @@ export interface OrganizationInfo {
 
 // ---- wire shapes and converters -------------------------------------------------------
 
-/** @internal */
-export interface WireSpriteInfo {
-  id?: string;
-  name?: string;
-  organization?: string;
+/**
+ * @internal A sprite as it arrives: the protocol's `SpriteInfo`, read leniently (the hosted
+ * API leaves fields out, sends null for empty objects, and has statuses of its own).
+ */
+export type WireSpriteInfo = Partial<
+  Omit<
+    WireSprite,
+    'status' | 'config' | 'environment' | 'url_settings' | 'labels' | 'last_running_at' | 'last_warming_at'
+  >
+> & {
   status?: string;
-  config?: { ram_mb?: number; cpus?: number; region?: string; storage_gb?: number } | null;
-  environment?: Record<string, string> | null;
-  created_at?: string;
-  updated_at?: string;
-  bucket_name?: string;
-  primary_region?: string;
-  url?: string;
+  config?: WireSpriteConfig | null;
+  environment?: WireSprite['environment'] | null;
   url_settings?: { auth?: string; private_access?: string } | null;
-  labels?: string[] | null;
+  labels?: WireSprite['labels'] | null;
   last_running_at?: string | null;
   last_warming_at?: string | null;
+};
+
+/**
+ * @internal A wire value as text, the way `String()` prints it (ids may come as numbers);
+ * `fallback` when it is absent or null.
+ */
+export function wireText(v: unknown, fallback = ''): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any wire value prints as String() prints it
+  return String(v ?? fallback);
 }
 
 function date(v: unknown): Date | undefined {
@@ -212,8 +223,8 @@ export function configToWire(c: SpriteConfig): Record<string, unknown> {
 /** @internal */
 export function sessionFromWire(w: Record<string, unknown>): Session {
   return defined({
-    id: String(w.id ?? ''),
-    command: String(w.command ?? ''),
+    id: wireText(w.id),
+    command: wireText(w.command),
     workdir: typeof w.workdir === 'string' ? w.workdir : '',
     created: date(w.created) ?? new Date(0),
     bytesPerSecond: typeof w.bytes_per_second === 'number' ? w.bytes_per_second : 0,
@@ -226,7 +237,7 @@ export function sessionFromWire(w: Record<string, unknown>): Session {
 /** @internal */
 export function checkpointFromWire(w: Record<string, unknown>): Checkpoint {
   return defined({
-    id: String(w.id ?? ''),
+    id: wireText(w.id),
     createTime: date(w.create_time) ?? new Date(0),
     comment: typeof w.comment === 'string' && w.comment !== '' ? w.comment : undefined,
     history: Array.isArray(w.history) ? w.history.map(String) : undefined,
@@ -238,7 +249,7 @@ export function checkpointFromWire(w: Record<string, unknown>): Checkpoint {
 /** @internal */
 export function streamMessageFromWire(w: Record<string, unknown>): StreamMessage {
   return defined({
-    type: String(w.type ?? ''),
+    type: wireText(w.type),
     data: typeof w.data === 'string' ? w.data : undefined,
     error: typeof w.error === 'string' ? w.error : undefined,
     time: date(w.time),
@@ -248,7 +259,7 @@ export function streamMessageFromWire(w: Record<string, unknown>): StreamMessage
 /** @internal */
 export function killEventFromWire(w: Record<string, unknown>): SessionKillEvent {
   return defined({
-    type: String(w.type ?? ''),
+    type: wireText(w.type),
     message: typeof w.message === 'string' ? w.message : undefined,
     signal: typeof w.signal === 'string' ? w.signal : undefined,
     pid: typeof w.pid === 'number' ? w.pid : undefined,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { commandEnvironment, resolveCommand } from './environment.js';
-import { ExecParamError, parseDuration, parseExecParams } from './params.js';
+import { ExecParamError, parseExecParams } from './params.js';
 
 test('exec parameters: argv order kept, env split at the first =, defaults filled', () => {
   const p = parseExecParams(
@@ -22,14 +22,6 @@ test('bad exec parameters are refused with a reason', () => {
   for (const q of ['', 'cmd=', 'cmd=x&env=NOEQ', 'cmd=x&tty=true&rows=0', 'cmd=x&max_run_after_disconnect=soon']) {
     assert.throws(() => parseExecParams(new URLSearchParams(q)), ExecParamError, q);
   }
-});
-
-test('Go durations', () => {
-  assert.equal(parseDuration('10s'), 10_000);
-  assert.equal(parseDuration('1m30s'), 90_000);
-  assert.equal(parseDuration('250ms'), 250);
-  assert.equal(parseDuration('2'), 2000);
-  assert.equal(parseDuration('1x'), null);
 });
 
 test('command environment and PATH lookup', () => {

@@ -1,3 +1,5 @@
+import { parseDuration } from '@sprites/protocol';
+
 /** The query parameters of an exec request (PROTOCOL.md §5.1), parsed and checked. */
 export interface ExecParams {
   argv: string[];
@@ -14,20 +16,6 @@ export interface ExecParams {
 export class ExecParamError extends Error {}
 
 const DEFAULT_NON_TTY_GRACE_MS = 10_000;
-
-/** Parses a Go duration such as "10s", "1m30s", "500ms" or a bare number of seconds. */
-export function parseDuration(text: string): number | null {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * (units[m[2] ?? 's'] ?? 0);
-    matched = re.lastIndex;
-  }
-  return matched === text.length && text.length > 0 ? total : null;
-}
 
 export function parseExecParams(query: URLSearchParams): ExecParams {
   const argv = query.getAll('cmd');

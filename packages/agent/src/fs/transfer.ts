@@ -178,7 +178,7 @@ export async function writeFileFrom(
     if (fd >= 0) closeSync(fd);
     throw fsErrorFrom(e, path);
   }
-  let size = 0;
+  let size: number;
   try {
     size = await receiveBody(req, fd, path);
     await fsyncAsync(fd);
@@ -208,7 +208,7 @@ function receiveBody(req: IncomingMessage, fd: number, path: string): Promise<nu
   return new Promise((resolve, reject) => {
     let size = 0;
     let settled = false;
-    const fail = (e: unknown) => {
+    const fail = (e: Error) => {
       if (settled) return;
       settled = true;
       req.unpipe(out);

@@ -62,7 +62,7 @@ export function serveFsWatch(ws: WebSocket): void {
     const wd = asIdentity(SPRITE_IDENTITY, () => native.watchAdd(handle!, path, WATCH_MASK | IN_DONT_FOLLOW));
     dirs.set(wd, path);
     if (!walk) return;
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(path);
     } catch {

@@ -70,7 +70,7 @@ export function listeningPorts(known: Map<string, ListeningPort>): Map<string, L
     ['/proc/net/tcp', false],
     ['/proc/net/tcp6', true],
   ] as const) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch {

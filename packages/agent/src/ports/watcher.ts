@@ -1,6 +1,7 @@
+import type { PortEvent } from '@sprites/protocol';
 import { listeningPorts, type ListeningPort } from './proc-net.js';
 
-export type PortEvent = { type: 'port_opened' | 'port_closed' } & ListeningPort;
+export type { PortEvent };
 
 const POLL_MS = 500;
 

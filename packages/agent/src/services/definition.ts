@@ -292,7 +292,7 @@ export class DefinitionStore {
    */
   load(onRefused: (r: RefusedDefinition) => void = () => undefined): Map<string, ServiceDefinition> {
     const out = new Map<string, ServiceDefinition>();
-    let files: string[] = [];
+    let files: string[];
     try {
       files = readdirSync(this.dir)
         .filter((f) => f.endsWith('.json'))

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseDuration } from '../exec/params.js';
+import { parseDuration } from '@sprites/protocol';
 import { finishUnreadBody, readLimited, sendJson } from '../http-json.js';
 import { signalNumber } from '../sessions/index.js';
 import { MAX_DEFINITION_BYTES, ServiceError } from './definition.js';
@@ -97,18 +97,22 @@ function eventOfLine(line: string): ServiceEvent {
   };
 }
 
-const SERVICES = /^\/v1\/sprites\/[^/]+\/services(?:\/([^/]+))?(?:\/(start|stop|restart|logs))?$/;
-
-/** Whether a path belongs to the services API. */
-export function isServicesPath(pathname: string): boolean {
-  return SERVICES.test(pathname);
+/** Which service and action a services path names (the protocol's `services…` routes). */
+export interface ServicesTarget {
+  service?: string;
+  action?: string;
 }
 
 /** /v1/sprites/{name}/services…: the services API (PROTOCOL.md §11) on the supervisor. */
-export function handleServices(req: IncomingMessage, res: ServerResponse, url: URL, sup: Supervisor): void {
-  const m = SERVICES.exec(url.pathname)!;
-  const name = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
-  const action = m[2];
+export function handleServices(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  sup: Supervisor,
+  target: ServicesTarget,
+): void {
+  const name = target.service;
+  const action = target.action;
   const q = url.searchParams;
   const run = async (): Promise<void> => {
     const method = req.method ?? 'GET';

@@ -1,3 +1,3 @@
-export { handleServices, isServicesPath } from './http.js';
+export { handleServices, type ServicesTarget } from './http.js';
 export { Supervisor, type ServiceEvent, type ServiceStatus } from './supervisor.js';
 export { ServiceError } from './definition.js';

@@ -227,7 +227,7 @@ export class Supervisor {
   }
 
   private emit(r: Runtime, e: Omit<ServiceEvent, 'timestamp'>): void {
-    const event = { ...e, timestamp: Date.now() } as ServiceEvent;
+    const event = { ...e, timestamp: Date.now() };
     for (const l of this.listeners.get(r.def.name) ?? []) l(event);
   }
 

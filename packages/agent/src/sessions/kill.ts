@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { parseDuration } from '../exec/index.js';
+import { parseDuration } from '@sprites/protocol';
 import { signalNumber } from './process.js';
 import type { SessionRegistry } from './registry.js';
 

@@ -287,14 +287,14 @@ function drainBeforeGivingUp(term: PtyTerminal, deliver: (data: Buffer) => void)
   const destroy = socket.destroy.bind(socket);
   const pause = socket.pause.bind(socket);
   let draining = false;
-  socket.destroy = ((err?: Error) => {
+  socket.destroy = (err?: Error) => {
     if (err !== undefined || socket.destroyed) return destroy(err);
     if (draining) return socket;
     draining = true;
     // Stop the stream's own reads, keep what it read ahead, and from now on read here, in order.
     pause();
-    socket.pause = (() => socket) as typeof socket.pause;
-    socket.resume = (() => socket) as typeof socket.resume;
+    socket.pause = () => socket;
+    socket.resume = () => socket;
     for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null)
       deliver(chunk);
     const started = Date.now();
@@ -304,7 +304,7 @@ function drainBeforeGivingUp(term: PtyTerminal, deliver: (data: Buffer) => void)
     const poll = () => {
       if (socket.destroyed) return;
       for (;;) {
-        let n = 0;
+        let n: number;
         try {
           n = readSync(fd, buffer, 0, buffer.length, null);
         } catch {
@@ -323,7 +323,7 @@ function drainBeforeGivingUp(term: PtyTerminal, deliver: (data: Buffer) => void)
     };
     poll();
     return socket;
-  }) as typeof socket.destroy;
+  };
 }
 
 /**

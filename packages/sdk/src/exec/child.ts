@@ -1,6 +1,6 @@
 import { ConnectionError, ExecError, type ExecResult } from '../errors.js';
-import { spritePath, type SpriteContext } from '../context.js';
-import { chunksOf, concatBytes, type InputSource, type StreamKinds } from '../platform.js';
+import { spritePath, StreamId } from '@sprites/protocol';
+import { chunksOf, concatBytes, type InputSource, type SpriteContext, type StreamKinds } from '../platform.js';
 import { Cmd, envPairs, type CommandOptions } from './cmd.js';
 import { StreamID } from './frames.js';
 
@@ -115,7 +115,7 @@ export async function execFileHTTPCommand<K extends StreamKinds, E extends ExecO
   const { input, encoding, maxBuffer = DEFAULT_MAX_BUFFER, onOutput, env, cwd, dir, signal, timeout } = options;
   const envList = envPairs(env);
   const body = input === undefined ? undefined : await collectInput(input);
-  const { response, deadline } = await ctx.transport.send('POST', spritePath(ctx.name, '/exec'), {
+  const { response, deadline } = await ctx.transport.send('POST', spritePath('exec', { name: ctx.name }), {
     query: {
       cmd: [file, ...args],
       path: file,
@@ -135,12 +135,12 @@ export async function execFileHTTPCommand<K extends StreamKinds, E extends ExecO
   let code = -1;
   let overflow = false;
   const parser = new LengthFramer((stream, payload) => {
-    if (stream === StreamID.Exit) code = payload[0] ?? -1;
-    else if (stream === StreamID.Stdout || stream === StreamID.Stderr) {
+    if (stream === StreamId.Exit) code = payload[0] ?? -1;
+    else if (stream === StreamId.Stdout || stream === StreamId.Stderr) {
       size += payload.length;
       overflow ||= size > maxBuffer;
-      (stream === StreamID.Stdout ? out : err).push(payload);
-      onOutput?.(stream === StreamID.Stdout ? 'stdout' : 'stderr', payload);
+      (stream === StreamId.Stdout ? out : err).push(payload);
+      onOutput?.(stream === StreamId.Stdout ? 'stdout' : 'stderr', payload);
     }
   });
   const reader = response.body?.getReader();
@@ -149,7 +149,7 @@ export async function execFileHTTPCommand<K extends StreamKinds, E extends ExecO
     while (!overflow) {
       const chunk = await reader?.read();
       if (!chunk || chunk.done) break;
-      parser.push(chunk.value);
+      parser.push(chunk.value as Uint8Array);
     }
   } catch (e) {
     if (deadline.aborted) throw deadline.reason;

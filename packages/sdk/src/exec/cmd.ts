@@ -1,3 +1,4 @@
+import { spritePath } from '@sprites/protocol';
 import { Deadline } from '../abort.js';
 import type { Channel } from '../channel.js';
 import { Emitter } from '../emitter.js';
@@ -8,10 +9,10 @@ import {
   concatBytes,
   type InputSource,
   type ReadableSource,
-  type NodeStreamKinds,
+  type SpriteContext,
   type StreamKinds,
 } from '../platform.js';
-import type { SpriteContext } from '../context.js';
+import type { NodeStreamKinds } from '../node/kinds.js';
 import {
   frame,
   parseTextFrame,
@@ -38,6 +39,7 @@ export interface CommandOptions {
    * an iterable) is sent and then closed; `'ignore'` (the default for `command()`) tells the
    * server there is none, so a command that reads stdin sees EOF at once.
    */
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- 'pipe' and 'ignore' are named for readers and editors; any other string is input
   stdin?: 'pipe' | 'ignore' | InputSource;
   /** TTY sessions can be detached and re-attached (the server's default for TTY). */
   detachable?: boolean;
@@ -267,8 +269,9 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
           },
         });
       } catch (e) {
-        this.finish(e instanceof Error ? e : new Error(String(e)));
-        return reject(e);
+        const err = e instanceof Error ? e : new Error(String(e));
+        this.finish(err);
+        return reject(err);
       }
       this.channel = channel;
     });
@@ -327,7 +330,7 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
   }
 
   private url(): [string, Query] {
-    const base = `/v1/sprites/${encodeURIComponent(this.ctx.name)}/exec`;
+    const name = this.ctx.name;
     const o = this.opts;
     const env = envPairs(o.env);
     const query: Query = {
@@ -342,8 +345,9 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
     }
     if (o.detachable) query.detachable = 'true';
     if (o.maxRunAfterDisconnect !== undefined) query.max_run_after_disconnect = o.maxRunAfterDisconnect;
-    if (this.target.attachId !== undefined) return [`${base}/${encodeURIComponent(this.target.attachId)}`, query];
-    return [base, { cmd: this.args, path: this.path, ...query }];
+    if (this.target.attachId !== undefined)
+      return [spritePath('execSession', { name, session: this.target.attachId }), query];
+    return [spritePath('exec', { name }), { cmd: this.args, path: this.path, ...query }];
   }
 
   private onMessage(data: string | Uint8Array): void {
@@ -487,6 +491,7 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
       await new Promise((r) => setTimeout(r, 5));
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async: a throw from the socket becomes the close's rejection
   private async closeStdin(): Promise<void> {
     if (this.stdinClosed) return;
     this.stdinClosed = true;

@@ -1,4 +1,9 @@
-/** Stream ids of non-TTY exec frames (PROTOCOL §5.3): the first byte of every binary frame. */
+import type { StreamId, PortEvent, SessionInfoMessage } from '@sprites/protocol';
+
+/**
+ * Stream ids of non-TTY exec frames (PROTOCOL §5.3): the first byte of every binary frame.
+ * The values are the protocol's `StreamId`; the enum keeps the official SDK's names.
+ */
 export enum StreamID {
   Stdin = 0,
   Stdout = 1,
@@ -6,6 +11,15 @@ export enum StreamID {
   Exit = 3,
   StdinEOF = 4,
 }
+
+/** @internal Fails to compile when the enum and the protocol's ids part ways. */
+export const STREAM_IDS_MATCH_PROTOCOL = {
+  Stdin: StreamID.Stdin,
+  Stdout: StreamID.Stdout,
+  Stderr: StreamID.Stderr,
+  Exit: StreamID.Exit,
+  StdinEof: StreamID.StdinEOF,
+} as const satisfies typeof StreamId;
 
 export function frame(id: StreamID, payload?: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + (payload?.length ?? 0));
@@ -15,25 +29,14 @@ export function frame(id: StreamID, payload?: Uint8Array): Uint8Array {
 }
 
 /** A port a process in the sprite started or stopped listening on. */
-export interface PortNotification {
-  type: 'port_opened' | 'port_closed';
-  port: number;
-  address: string;
-  pid: number;
-}
+export type PortNotification = PortEvent;
 
-/** The first message of every exec connection. */
-export interface SessionInfo {
-  type: 'session_info';
-  /** The session id, for attach and kill. */
-  session_id: string;
-  command?: string;
-  created?: number;
-  cols?: number;
-  rows?: number;
-  is_owner?: boolean;
-  tty: boolean;
-}
+/**
+ * The first message of every exec connection: `session_id` (for attach and kill) and `tty`
+ * always, the rest where the server sends it.
+ */
+export type SessionInfo = Pick<SessionInfoMessage, 'type' | 'session_id' | 'tty'> &
+  Partial<Omit<SessionInfoMessage, 'type' | 'session_id' | 'tty'>>;
 
 /** A JSON text frame from the server; `exit` carries the code in both modes on our server. */
 export type ServerMessage =

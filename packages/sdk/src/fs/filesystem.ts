@@ -1,8 +1,9 @@
 import type { CallOptions, Deadline } from '../abort.js';
-import { spritePath, type SpriteContext } from '../context.js';
+import { spritePath } from '@sprites/protocol';
 import { APIError, FilesystemError, type FilesystemErrorCode } from '../errors.js';
 import { readBytes, readText, type Query, type StreamingResponse } from '../http.js';
-import { chunksOf, type InputSource, type NodeStreamKinds, type StreamKinds } from '../platform.js';
+import { chunksOf, type InputSource, type SpriteContext, type StreamKinds } from '../platform.js';
+import type { NodeStreamKinds } from '../node/kinds.js';
 import { FilesystemWatcher, type FilesystemWatchOptions } from './watch.js';
 
 /** File metadata, shaped like `node:fs` Stats (from the sprite's point of view). */
@@ -359,7 +360,7 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   async watch(paths: string | readonly string[], options: FilesystemWatchOptions = {}): Promise<FilesystemWatcher> {
     const watcher = new FilesystemWatcher(
       this.ctx,
-      Array.isArray(paths) ? [...paths] : [paths as string],
+      typeof paths === 'string' ? [paths] : [...paths],
       this.workingDir,
       options,
     );
@@ -400,7 +401,7 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   /** A read whose body streams; its deadline (and the caller's signal) stays linked until released. */
   private async readStreaming(path: string, opts: ReadFileOptions): Promise<StreamingResponse> {
     try {
-      return await this.ctx.transport.send('GET', spritePath(this.ctx.name, '/fs/read'), {
+      return await this.ctx.transport.send('GET', spritePath('fs', { name: this.ctx.name, op: 'read' }), {
         ...this.readQuery(path, opts),
         expect: [200, 206],
         streaming: true,
@@ -432,7 +433,7 @@ export class SpriteFilesystem<K extends StreamKinds = NodeStreamKinds> {
   ): Promise<Response> {
     // Not streaming: the body is read at once (readText/readBytes), which releases the deadline.
     try {
-      return await this.ctx.transport.send(method, spritePath(this.ctx.name, `/fs/${op}`), {
+      return await this.ctx.transport.send(method, spritePath('fs', { name: this.ctx.name, op }), {
         ...opts,
         streaming: false,
       });

@@ -1,5 +1,6 @@
 import type { Channel } from '../channel.js';
-import { spritePath, type SpriteContext } from '../context.js';
+import { spritePath } from '@sprites/protocol';
+import type { SpriteContext } from '../platform.js';
 import { Emitter } from '../emitter.js';
 import { ConnectionError } from '../errors.js';
 import type { StreamKinds } from '../platform.js';
@@ -47,7 +48,7 @@ export class FilesystemWatcher extends Emitter<WatcherEvents> implements AsyncIt
       ack = { resolve, reject };
     });
     this.subscribed.catch(() => undefined);
-    const url = ctx.transport.wsURL(spritePath(ctx.name, '/fs/watch'));
+    const url = ctx.transport.wsURL(spritePath('fsWatch', { name: ctx.name }));
     this.channel = ctx.platform.connect(url, ctx.transport.bearerToken, {
       open: () =>
         this.channel.send(

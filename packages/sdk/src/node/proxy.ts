@@ -1,7 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import type { SpriteContext } from '../context.js';
-import type { NodeStreamKinds } from '../platform.js';
+import type { PortMapping, SpriteContext, StreamKinds } from '../platform.js';
 import { openTunnel, parseAddress, type Tunnel } from '../tunnel.js';
 
 const HIGH_WATER = 4 * 1024 * 1024;
@@ -52,20 +51,13 @@ export class TunnelSocket extends Duplex {
 }
 
 /** A connection to `addr` (host:port) inside the sprite, as a Duplex (Go's `ProxySocket`). */
-export async function proxySocket(
-  ctx: SpriteContext<NodeStreamKinds>,
+export async function proxySocket<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
   addr: string,
   signal?: AbortSignal,
 ): Promise<TunnelSocket> {
   const { host, port } = parseAddress(addr);
   return new TunnelSocket(await openTunnel(ctx, host, port, signal));
-}
-
-/** A local port forwarded to a port in the sprite. */
-export interface PortMapping {
-  localPort: number;
-  remotePort: number;
-  remoteHost?: string;
 }
 
 /**
@@ -79,7 +71,7 @@ export class ProxySession {
   private readonly sockets = new Set<Socket>();
   private readonly closed: Promise<void>;
 
-  constructor(ctx: SpriteContext<NodeStreamKinds>, mapping: PortMapping) {
+  constructor(ctx: SpriteContext<StreamKinds>, mapping: PortMapping) {
     this.remotePort = mapping.remotePort;
     this.remoteHost = mapping.remoteHost ?? 'localhost';
     this.server = createServer((local) => {
@@ -135,8 +127,8 @@ export class ProxySession {
   }
 }
 
-export async function proxyPorts(
-  ctx: SpriteContext<NodeStreamKinds>,
+export async function proxyPorts<K extends StreamKinds>(
+  ctx: SpriteContext<K>,
   mappings: PortMapping[],
 ): Promise<ProxySession[]> {
   const sessions: ProxySession[] = [];
