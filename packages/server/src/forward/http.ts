@@ -1,9 +1,7 @@
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { ErrorCode, SpriteError } from '@sprites/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Caller } from '../api/auth.js';
-import { lingerClose } from '../api/linger.js';
-import { findSprite } from '../api/lookup.js';
+import { findSprite, lingerClose, type Caller } from '../access/index.js';
 import { AGENT_HEADER_MAX_BYTES, type SpriteLifecycle } from '../lifecycle/index.js';
 import { crashPoint } from '../host/index.js';
 import { loggablePath } from '../log.js';

@@ -2,16 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, SpriteError } from '@sprites/protocol';
-import { authenticateHeader, tokenFromProtocols } from '../api/auth.js';
+import { authenticateHeader, findSprite, rejectUpgrade as reject, tokenFromProtocols } from '../access/index.js';
 import { hostFault } from '../host/index.js';
-import { findSprite } from '../api/lookup.js';
 import { splice } from '../io/index.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import { loggablePath, type Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { PRIVATE_HEADERS } from './http.js';
 import { agentPath, decodeSegment } from './path.js';
-import { rejectUpgrade as reject } from './reject.js';
 import type { SpriteUrlRouter } from '../url/index.js';
 
 /** Per-sprite WebSocket endpoints the agent serves; the daemon authenticates, wakes and forwards. */

@@ -8,9 +8,7 @@ import {
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SpriteError } from '@sprites/protocol';
-import { tokenFrom } from '../api/auth.js';
-import { lingerClose } from '../api/linger.js';
-import { rejectUpgrade } from '../forward/reject.js';
+import { lingerClose, rejectUpgrade, tokenFrom } from '../access/index.js';
 import { BodyTooLargeError, DeadlineError, readBounded, splice } from '../io/index.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import { loggablePath, type Logger } from '../log.js';
