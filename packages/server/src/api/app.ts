@@ -47,9 +47,11 @@ export interface BuildAppOptions {
 
 /** The public HTTP API as a Fastify instance (not yet listening). */
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
+  // Typed as Fastify's logger so the instance is the plain FastifyInstance the routes take.
+  const logger: FastifyBaseLogger = opts.log.child({ room: 'api' });
   const app = Fastify({
     ...(opts.https ? { https: opts.https } : {}),
-    loggerInstance: opts.log.child({ room: 'api' }) as FastifyBaseLogger,
+    loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     requestIdHeader: false,

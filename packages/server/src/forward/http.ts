@@ -159,7 +159,7 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
   app.post('/v1/sprites/:name/exec/:id/kill', forward);
   // HTTP exec: any body type is stdin, streamed, never parsed. Its own plugin scope keeps the
   // catch-all parser away from the JSON routes.
-  void app.register(async (scope) => {
+  void app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.post('/v1/sprites/:name/exec', { bodyLimit: 1024 ** 4, config: STREAMED_BODY }, forward);
@@ -185,5 +185,6 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
         handler: forward,
       });
     }
+    done();
   });
 }

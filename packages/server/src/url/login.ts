@@ -38,6 +38,7 @@ const SAME_HOST = 'http://sprite.invalid';
  */
 export function safeNext(next: string | null | undefined): string {
   if (!next || !next.startsWith('/') || next.startsWith('//') || next.length > 2048) return '/';
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
   if (/[\\\u0000-\u001f\u007f]/.test(next)) return '/';
   try {
     const url = new URL(next, SAME_HOST);
