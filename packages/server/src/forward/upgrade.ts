@@ -34,9 +34,10 @@ export interface UpgradeDeps {
  * byte. The agent does the WebSocket handshake itself; TCP backpressure flows end to end.
  */
 export interface UpgradeHandler {
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** A property, not a method: it is handed to `server.on('upgrade')` as is. */
+  handle: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Ends every forwarded connection (shutdown: the HTTP server does not track them). */
-  closeAll(): void;
+  closeAll: () => void;
 }
 
 export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
