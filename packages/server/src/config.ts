@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { canonicalCidr } from './network/egress.js';
+import { canonicalCidr } from './network/index.js';
 
 /**
  * Limits of one organization (ADR 0023): sprites it may have; live (running or warm) sprites

@@ -1,2 +1,2 @@
-export { startDaemon, type RunningDaemon } from './daemon.js';
+export { startDaemon, type RunningDaemon } from './daemon/index.js';
 export { loadConfig, type DaemonConfig } from './config.js';

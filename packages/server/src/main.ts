@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, HELP, loadConfig } from './config.js';
-import { startDaemon } from './daemon.js';
+import { startDaemon } from './daemon/index.js';
 import { createLogger } from './log.js';
 
 async function main(): Promise<void> {

@@ -4,6 +4,7 @@ import type { DaemonConfig } from '../config.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import { loggablePath, type Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
+import { lingerClose } from '../access/index.js';
 import { authenticate } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
@@ -12,7 +13,6 @@ import { organizationRoutes } from './routes/organizations.js';
 import { orgLimitRoutes } from './routes/org-limits.js';
 import { spriteRoutes } from './routes/sprites.js';
 import { httpForwardRoutes } from '../forward/index.js';
-import { lingerClose } from './linger.js';
 import type { SpriteUrlRouter } from '../url/index.js';
 import type { PolicyService } from '../policy/index.js';
 import { policyRoutes } from './routes/policy.js';
@@ -47,9 +47,11 @@ export interface BuildAppOptions {
 
 /** The public HTTP API as a Fastify instance (not yet listening). */
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
+  // Typed as Fastify's logger so the instance is the plain FastifyInstance the routes take.
+  const logger: FastifyBaseLogger = opts.log.child({ room: 'api' });
   const app = Fastify({
     ...(opts.https ? { https: opts.https } : {}),
-    loggerInstance: opts.log.child({ room: 'api' }) as FastifyBaseLogger,
+    loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     requestIdHeader: false,

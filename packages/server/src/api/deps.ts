@@ -3,7 +3,7 @@ import type { DaemonConfig } from '../config.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
-import type { Caller } from './auth.js';
+import type { Caller } from '../access/index.js';
 
 export interface ApiDeps {
   config: DaemonConfig;

@@ -1,9 +1,7 @@
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { ErrorCode, SpriteError } from '@sprites/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Caller } from '../api/auth.js';
-import { lingerClose } from '../api/linger.js';
-import { findSprite } from '../api/lookup.js';
+import { findSprite, lingerClose, type Caller } from '../access/index.js';
 import { AGENT_HEADER_MAX_BYTES, type SpriteLifecycle } from '../lifecycle/index.js';
 import { crashPoint } from '../host/index.js';
 import { loggablePath } from '../log.js';
@@ -161,7 +159,7 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
   app.post('/v1/sprites/:name/exec/:id/kill', forward);
   // HTTP exec: any body type is stdin, streamed, never parsed. Its own plugin scope keeps the
   // catch-all parser away from the JSON routes.
-  void app.register(async (scope) => {
+  void app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.post('/v1/sprites/:name/exec', { bodyLimit: 1024 ** 4, config: STREAMED_BODY }, forward);
@@ -187,5 +185,6 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
         handler: forward,
       });
     }
+    done();
   });
 }

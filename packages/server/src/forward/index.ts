@@ -1,3 +1,2 @@
 export { createUpgradeHandler, type UpgradeDeps, type UpgradeHandler } from './upgrade.js';
 export { forwardedInFlight, httpForwardRoutes, type HttpForwardDeps } from './http.js';
-export { rejectUpgrade } from './reject.js';

@@ -2,16 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, SpriteError } from '@sprites/protocol';
-import { authenticateHeader, tokenFromProtocols } from '../api/auth.js';
+import { authenticateHeader, findSprite, rejectUpgrade as reject, tokenFromProtocols } from '../access/index.js';
 import { hostFault } from '../host/index.js';
-import { findSprite } from '../api/lookup.js';
 import { splice } from '../io/index.js';
 import type { SpriteLifecycle } from '../lifecycle/index.js';
 import { loggablePath, type Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { PRIVATE_HEADERS } from './http.js';
 import { agentPath, decodeSegment } from './path.js';
-import { rejectUpgrade as reject } from './reject.js';
 import type { SpriteUrlRouter } from '../url/index.js';
 
 /** Per-sprite WebSocket endpoints the agent serves; the daemon authenticates, wakes and forwards. */
@@ -36,9 +34,10 @@ export interface UpgradeDeps {
  * byte. The agent does the WebSocket handshake itself; TCP backpressure flows end to end.
  */
 export interface UpgradeHandler {
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** A property, not a method: it is handed to `server.on('upgrade')` as is. */
+  handle: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Ends every forwarded connection (shutdown: the HTTP server does not track them). */
-  closeAll(): void;
+  closeAll: () => void;
 }
 
 export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { safeNext } from './auth.js';
+import { safeNext } from './login.js';
 import { cookieValue, hostOnlySetCookies } from './cookies.js';
 
 test('login redirects stay on the sprite host', () => {

@@ -1,5 +1,9 @@
-import { ErrorCode, type APIErrorBody } from '@sprites/protocol';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ErrorCode, SpriteError, type APIErrorBody } from '@sprites/protocol';
+import { lingerClose, rejectUpgrade } from '../access/index.js';
 import { hostFault } from '../host/index.js';
+import { loggablePath, type Logger } from '../log.js';
 
 /** A sprite URL request that fails with a status of its own (the router answers it as JSON). */
 export class UrlError extends Error {
@@ -36,4 +40,33 @@ export function errorAnswer(e: unknown): { status: number; body: APIErrorBody } 
   const error = CODE_BY_STATUS[status] ?? ErrorCode.BadGateway;
   const message = e instanceof UrlError ? e.message : 'the sprite could not be reached; retry in a moment';
   return { status, body: { error, message } };
+}
+
+/**
+ * Answers a failed sprite URL request with its JSON error (or cuts it, when the app's answer
+ * had begun). Only failures nobody explained are logged: the rest are the caller's or the app's.
+ */
+export function failRequest(req: IncomingMessage, res: ServerResponse, e: unknown, log: Logger): void {
+  if (!(e instanceof UrlError || e instanceof SpriteError))
+    log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL request failed');
+  if (res.headersSent) return void res.destroy();
+  const { status, body } = errorAnswer(e);
+  const text = JSON.stringify(body);
+  res
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    })
+    .end(text);
+  // An unread body (a refused upload) is drained for a moment, then the connection closed.
+  if (!req.complete) lingerClose(req);
+}
+
+/** Answers a failed sprite URL upgrade on its raw socket. */
+export function failUpgrade(req: IncomingMessage, socket: Duplex, e: unknown, log: Logger): void {
+  if (!(e instanceof UrlError || e instanceof SpriteError))
+    log.warn({ err: e, path: loggablePath(req.url) }, 'sprite URL upgrade failed');
+  const { status, body } = errorAnswer(e);
+  rejectUpgrade(socket, status, body);
 }

@@ -1,22 +1,5 @@
 import type { Registry, SpriteRecord } from '../registry/index.js';
 
-/** The host name without a port, lower-cased; IPv6 literals stay bracketed. */
-export function hostName(header: string | undefined): string {
-  const h = (header ?? '').trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
-  const colon = h.lastIndexOf(':');
-  return colon >= 0 ? h.slice(0, colon) : h;
-}
-
-/** `<name>-<org>` when the host is a sprite URL under `domain`, else null. */
-export function spriteLabel(host: string | undefined, domain: string): string | null {
-  const name = hostName(host);
-  const suffix = `.${domain}`;
-  if (!name.endsWith(suffix)) return null;
-  const label = name.slice(0, -suffix.length);
-  return /^[a-z0-9-]+$/.test(label) ? label : null;
-}
-
 export interface SpriteHost {
   sprite: SpriteRecord;
 }

@@ -1,3 +1,4 @@
-export { SpriteUrlRouter, APP_CONNECT_TIMEOUT_MS, APP_IDLE_TIMEOUT_MS, type UrlRouterDeps } from './router.js';
-export { SessionSigner, safeNext } from './auth.js';
-export { hostOnlySetCookies } from './cookies.js';
+export { SpriteUrlRouter, type UrlRouterDeps } from './router.js';
+export { SessionSigner } from './session.js';
+export { APP_CONNECT_TIMEOUT_MS } from './dial.js';
+export { APP_IDLE_TIMEOUT_MS } from './proxy-http.js';

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CheckpointRecord, SpriteRecord } from '../../registry/index.js';
 import { hostFault } from '../../host/index.js';
 import type { ApiDeps } from '../deps.js';
-import { findSprite } from '../lookup.js';
+import { findSprite } from '../../access/index.js';
 
 const MAX_COMMENT = 1000;
 const CHECKPOINT_ID = /^(v\d{1,9}|auto-\d{1,16})$/;

@@ -2,7 +2,8 @@ import { ErrorCode, SpriteError, type OrganizationLimits, type OrganizationLimit
 import type { FastifyInstance } from 'fastify';
 import { MAX_LIMIT_VALUE, type OrgLimits } from '../../config.js';
 import type { Organization, OrgLimitPatch } from '../../registry/index.js';
-import { requireAdmin, type Caller } from '../auth.js';
+import type { Caller } from '../../access/index.js';
+import { requireAdmin } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 
 /** Wire name of each limit (the list's org counters use the same names). */

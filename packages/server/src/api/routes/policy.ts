@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { PolicyService } from '../../policy/index.js';
 import type { ApiDeps } from '../deps.js';
-import { findSprite } from '../lookup.js';
+import { findSprite } from '../../access/index.js';
 
 /** GET/POST /v1/sprites/{name}/policy/network (PROTOCOL.md §13): 200 with the policy; 204 on set. */
 export function policyRoutes(app: FastifyInstance, deps: ApiDeps, policy: PolicyService): void {

@@ -11,7 +11,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { NameTakenError, UrlTakenError, urlLabel, type SpriteRecord } from '../../registry/index.js';
 import type { ApiDeps } from '../deps.js';
-import { findSprite } from '../lookup.js';
+import { findSprite } from '../../access/index.js';
 import { toSpriteInfo } from '../present.js';
 import { createSpriteBody, listSpritesQuery, updateSpriteBody } from '../schemas.js';
 

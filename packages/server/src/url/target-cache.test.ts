@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TargetCache } from './target.js';
+import { TargetCache } from './target-cache.js';
 
 test('a cached target is used only for the run it was learned on', () => {
   const cache = new TargetCache(60_000);
