@@ -50,7 +50,6 @@ const handlers: Record<string, Handler> = {
     const range = parseRange(req.headers.range, q.get('start'), q.get('end'));
     await readFileTo(res, path, identityFor(flag(q.get('asRoot'))), range, req.headers.range !== undefined);
   },
-  // eslint-disable-next-line @typescript-eslint/require-await -- async: a throw becomes the handler's rejection, answered by fail()
   'GET list': async (_req, res, q) => {
     const path = resolvePath(q.get('path') ?? '.', q.get('workingDir'));
     const pattern = q.get('pattern') ?? undefined;
@@ -62,7 +61,6 @@ const handlers: Record<string, Handler> = {
   },
   // Our extension: one entry for any path, a directory included (list shows its children).
   // `follow=true` reports what a symlink points to (stat rather than lstat).
-  // eslint-disable-next-line @typescript-eslint/require-await -- async: a throw becomes the handler's rejection, answered by fail()
   'GET stat': async (_req, res, q) => {
     const path = resolvePath(q.get('path'), q.get('workingDir'));
     const follow = flag(q.get('follow'));
@@ -79,7 +77,6 @@ const handlers: Record<string, Handler> = {
     const mkdirParents = flag(q.get('mkdirParents') ?? q.get('mkdir'), true);
     sendJson(res, 200, await writeFileFrom(req, path, identityFor(flag(q.get('asRoot'))), { mode, mkdirParents }));
   },
-  // eslint-disable-next-line @typescript-eslint/require-await -- async: a throw becomes the handler's rejection, answered by fail()
   'DELETE delete': async (_req, res, q) => {
     const path = resolvePath(q.get('path'), q.get('workingDir'));
     const deleted = run(flag(q.get('asRoot')), path, () => removePath(path, flag(q.get('recursive'))));

@@ -491,7 +491,6 @@ export class Cmd<K extends StreamKinds = NodeStreamKinds> extends Emitter<CmdEve
       await new Promise((r) => setTimeout(r, 5));
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- async: a throw from the socket becomes the close's rejection
   private async closeStdin(): Promise<void> {
     if (this.stdinClosed) return;
     this.stdinClosed = true;
