@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { tokenProtocols } from '@sprites/protocol';
 import { tokenFrom, tokenFromProtocols } from './tokens.js';
 
 test('a token rides as Bearer or FlyV1, any case, nothing else', () => {
@@ -22,4 +23,12 @@ test("a browser's WebSocket token is taken out of the offered sub-protocols", ()
   assert.equal(tokenFromProtocols('sprites, chat'), null);
   assert.equal(tokenFromProtocols('sprites.bearer.not+base64url'), null);
   assert.equal(tokenFromProtocols(undefined), null);
+});
+
+test('what the protocol offers for a token is what the daemon takes out', () => {
+  const token = 'tök/en+with=odd chars';
+  assert.deepEqual(tokenFromProtocols(tokenProtocols(token).join(', ')), { token, rest: 'sprites' });
+  // The other sub-protocols reach the agent in the order they were offered.
+  const [, carrier] = tokenProtocols(token);
+  assert.deepEqual(tokenFromProtocols(`chat, ${carrier}, sprites`), { token, rest: 'chat, sprites' });
 });

@@ -1,4 +1,4 @@
-import { ErrorCode, SpriteError } from '@sprites/protocol';
+import { ErrorCode, splitTokenProtocols, SpriteError } from '@sprites/protocol';
 import type { Organization, Registry, TokenGrant } from '../registry/index.js';
 
 /** Who is calling: the token's grant and its organization. */
@@ -14,28 +14,15 @@ export function tokenFrom(header: string | undefined): string | null {
   return m?.[2] ?? null;
 }
 
-/** Sub-protocol a browser offers next to the token, and the one the connection settles on. */
-export const TOKEN_PROTOCOL = 'sprites';
-/** A browser cannot set headers on a WebSocket: it offers `sprites.bearer.<base64url token>`. */
-export const TOKEN_PROTOCOL_PREFIX = 'sprites.bearer.';
-
 /**
- * The token a WebSocket handshake carries in `Sec-WebSocket-Protocol`, and that header with
- * the token taken out (what the agent gets). Null when no token rides there.
+ * The token a WebSocket handshake carries in `Sec-WebSocket-Protocol` (the protocol's
+ * sub-protocol carrier, base64url-decoded here), and that header with the token taken out
+ * (what the agent gets). Null when no token rides there.
  */
 export function tokenFromProtocols(header: string | undefined): { token: string; rest: string } | null {
-  if (!header) return null;
-  const offered = header
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  const carrier = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
-  if (!carrier) return null;
-  const encoded = carrier.slice(TOKEN_PROTOCOL_PREFIX.length);
-  if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return null;
-  const token = Buffer.from(encoded, 'base64url').toString('utf8');
-  const rest = offered.filter((p) => p !== carrier);
-  return { token, rest: (rest.length > 0 ? rest : [TOKEN_PROTOCOL]).join(', ') };
+  const carried = splitTokenProtocols(header);
+  if (!carried) return null;
+  return { token: Buffer.from(carried.encoded, 'base64url').toString('utf8'), rest: carried.rest };
 }
 
 /** The caller an `Authorization` header names; 401 when it names none. */

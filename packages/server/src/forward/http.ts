@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { ErrorCode, SpriteError } from '@sprites/protocol';
+import { ErrorCode, routerPattern, SpriteError, type SpriteRoute, type SpriteRouteParams } from '@sprites/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { findSprite, lingerClose, type Caller } from '../access/index.js';
 import { AGENT_HEADER_MAX_BYTES, type SpriteLifecycle } from '../lifecycle/index.js';
@@ -22,6 +22,9 @@ export const AGENT_ANSWER_START_MS = 30_000;
 
 /** Route config of endpoints whose body streams to the agent for as long as it takes. */
 export const STREAMED_BODY = { streamedBody: true } as const;
+
+/** The per-sprite HTTP endpoints the agent serves (the WebSocket ones go through `upgrade.ts`). */
+type ForwardedRoute = Extract<SpriteRoute, 'exec' | 'execKill' | 'fs' | 'services' | 'service' | 'serviceAction'>;
 
 export interface HttpForwardDeps {
   registry: Registry;
@@ -111,18 +114,16 @@ function askAgent(
  * and from the agent's socket (NDJSON bodies flow as they are written, with backpressure).
  */
 export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): void {
-  const forward = async (request: FastifyRequest<{ Params: Record<string, string> }>, reply: FastifyReply) => {
+  /** The handler of one route: its path is rebuilt for the agent from the route and the request's parameters. */
+  const forward = (route: ForwardedRoute) => async (request: FastifyRequest, reply: FastifyReply) => {
     const key = {};
     inFlight.set(key, `${request.method} ${loggablePath(request.url)}`);
     reply.raw.once('close', () => inFlight.delete(key));
     const caller = await deps.authenticate(request);
-    const params = request.params;
-    const sprite = await findSprite(deps.registry, caller.org.id, params.name ?? '');
-    const rest = request.routeOptions
-      .url!.split('/')
-      .slice(4)
-      .map((seg) => (seg.startsWith(':') ? (params[seg.slice(1)] ?? '') : seg));
-    const path = agentPath(sprite.name, rest, request.url);
+    // Fastify names the parameters after the route's pattern (`routerPattern(route)`).
+    const params = request.params as SpriteRouteParams<ForwardedRoute>;
+    const sprite = await findSprite(deps.registry, caller.org.id, params.name);
+    const path = agentPath(route, { ...params, name: sprite.name }, request.url);
     await deps.lifecycle.ensureRunning(sprite.id);
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(request.headers))
@@ -155,34 +156,30 @@ export function httpForwardRoutes(app: FastifyInstance, deps: HttpForwardDeps): 
     upstream.on('error', () => reply.raw.destroy());
     return reply.send(upstream);
   };
-  app.get('/v1/sprites/:name/exec', forward);
-  app.post('/v1/sprites/:name/exec/:id/kill', forward);
+  app.get(routerPattern('exec'), forward('exec'));
+  app.post(routerPattern('execKill'), forward('execKill'));
   // HTTP exec: any body type is stdin, streamed, never parsed. Its own plugin scope keeps the
   // catch-all parser away from the JSON routes.
   void app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-    scope.post('/v1/sprites/:name/exec', { bodyLimit: 1024 ** 4, config: STREAMED_BODY }, forward);
+    scope.post(routerPattern('exec'), { bodyLimit: 1024 ** 4, config: STREAMED_BODY }, forward('exec'));
     // The filesystem API: uploads of any size stream through, JSON bodies are the agent's to parse.
     scope.route({
       method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
-      url: '/v1/sprites/:name/fs/:op',
+      url: routerPattern('fs'),
       bodyLimit: 1024 ** 4,
       config: STREAMED_BODY,
-      handler: forward,
+      handler: forward('fs'),
     });
     // Services (PROTOCOL §11) live in the agent: definitions, supervision, logs and streams.
-    for (const url of [
-      '/v1/sprites/:name/services',
-      '/v1/sprites/:name/services/:svc',
-      '/v1/sprites/:name/services/:svc/:action',
-    ]) {
+    for (const route of ['services', 'service', 'serviceAction'] as const) {
       scope.route({
         method: ['GET', 'PUT', 'POST', 'DELETE'],
-        url,
+        url: routerPattern(route),
         bodyLimit: 1024 * 1024,
         config: STREAMED_BODY,
-        handler: forward,
+        handler: forward(route),
       });
     }
     done();

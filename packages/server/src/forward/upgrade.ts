@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ErrorCode, SpriteError } from '@sprites/protocol';
+import { ErrorCode, SpriteError, type SpriteRouteParams, type WebSocketRoute } from '@sprites/protocol';
 import { authenticateHeader, findSprite, rejectUpgrade as reject, tokenFromProtocols } from '../access/index.js';
 import { hostFault } from '../host/index.js';
 import { splice } from '../io/index.js';
@@ -9,11 +9,9 @@ import type { SpriteLifecycle } from '../lifecycle/index.js';
 import { loggablePath, type Logger } from '../log.js';
 import type { Registry } from '../registry/index.js';
 import { PRIVATE_HEADERS } from './http.js';
-import { agentPath, decodeSegment } from './path.js';
+import { agentPath, decodeSegment, webSocketPath } from './path.js';
 import type { SpriteUrlRouter } from '../url/index.js';
 
-/** Per-sprite WebSocket endpoints the agent serves; the daemon authenticates, wakes and forwards. */
-const FORWARDED = /^\/v1\/sprites\/([^/]+)\/(exec(?:\/[^/]+)?|ports\/watch|fs\/watch|proxy)$/;
 /**
  * How long the agent may take to answer a WebSocket handshake. A stopped or replaced agent
  * that accepts the connection and never answers gets the caller a 504, not a hang.
@@ -77,17 +75,20 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
 async function forward(deps: UpgradeDeps, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   const url = req.url ?? '/';
   const path = url.split('?')[0] ?? '/';
-  const match = FORWARDED.exec(path);
-  if (!match) throw new SpriteError(ErrorCode.NotFound, `no WebSocket endpoint at ${path}`);
+  // The per-sprite WebSocket endpoints the agent serves; the daemon authenticates, wakes and forwards.
+  const endpoint = webSocketPath(path);
+  if (!endpoint) throw new SpriteError(ErrorCode.NotFound, `no WebSocket endpoint at ${path}`);
   // Browsers send the token as a sub-protocol; it is taken out before anything else sees it.
   const fromProtocol = req.headers.authorization ? null : tokenFromProtocols(req.headers['sec-websocket-protocol']);
   const caller = await authenticateHeader(
     deps.registry,
     fromProtocol ? `Bearer ${fromProtocol.token}` : req.headers.authorization,
   );
-  const name = decodeSegment(match[1] ?? '');
-  const sprite = await findSprite(deps.registry, caller.org.id, name);
-  const forwardedPath = agentPath(sprite.name, (match[2] ?? '').split('/').map(decodeSegment), url);
+  const sprite = await findSprite(deps.registry, caller.org.id, decodeSegment(endpoint.name));
+  const params: Record<string, string> = { name: sprite.name };
+  for (const [param, raw] of Object.entries(endpoint.params)) params[param] = decodeSegment(raw);
+  // The table gave the route's parameter names; agentPath checks each value before use.
+  const forwardedPath = agentPath(endpoint.route, params as SpriteRouteParams<WebSocketRoute>, url);
   await deps.lifecycle.ensureRunning(sprite.id);
   if (socket.destroyed) return;
 

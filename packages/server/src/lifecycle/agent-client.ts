@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { AGENT_HEALTH_PATH } from '@sprites/protocol';
 import { DeadlineError, readBounded } from '../io/index.js';
 
 export interface AgentResponse {
@@ -78,7 +79,7 @@ export async function waitForAgent(socketPath: string, timeoutMs: number): Promi
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      const res = await agentRequest(socketPath, 'GET', '/v1/health', {
+      const res = await agentRequest(socketPath, 'GET', AGENT_HEALTH_PATH, {
         timeoutMs: Math.max(100, deadline - Date.now()),
         maxBytes: 64 * 1024,
       });

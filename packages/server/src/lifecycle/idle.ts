@@ -1,4 +1,4 @@
-import type { SpriteStatus } from '@sprites/protocol';
+import { spritePath, type SpriteStatus } from '@sprites/protocol';
 import { forEachLimited } from '../host/index.js';
 import type { Logger } from '../log.js';
 import type { ActivityTracker, IdleSettings } from './activity.js';
@@ -75,7 +75,8 @@ export async function sweepIdle(deps: IdleSweepDeps): Promise<void> {
 /** True when the agent at `agentSocket` reports a running session. */
 export async function hasRunningSession(agentSocket: string): Promise<boolean> {
   try {
-    const res = await agentRequest(agentSocket, 'GET', '/v1/sprites/-/exec', {
+    // The agent serves its one sprite whatever the name segment says.
+    const res = await agentRequest(agentSocket, 'GET', spritePath('exec', { name: '-' }), {
       timeoutMs: 2000,
       maxBytes: 256 * 1024,
     });

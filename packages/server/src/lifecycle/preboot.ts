@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import type { SpriteConfig } from '@sprites/protocol';
+import { AGENT_INTERNAL_PATHS, type SpriteConfig } from '@sprites/protocol';
 import { crashPoint, run, SparePool, UndoStack } from '../host/index.js';
 import type { RunRecord, SpriteRecord } from '../registry/index.js';
 import type { QuotaGroup } from '../storage/index.js';
@@ -123,7 +123,7 @@ export async function claimPrebooted(
       run('nsenter', ['--target', String(pre.pid), '--uts', 'hostname', input.name]),
       // The file is bind-mounted into the sprite: rewrite it in place (same inode).
       writeFile(ctx.paths.hostsFile(pre.id), hostsFile(input.name, ctx.slots.describe(pre.run.netSlot).spriteIp)),
-      agentRequest(ctx.paths.agentSocket(pre.id), 'POST', '/v1/internal/identity', {
+      agentRequest(ctx.paths.agentSocket(pre.id), 'POST', AGENT_INTERNAL_PATHS.identity, {
         timeoutMs: 5000,
         body: { name: input.name, environment: input.environment },
       }).then((told) => {

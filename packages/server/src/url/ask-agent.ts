@@ -1,3 +1,4 @@
+import { AGENT_INTERNAL_PATHS } from '@sprites/protocol';
 import { agentRequest } from '../lifecycle/index.js';
 
 /** Default port of the sprite URL when no service claims it (PROTOCOL §11, PLATFORM §2.6). */
@@ -12,7 +13,7 @@ const TARGET_ANSWER_BYTES = 4096;
  * that is not JSON (an agent from before services) means the default port.
  */
 export async function askAgentForTarget(socketPath: string): Promise<{ port: number; started: boolean }> {
-  const res = await agentRequest(socketPath, 'POST', '/v1/internal/http-target', {
+  const res = await agentRequest(socketPath, 'POST', AGENT_INTERNAL_PATHS.httpTarget, {
     timeoutMs: TARGET_ANSWER_MS,
     maxBytes: TARGET_ANSWER_BYTES,
   });

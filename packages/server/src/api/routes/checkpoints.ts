@@ -1,4 +1,11 @@
-import { ErrorCode, SPRITE_VERSION, SPRITE_VERSION_HEADER, SpriteError } from '@sprites/protocol';
+import {
+  ErrorCode,
+  routerPattern,
+  SPRITE_VERSION,
+  SPRITE_VERSION_HEADER,
+  SpriteError,
+  type SpriteRouteParams,
+} from '@sprites/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CheckpointRecord, SpriteRecord } from '../../registry/index.js';
 import { hostFault } from '../../host/index.js';
@@ -81,7 +88,7 @@ export function checkpointRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return found;
   };
 
-  app.post<{ Params: { name: string }; Body: unknown }>('/v1/sprites/:name/checkpoint', async (request, reply) => {
+  app.post<{ Params: { name: string }; Body: unknown }>(routerPattern('checkpoint'), async (request, reply) => {
     const caller = await deps.authenticate(request);
     const sprite = await lookup(caller.org.id, request.params.name);
     const body = request.body ?? {};
@@ -108,7 +115,7 @@ export function checkpointRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.get<{ Params: { name: string }; Querystring: { history?: string; includeAuto?: string } }>(
-    '/v1/sprites/:name/checkpoints',
+    routerPattern('checkpoints'),
     async (request, reply) => {
       const caller = await deps.authenticate(request);
       const sprite = await lookup(caller.org.id, request.params.name);
@@ -121,18 +128,18 @@ export function checkpointRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.get<{ Params: { name: string; id: string } }>('/v1/sprites/:name/checkpoints/:id', async (request) => {
+  app.get<{ Params: SpriteRouteParams<'checkpointById'> }>(routerPattern('checkpointById'), async (request) => {
     const caller = await deps.authenticate(request);
     const sprite = await lookup(caller.org.id, request.params.name);
-    return present(await checkpointOf(sprite, request.params.id));
+    return present(await checkpointOf(sprite, request.params.checkpoint));
   });
 
-  app.post<{ Params: { name: string; id: string } }>(
-    '/v1/sprites/:name/checkpoints/:id/restore',
+  app.post<{ Params: SpriteRouteParams<'checkpointRestore'> }>(
+    routerPattern('checkpointRestore'),
     async (request, reply) => {
       const caller = await deps.authenticate(request);
       const sprite = await lookup(caller.org.id, request.params.name);
-      const target = await checkpointOf(sprite, request.params.id);
+      const target = await checkpointOf(sprite, request.params.checkpoint);
       await streamProgress(reply, async (info) => {
         await lifecycle.restoreCheckpoint(sprite, target.id, info);
         return `Checkpoint ${target.id} restored`;
@@ -140,11 +147,14 @@ export function checkpointRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.delete<{ Params: { name: string; id: string } }>('/v1/sprites/:name/checkpoints/:id', async (request, reply) => {
-    const caller = await deps.authenticate(request);
-    const sprite = await lookup(caller.org.id, request.params.name);
-    const target = await checkpointOf(sprite, request.params.id);
-    await lifecycle.deleteCheckpoint(sprite, target.id);
-    return reply.status(204).send();
-  });
+  app.delete<{ Params: SpriteRouteParams<'checkpointById'> }>(
+    routerPattern('checkpointById'),
+    async (request, reply) => {
+      const caller = await deps.authenticate(request);
+      const sprite = await lookup(caller.org.id, request.params.name);
+      const target = await checkpointOf(sprite, request.params.checkpoint);
+      await lifecycle.deleteCheckpoint(sprite, target.id);
+      return reply.status(204).send();
+    },
+  );
 }

@@ -1,7 +1,9 @@
 import {
   ErrorCode,
   nameProblem,
+  routerPattern,
   SpriteError,
+  SPRITES_PATH,
   type CreateSpriteRequest,
   type ListSpritesResponse,
   type SpriteConfig,
@@ -25,7 +27,7 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const lookup = (orgId: string, name: string): Promise<SpriteRecord> => findSprite(registry, orgId, name);
 
   app.post<{ Body: CreateSpriteRequest }>(
-    '/v1/sprites',
+    SPRITES_PATH,
     { schema: { body: createSpriteBody } },
     async (request, reply) => {
       const caller = await deps.authenticate(request);
@@ -61,7 +63,7 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
   );
 
   app.get<{ Querystring: { max_results?: string; continuation_token?: string; prefix?: string } }>(
-    '/v1/sprites',
+    SPRITES_PATH,
     { schema: { querystring: listSpritesQuery } },
     async (request): Promise<ListSpritesResponse> => {
       const caller = await deps.authenticate(request);
@@ -99,13 +101,13 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.get<{ Params: { name: string } }>('/v1/sprites/:name', async (request) => {
+  app.get<{ Params: { name: string } }>(routerPattern('sprite'), async (request) => {
     const caller = await deps.authenticate(request);
     return info(await lookup(caller.org.id, request.params.name), caller.org.slug);
   });
 
   app.put<{ Params: { name: string }; Body: UpdateSpriteRequest }>(
-    '/v1/sprites/:name',
+    routerPattern('sprite'),
     { schema: { body: updateSpriteBody } },
     async (request) => {
       const caller = await deps.authenticate(request);
@@ -122,7 +124,7 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.delete<{ Params: { name: string } }>('/v1/sprites/:name', async (request, reply) => {
+  app.delete<{ Params: { name: string } }>(routerPattern('sprite'), async (request, reply) => {
     const caller = await deps.authenticate(request);
     const sprite = await lookup(caller.org.id, request.params.name);
     await lifecycle.destroy(sprite);
@@ -130,7 +132,7 @@ export function spriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return reply.status(204).send();
   });
 
-  app.post<{ Params: { name: string } }>('/v1/sprites/:name/upgrade', async (request, reply) => {
+  app.post<{ Params: { name: string } }>(routerPattern('upgrade'), async (request, reply) => {
     const caller = await deps.authenticate(request);
     const sprite = await lookup(caller.org.id, request.params.name);
     await lifecycle.upgrade(sprite.id);
