@@ -1,3 +1,5 @@
+import { statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import type {
   CheckpointRef,
   PoolUsage,
@@ -35,13 +37,35 @@ const scratch = {
  * and crash recovery over a few primitives on the entries of the volume folder.
  */
 export abstract class BaseStorageDriver implements StorageDriver {
+  /** The pool's tree: images/ and volumes/ under it on every driver. */
+  protected constructor(protected readonly root: string) {}
+
+  /**
+   * What `df` shows, from one statfs call (microseconds: cheap enough for every create). On
+   * btrfs `bavail` is the data space still free, unallocated chunks included.
+   */
+  async usage(): Promise<PoolUsage> {
+    const s = await statfs(this.root);
+    return {
+      totalBytes: s.blocks * s.bsize,
+      usedBytes: (s.blocks - s.bfree) * s.bsize,
+      availableBytes: s.bavail * s.bsize,
+    };
+  }
+
+  protected imagePath(key: string): string {
+    return join(this.root, 'images', key);
+  }
+
+  volumePath(name: string): string {
+    return join(this.root, 'volumes', name);
+  }
+
   abstract info(): StorageInfo;
   abstract mount(): Promise<boolean>;
   abstract unmount(): Promise<void>;
-  abstract usage(): Promise<PoolUsage>;
   abstract importImage(key: string, sourceDir: string, onProgress?: (line: string) => void): Promise<void>;
   abstract createVolume(name: string, opts: { fromImage: string }): Promise<void>;
-  abstract volumePath(name: string): string;
   abstract setQuota(volume: string, bytes: number, quota?: QuotaGroup): Promise<QuotaGroup>;
   abstract snapshot(volume: string, checkpoint: CheckpointRef, opts: SnapshotOptions): Promise<void>;
   abstract hasCheckpoint(volume: string, checkpoint: CheckpointRef): Promise<boolean>;

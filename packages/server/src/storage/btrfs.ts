@@ -1,8 +1,8 @@
-import { chmod, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { helperPath, run } from '../host/index.js';
 import { BaseStorageDriver } from './base.js';
-import type { CheckpointKind, CheckpointRef, PoolUsage, QuotaGroup, SnapshotOptions, StorageInfo } from './driver.js';
+import type { CheckpointKind, CheckpointRef, QuotaGroup, SnapshotOptions, StorageInfo } from './driver.js';
 
 export interface BtrfsPoolOptions {
   /** Sparse file holding the filesystem (ignored when `device` is set). */
@@ -24,15 +24,11 @@ const CHECKPOINT_KINDS = Object.keys(CHECKPOINT_FOLDERS) as CheckpointKind[];
  */
 export class BtrfsDriver extends BaseStorageDriver {
   constructor(private readonly opts: BtrfsPoolOptions) {
-    super();
+    super(opts.mountPoint);
   }
 
   info(): StorageInfo {
     return { name: 'btrfs', snapshots: true, quotas: true };
-  }
-
-  private get root(): string {
-    return this.opts.mountPoint;
   }
 
   private async isMounted(): Promise<boolean> {
@@ -113,27 +109,6 @@ export class BtrfsDriver extends BaseStorageDriver {
       await new Promise((r) => setTimeout(r, 100));
     }
     await run('losetup', ['-d', device], { okCodes: [1] }).catch(() => undefined);
-  }
-
-  /**
-   * What `df` shows, from one statfs call (microseconds: cheap enough for every create). On
-   * btrfs `bavail` is the data space still free, unallocated chunks included.
-   */
-  async usage(): Promise<PoolUsage> {
-    const s = await statfs(this.root);
-    return {
-      totalBytes: s.blocks * s.bsize,
-      usedBytes: (s.blocks - s.bfree) * s.bsize,
-      availableBytes: s.bavail * s.bsize,
-    };
-  }
-
-  private imagePath(key: string): string {
-    return join(this.root, 'images', key);
-  }
-
-  volumePath(name: string): string {
-    return join(this.root, 'volumes', name);
   }
 
   private async hasImage(key: string): Promise<boolean> {

@@ -1,8 +1,8 @@
-import { mkdir, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { run } from '../host/index.js';
 import { BaseStorageDriver } from './base.js';
-import type { CheckpointKind, CheckpointRef, PoolUsage, QuotaGroup, SnapshotOptions, StorageInfo } from './driver.js';
+import type { CheckpointKind, CheckpointRef, QuotaGroup, SnapshotOptions, StorageInfo } from './driver.js';
 
 const CHECKPOINT_FOLDERS: Record<CheckpointKind, string> = { named: 'checkpoints', auto: 'auto-checkpoints' };
 const CHECKPOINT_KINDS = Object.keys(CHECKPOINT_FOLDERS) as CheckpointKind[];
@@ -16,8 +16,8 @@ const PARTIAL = '.partial-';
  * reflinks where the filesystem has them) and nothing limits a volume's size.
  */
 export class DirDriver extends BaseStorageDriver {
-  constructor(private readonly root: string) {
-    super();
+  constructor(root: string) {
+    super(root);
   }
 
   info(): StorageInfo {
@@ -33,23 +33,6 @@ export class DirDriver extends BaseStorageDriver {
   }
 
   async unmount(): Promise<void> {}
-
-  async usage(): Promise<PoolUsage> {
-    const s = await statfs(this.root);
-    return {
-      totalBytes: s.blocks * s.bsize,
-      usedBytes: (s.blocks - s.bfree) * s.bsize,
-      availableBytes: s.bavail * s.bsize,
-    };
-  }
-
-  private imagePath(key: string): string {
-    return join(this.root, 'images', key);
-  }
-
-  volumePath(name: string): string {
-    return join(this.root, 'volumes', name);
-  }
 
   async importImage(key: string, sourceDir: string, onProgress?: (line: string) => void): Promise<void> {
     if (await exists(this.imagePath(key))) return;
