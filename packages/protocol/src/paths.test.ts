@@ -4,10 +4,13 @@ import { parseDuration } from './duration.js';
 import {
   FORWARDED_SEGMENT_PATTERN,
   isWebSocketRoute,
+  matchSpritePathShape,
   parseSpritePath,
+  routeParamNames,
   routerPattern,
   SPRITE_ROUTES,
   spritePath,
+  WEBSOCKET_ROUTES,
   type SpritePathMatch,
   type SpriteRoute,
 } from './paths.js';
@@ -121,6 +124,23 @@ test('the WebSocket routes are the ones the daemon splices to the agent', () => 
     assert.ok(ws(`/v1/sprites/b${path}`), path);
   for (const path of ['', '/exec/3/kill', '/fs/read', '/services', '/checkpoints'])
     assert.ok(!ws(`/v1/sprites/b${path}`), path);
+});
+
+test('a path read by shape names its route with raw segments, judging none of them', () => {
+  assert.deepEqual(matchSpritePathShape('/v1/sprites/my%20box/exec/%2e%2e', WEBSOCKET_ROUTES), {
+    route: 'execSession',
+    name: 'my%20box',
+    params: { session: '%2e%2e' },
+  });
+  assert.deepEqual(matchSpritePathShape('/v1/sprites/a/fs/watch', WEBSOCKET_ROUTES), {
+    route: 'fsWatch',
+    name: 'a',
+    params: {},
+  });
+  for (const path of ['/v1/sprites//exec', '/v1/sprites/a/exec/', '/v1/sprites/a/fs/read', '/v1/other/a/exec'])
+    assert.equal(matchSpritePathShape(path, WEBSOCKET_ROUTES), null, path);
+  assert.deepEqual(routeParamNames('serviceAction'), ['service', 'action']);
+  assert.deepEqual(routeParamNames('sprite'), []);
 });
 
 test('router patterns follow the table', () => {

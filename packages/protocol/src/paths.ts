@@ -112,7 +112,8 @@ interface CompiledRoute {
   route: SpriteRoute;
   /** Literal segments as they are, parameters as `{ param }`. */
   segments: (string | { param: string })[];
-  params: number;
+  /** The template's parameter names in path order (not the sprite's `name`). */
+  paramNames: readonly string[];
 }
 
 const COMPILED: readonly CompiledRoute[] = (Object.keys(SPRITE_ROUTES) as SpriteRoute[]).map((route) => {
@@ -120,8 +121,15 @@ const COMPILED: readonly CompiledRoute[] = (Object.keys(SPRITE_ROUTES) as Sprite
     .split('/')
     .slice(1)
     .map((s) => (s.startsWith('{') ? { param: s.slice(1, -1) } : s));
-  return { route, segments, params: segments.filter((s) => typeof s !== 'string').length };
+  const paramNames = segments.flatMap((s) => (typeof s === 'string' ? [] : [s.param]));
+  return { route, segments, paramNames };
 });
+const COMPILED_BY_ROUTE = new Map(COMPILED.map((c) => [c.route, c]));
+
+/** A route's own parameter names in path order: `serviceAction` gives `service`, `action`. */
+export function routeParamNames(route: SpriteRoute): readonly string[] {
+  return COMPILED_BY_ROUTE.get(route)?.paramNames ?? [];
+}
 
 /**
  * Builds the path of a route: `/v1/sprites/{name}` and the template, each parameter
@@ -170,7 +178,7 @@ export function parseSpritePath(pathname: string): SpritePathMatch | SpritePathP
   let best: CompiledRoute | undefined;
   for (const candidate of COMPILED) {
     if (candidate.segments.length !== rest.length) continue;
-    if (best && best.params <= candidate.params) continue;
+    if (best && best.paramNames.length <= candidate.paramNames.length) continue;
     if (fits(candidate, rest)) best = candidate;
   }
   if (!best) return null;
@@ -187,6 +195,42 @@ export function parseSpritePath(pathname: string): SpritePathMatch | SpritePathP
     params[param] = value;
   }
   return { ok: true, route: best.route, params } as SpritePathMatch;
+}
+
+/** A path read for its shape alone: the route, and its segments still percent-encoded. */
+export interface SpritePathShape<R extends SpriteRoute = SpriteRoute> {
+  route: R;
+  /** The sprite's name segment, raw. */
+  name: string;
+  /** The route's own parameters, raw. */
+  params: Record<string, string>;
+}
+
+/**
+ * Which of `routes` a request path names, by shape alone: literal segments as the template
+ * has them, each parameter any non-empty segment, nothing decoded or judged. For a server that
+ * must authenticate before it says what is wrong with a segment; `parseSpritePath` judges.
+ */
+export function matchSpritePathShape<R extends SpriteRoute>(
+  pathname: string,
+  routes: readonly R[],
+): SpritePathShape<R> | null {
+  if (!pathname.startsWith(`${SPRITES_PATH}/`)) return null;
+  const [name = '', ...rest] = pathname.slice(SPRITES_PATH.length + 1).split('/');
+  if (name === '') return null;
+  for (const route of routes) {
+    const compiled = COMPILED_BY_ROUTE.get(route);
+    if (!compiled || compiled.segments.length !== rest.length) continue;
+    const params: Record<string, string> = {};
+    const fitsShape = compiled.segments.every((segment, i) => {
+      const value = rest[i] ?? '';
+      if (typeof segment === 'string') return value === segment;
+      params[segment.param] = value;
+      return value !== '';
+    });
+    if (fitsShape) return { route, name, params };
+  }
+  return null;
 }
 
 /** Whether raw segments fit a route: literals equal, parameters of an allowed value. */

@@ -1,4 +1,4 @@
-import { statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   CheckpointRef,
@@ -208,5 +208,15 @@ export abstract class BaseStorageDriver implements StorageDriver {
       deleted++;
     }
     return deleted;
+  }
+}
+
+/** Whether anything is at the path (for the drivers' idempotent steps). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }

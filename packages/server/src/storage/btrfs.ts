@@ -1,7 +1,7 @@
-import { chmod, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { helperPath, run } from '../host/index.js';
-import { BaseStorageDriver } from './base.js';
+import { BaseStorageDriver, exists } from './base.js';
 import type { CheckpointKind, CheckpointRef, QuotaGroup, SnapshotOptions, StorageInfo } from './driver.js';
 
 export interface BtrfsPoolOptions {
@@ -371,15 +371,6 @@ async function makeDir(path: string): Promise<boolean> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,7 +1,7 @@
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { run } from '../host/index.js';
-import { BaseStorageDriver } from './base.js';
+import { BaseStorageDriver, exists } from './base.js';
 import type { CheckpointKind, CheckpointRef, QuotaGroup, SnapshotOptions, StorageInfo } from './driver.js';
 
 const CHECKPOINT_FOLDERS: Record<CheckpointKind, string> = { named: 'checkpoints', auto: 'auto-checkpoints' };
@@ -162,13 +162,4 @@ async function freeze(freezerFile: string): Promise<() => Promise<void>> {
   const v1 = basename(freezerFile) === 'freezer.state';
   await writeFile(freezerFile, v1 ? 'FROZEN' : '1');
   return () => writeFile(freezerFile, v1 ? 'THAWED' : '0');
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
